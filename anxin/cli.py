@@ -1,0 +1,45 @@
+"""The `anxin` command line: one subcommand per module in `anxin.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+# Each module in anxin/commands registers its subcommands with `register(subparsers)` and sets
+# `func` on its parser; the function receives the parsed namespace and returns an exit code.
+COMMANDS = ("run", "ingest", "schema", "simulate", "detect", "train", "devices", "db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(prog="anxin", description="Anxin monitoring and dispatch platform")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING… (default from settings)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"anxin.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"anxin.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `anxin` command line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(args.log_level or "INFO").upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

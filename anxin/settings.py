@@ -1,0 +1,51 @@
+"""Settings of the whole platform: one pydantic-settings class, built once at start and passed in.
+
+Every package receives the values it needs as arguments; nothing below `anxin/` reads the
+environment. With no `DATABASE_URL` / `MQTT_URL` the launcher starts private local services.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from `ANXIN_*` environment variables (and `DATABASE_URL`, `MQTT_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="ANXIN_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ANXIN_DATABASE_URL")
+    )
+    mqtt_url: str | None = Field(default=None, validation_alias=AliasChoices("MQTT_URL", "ANXIN_MQTT_URL"))
+    data_dir: Path = Path(".data")
+    topic_prefix: str = "ec/v1"
+    timezone: str = "Asia/Shanghai"
+
+    # ingest
+    ingest_group: str = "ingest"
+    ingest_client_id: str = "anxin-ingest-1"
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_ms: int = Field(default=200, ge=1)
+    spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_future_skew_s: float = Field(default=300.0, gt=0)
+    retention_days: int = Field(default=180, ge=1)
+
+    # platform service accounts on the broker (used when the broker enforces credentials)
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+
+    # dashboard
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    secret_key: SecretStr | None = None
+
+    log_level: str = "INFO"
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment."""
+    return Settings()
