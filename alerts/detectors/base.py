@@ -1,0 +1,163 @@
+"""The one detector interface, the resident profile detectors share, and the set that runs them all.
+
+A detector is a small object with a few verbs, in the manner of River's anomaly detectors:
+
+* ``register_resident(profile)`` — tell it who exists (time zone, personal limits, devices);
+* ``learn(history)`` — fit a per-resident baseline from past observations (a no-op for most);
+* ``observe(obs)`` — take one observation, return the findings it causes;
+* ``tick(now)`` — let time pass; return findings that silence or absence causes.
+
+Detectors are pure: they never read a clock, a socket or the database. Time arrives as ``now`` or as
+the device timestamp of an observation, so a test can run a week in a second. Hyperparameters are
+constructor arguments; a detector that has seen nothing yet raises nothing. Each detector emits a
+finding once per episode and re-arms when the condition clears; the alert service de-duplicates the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import ClassVar, Final
+
+from alerts.findings import Finding, Observation
+from alerts.kinds import Severity
+
+CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentProfile:
+    """What detectors need to know about one resident: local time zone, devices, personal limits."""
+
+    resident_id: str
+    tz: tzinfo = CHINA_TIME
+    bracelet_id: str | None = None
+    devices: tuple[str, ...] = ()  # every device of the home, the bracelet included
+    heart_rate_low: int | None = None  # personal limits set by the resident's doctor, if any
+    heart_rate_high: int | None = None
+
+
+class Detector(ABC):
+    """Turn a resident's observations and the passing of time into findings."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()  # the alert kinds this detector may emit
+
+    def __init__(self) -> None:
+        self._profiles: dict[str, ResidentProfile] = {}
+
+    def register_resident(self, profile: ResidentProfile) -> None:
+        """Make a resident known, or replace what is known about them."""
+        self._profiles[profile.resident_id] = profile
+
+    def profile(self, resident_id: str) -> ResidentProfile:
+        """Return the resident's profile, or defaults for a resident nobody registered."""
+        return self._profiles.get(resident_id) or ResidentProfile(resident_id)
+
+    @property
+    def residents(self) -> Sequence[str]:
+        """Return the ids of the registered residents."""
+        return tuple(self._profiles)
+
+    def learn(self, history: Iterable[Observation]) -> None:
+        """Fit per-resident baselines from past observations; detectors without one ignore it."""
+        del history
+
+    @abstractmethod
+    def observe(self, obs: Observation) -> list[Finding]:
+        """Take one observation and return the findings it causes."""
+
+    def tick(self, now: datetime) -> list[Finding]:
+        """Let time pass until ``now`` and return the findings that silence causes."""
+        del now
+        return []
+
+
+@dataclass(slots=True)
+class DetectorSet:
+    """Fan every observation and tick out to all detectors and collect their findings."""
+
+    detectors: Sequence[Detector]
+    profiles: Mapping[str, ResidentProfile] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for profile in self.profiles.values():
+            self.register_resident(profile)
+
+    def register_resident(self, profile: ResidentProfile) -> None:
+        """Make a resident known to every detector."""
+        for detector in self.detectors:
+            detector.register_resident(profile)
+
+    def learn(self, history: Iterable[Observation]) -> None:
+        """Give the same history to every detector."""
+        observations = list(history)
+        for detector in self.detectors:
+            detector.learn(observations)
+
+    def observe(self, obs: Observation) -> list[Finding]:
+        """Pass one observation to every detector."""
+        return [f for detector in self.detectors for f in detector.observe(obs)]
+
+    def tick(self, now: datetime) -> list[Finding]:
+        """Let time pass for every detector."""
+        return [f for detector in self.detectors for f in detector.tick(now)]
+
+
+def event_time(obs: Observation) -> datetime:
+    """Return when the observed thing happened, by the device clock."""
+    return obs.record.body.ts
+
+
+def finding(
+    kind: str,
+    resident_id: str,
+    at: datetime,
+    text: tuple[str, str],
+    *,
+    device_id: str | None = None,
+    severity: Severity | None = None,
+    cancels: bool = False,
+    details: Mapping[str, object] | None = None,
+    **more: object,
+) -> Finding:
+    """Build a finding from its kind, an English and a Chinese explanation, and details."""
+    return Finding(
+        kind=kind,
+        resident_id=resident_id,
+        at=at,
+        explanation=text[0],
+        explanation_zh=text[1],
+        device_id=device_id,
+        severity=severity,
+        details={**(details or {}), **more},
+        cancels=cancels,
+    )
+
+
+def duration_text(span: timedelta) -> tuple[str, str]:
+    """Say a duration the way an operator reads it: ``3 h 10 min`` and ``3小时10分钟``."""
+    minutes = max(0, round(span.total_seconds() / 60))
+    hours, mins = divmod(minutes, 60)
+    if hours and mins:
+        return f"{hours} h {mins} min", f"{hours}小时{mins}分钟"
+    if hours:
+        return f"{hours} h", f"{hours}小时"
+    return f"{mins} min", f"{mins}分钟"
+
+
+def clock_text(at: datetime, tz: tzinfo) -> str:
+    """Say a moment as local wall-clock time, ``07:45``."""
+    return at.astimezone(tz).strftime("%H:%M")
+
+
+def local_hour(at: datetime, tz: tzinfo) -> float:
+    """Return the local time of day in hours, 0 ≤ h < 24."""
+    local = at.astimezone(tz)
+    return local.hour + local.minute / 60 + local.second / 3600
+
+
+def in_window(hour: float, start: float, end: float) -> bool:
+    """Tell whether a local hour falls in a daily window, which may wrap past midnight."""
+    return start <= hour < end if start <= end else hour >= start or hour < end

@@ -1,0 +1,244 @@
+"""Inactivity measured against the resident's own routine: silence, not up, bathroom, no activity today.
+
+Every condition compares the present with what is normal for this person (`alerts.detectors.routine`):
+
+* ``inactivity`` — silence at home, out of bed, beyond the usual longest silence at this hour of the day
+  (× ``factor`` and + ``margin``, never under ``floor``);
+* ``not_up`` — still in bed, or no movement since before the earliest usual wake-up, an hour after a late
+  but normal wake-up;
+* ``bathroom_too_long`` — the bathroom occupied well beyond the longest visit seen;
+* ``no_activity_today`` — nothing at all since the day began, by ``no_activity_hour``.
+
+Leaving the house (the front door, then nothing) and sleep (a bed mat occupied) are not emergencies.
+While a resident has fewer than ``min_days`` of history, conservative fixed limits (`ColdLimits`) apply.
+Each finding explains itself in English and Chinese, and movement afterwards sends a cancelling finding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from alerts.detectors.base import Detector, clock_text, duration_text, event_time, finding, in_window, local_hour
+from alerts.detectors.routine import DAY_STARTS, Routine, Whereabouts, learn_routine, routine_day
+from alerts.detectors.signals import StepWatch
+from alerts.findings import Finding, Observation
+from gateway.contract import Telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class ColdLimits:
+    """Fixed limits for a resident whose routine is not learned yet; late rather than false."""
+
+    daytime: tuple[float, float] = (7.0, 22.0)
+    day_silence: timedelta = timedelta(hours=4)
+    night_silence: timedelta = timedelta(hours=12)
+    not_up_hour: float = 11.0
+    bathroom: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """How far beyond the learned routine a silence must go before it is raised."""
+
+    factor: float = 1.5
+    margin: timedelta = timedelta(minutes=45)
+    floor: timedelta = timedelta(hours=1)
+    smooth_hours: int = 1  # the usual silence at an hour is the largest of it and its neighbours
+    quantile: float = 0.9  # over days: a high but not the single highest day
+    not_up_margin: timedelta = timedelta(hours=1)
+    bathroom_factor: float = 2.0
+    bathroom_floor: timedelta = timedelta(minutes=40)
+    no_activity_hour: float = 14.0
+
+
+@dataclass(slots=True)
+class _Resident:
+    where: Whereabouts = field(default_factory=Whereabouts)
+    routine: Routine | None = None
+    open: dict[str, datetime] = field(default_factory=dict)  # raised kinds movement will cancel
+    raised_on: dict[str, date] = field(default_factory=dict)  # once-a-day kinds
+    bath_raised_for: datetime | None = None
+
+
+Check = Callable[[str, _Resident, datetime], Finding | None]
+
+
+class InactivityDetector(Detector):
+    """Raise the inactivity kinds when present silence is well beyond this resident's normal."""
+
+    kinds = ("inactivity", "not_up", "bathroom_too_long", "no_activity_today")
+
+    def __init__(
+        self,
+        *,
+        min_days: int = 7,
+        tuning: Tuning | None = None,
+        cold: ColdLimits | None = None,
+        min_steps: int = 5,
+    ) -> None:
+        super().__init__()
+        self.min_days = min_days
+        self.tuning = tuning or Tuning()
+        self.cold = cold or ColdLimits()
+        self._steps = StepWatch(min_steps)
+        self._residents: dict[str, _Resident] = defaultdict(_Resident)
+        self._checks: tuple[Check, ...] = (self._silence, self._not_up, self._no_activity_today, self._bathroom)
+
+    def learn(self, history: Iterable[Observation]) -> None:
+        """Learn each resident's routine from their past observations."""
+        by_resident: dict[str, list[Observation]] = defaultdict(list)
+        for obs in history:
+            by_resident[obs.resident_id].append(obs)
+        for rid, observations in by_resident.items():
+            routine = learn_routine(observations, self.profile(rid).tz, self.tuning.quantile)
+            self._residents[rid].routine = routine
+
+    def routine(self, resident_id: str) -> Routine | None:
+        """Return the routine learned for a resident, if any."""
+        return self._residents[resident_id].routine
+
+    def observe(self, obs: Observation) -> list[Finding]:
+        """Follow the resident's movements; cancel what movement answers."""
+        body, at, state = obs.record.body, event_time(obs), self._residents[obs.resident_id]
+        if isinstance(body, Telemetry):
+            if not self._steps.walked(obs.resident_id, body):
+                return []
+            # Steps show the resident is moving, wherever they are; they do not say whether at home.
+            state.where.last_activity = state.where.last_up = at
+        elif not state.where.update(body, at):
+            return []
+        return self._cancel_open(obs.resident_id, state, at)
+
+    def tick(self, now: datetime) -> list[Finding]:
+        """Check every resident's silence against their routine."""
+        out = []
+        for rid, state in self._residents.items():
+            if state.where.last_activity is None:
+                continue
+            out += [f for check in self._checks if (f := check(rid, state, now)) is not None]
+        return out
+
+    def _learned(self, state: _Resident) -> Routine | None:
+        routine = state.routine
+        return routine if routine is not None and routine.days >= self.min_days else None
+
+    def _silence(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
+        where = state.where
+        if where.resting or where.last_activity is None or "inactivity" in state.open:
+            return None
+        silence = now - where.last_activity
+        limit, usual = self._silence_limit(rid, state, now)
+        if silence < limit:
+            return None
+        state.open["inactivity"] = now
+        s_en, s_zh = duration_text(silence)
+        if usual is None:
+            l_en, l_zh = duration_text(limit)
+            text = (
+                f"no movement for {s_en}; routine still being learned, fixed limit: {l_en}",
+                f"已{s_zh}无活动；作息尚在学习中，固定限值：{l_zh}",
+            )
+        else:
+            u_en, u_zh = duration_text(usual)
+            text = (
+                f"no movement for {s_en}; usual longest at this hour: {u_en}",
+                f"已{s_zh}无活动；此时段平时最长：{u_zh}",
+            )
+        return finding(
+            "inactivity", rid, now, text,
+            silence_s=silence.total_seconds(), limit_s=limit.total_seconds(),
+            usual_s=None if usual is None else usual.total_seconds(), since=where.last_activity.isoformat(),
+        )  # fmt: skip
+
+    def _silence_limit(self, rid: str, state: _Resident, now: datetime) -> tuple[timedelta, timedelta | None]:
+        """Return the silence limit now and the usual longest silence it was derived from."""
+        hour = local_hour(now, self.profile(rid).tz)
+        routine = self._learned(state)
+        if routine is None:
+            day = in_window(hour, *self.cold.daytime)
+            return (self.cold.day_silence if day else self.cold.night_silence), None
+        t = self.tuning
+        near = range(int(hour) - t.smooth_hours, int(hour) + t.smooth_hours + 1)
+        usual = timedelta(seconds=max(routine.longest_silence_s[h % 24] for h in near))
+        return max(t.floor, usual * t.factor, usual + t.margin), usual
+
+    def _not_up(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
+        tz, where = self.profile(rid).tz, state.where
+        today, hour = routine_day(now, tz), local_hour(now, tz)
+        routine = self._learned(state)
+        deadline = self._wake_deadline(routine)
+        if where.away or state.raised_on.get("not_up") == today or not deadline <= hour < 20.0:
+            return None
+        up_from = DAY_STARTS if routine is None or routine.early_wake_hour is None else routine.early_wake_hour - 0.5
+        day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        up = where.last_up is not None and where.last_up >= day_start + timedelta(hours=max(up_from, DAY_STARTS))
+        if up and not where.in_bed:
+            return None
+        state.raised_on["not_up"] = today
+        state.open["not_up"] = now
+        usual = "" if routine is None or routine.wake_hour is None else _hours_text(routine.wake_hour)
+        text = (
+            f"not up by {clock_text(now, tz)}; usually up around {usual or 'an unknown time'}",
+            f"到{clock_text(now, tz)}仍未起床；平时约{usual or '（未知）'}起床",
+        )
+        return finding("not_up", rid, now, text, deadline_hour=deadline, in_bed=where.in_bed)
+
+    def _wake_deadline(self, routine: Routine | None) -> float:
+        if routine is None or routine.late_wake_hour is None:
+            return self.cold.not_up_hour
+        return routine.late_wake_hour + self.tuning.not_up_margin.total_seconds() / 3600
+
+    def _no_activity_today(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
+        tz, where = self.profile(rid).tz, state.where
+        today = routine_day(now, tz)
+        if where.away or state.raised_on.get("no_activity_today") == today or where.last_activity is None:
+            return None
+        if local_hour(now, tz) < self.tuning.no_activity_hour or routine_day(where.last_activity, tz) >= today:
+            return None
+        state.raised_on["no_activity_today"] = today
+        state.open["no_activity_today"] = now
+        last = where.last_activity.astimezone(tz).strftime("%m-%d %H:%M")
+        text = (f"no activity at all today; last movement {last}", f"今日无任何活动；最后一次活动：{last}")
+        return finding("no_activity_today", rid, now, text, since=where.last_activity.isoformat())
+
+    def _bathroom(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
+        since = state.where.bathroom_since
+        if since is None or state.bath_raised_for == since:
+            return None
+        routine = self._learned(state)
+        longest = None if routine is None or routine.bathroom_longest_s is None else routine.bathroom_longest_s
+        t = self.tuning
+        limit = (
+            self.cold.bathroom
+            if longest is None
+            else max(t.bathroom_floor, timedelta(seconds=longest) * t.bathroom_factor)
+        )
+        if now - since < limit:
+            return None
+        state.bath_raised_for = since
+        s_en, s_zh = duration_text(now - since)
+        u_en, u_zh = duration_text(timedelta(seconds=longest or 0))
+        usual_en = f"longest usual visit: {u_en}" if longest else f"fixed limit: {duration_text(limit)[0]}"
+        usual_zh = f"平时最长：{u_zh}" if longest else f"固定限值：{duration_text(limit)[1]}"
+        text = (f"in the bathroom for {s_en}; {usual_en}", f"已在卫生间{s_zh}；{usual_zh}")
+        return finding("bathroom_too_long", rid, now, text, since=since.isoformat(), limit_s=limit.total_seconds())
+
+    def _cancel_open(self, rid: str, state: _Resident, at: datetime) -> list[Finding]:
+        """Answer raised conditions that movement ends, and re-arm them."""
+        out = []
+        for kind, raised_at in list(state.open.items()):
+            if kind == "not_up" and state.where.in_bed:
+                continue
+            del state.open[kind]
+            en, zh = duration_text(at - raised_at)
+            text = (f"movement again, {en} after the alert", f"警报后{zh}再次检测到活动")
+            out.append(finding(kind, rid, at, text, cancels=True))
+        return out
+
+
+def _hours_text(hour: float) -> str:
+    minutes = round(hour * 60)
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"

@@ -1,0 +1,172 @@
+"""A resident's daily routine: where they are (home, out, in bed) and what their normal silences look like.
+
+`Whereabouts` follows one resident's home sensors event by event; the live inactivity detector and the
+learning step use the same one, so "away" and "asleep" mean the same thing in both. The front door
+starts a door episode (movements closer than ``return_gap`` are one episode): from home it means
+leaving, from away it means coming back; any other movement at home means the resident is in.
+
+`learn_routine` replays a history through it and keeps, per hour of the day, the longest silence at
+home and out of bed on each day, the wake-up times and the bathroom visits; `Routine` holds what
+is usual for this person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from alerts.detectors.base import event_time, local_hour
+from alerts.detectors.signals import is_activity_event, is_front_door
+from alerts.findings import Observation
+from gateway.contract import BathroomEvent, BedEvent, Body
+
+NIGHT_STARTS = 18.0  # a sleep that ends in the morning starts after this hour or before DAY_STARTS
+DAY_STARTS = 4.0  # local hour at which a new day of routine begins
+MORNING_ENDS = 14.0
+LATEST_SLEEP_START = 10.0  # a silence that starts later in the morning is a nap, not the night
+
+
+@dataclass(slots=True)
+class Whereabouts:
+    """Follow one resident: last movement at home, whether out, in bed or in the bathroom."""
+
+    return_gap: timedelta = timedelta(minutes=10)
+    last_activity: datetime | None = None
+    last_up: datetime | None = None  # last movement that is not the bed mat
+    last_door: datetime | None = None
+    away: bool = False
+    beds: set[str] = field(default_factory=set)  # occupied bed mats
+    bathroom_since: datetime | None = None
+
+    @property
+    def in_bed(self) -> bool:
+        """Tell whether a bed mat is occupied."""
+        return bool(self.beds)
+
+    @property
+    def resting(self) -> bool:
+        """Tell whether silence now is expected: the resident is out or in bed."""
+        return self.away or self.in_bed
+
+    def update(self, body: Body, at: datetime) -> bool:
+        """Take one message; tell whether it was movement at home."""
+        if not is_activity_event(body):
+            return False
+        if is_front_door(body):
+            self._door(at)
+        else:
+            self.away = False
+        if isinstance(body, BedEvent):
+            self._bed(body, at)
+        else:
+            self.last_up = at
+        if isinstance(body, BathroomEvent):
+            self.bathroom_since = at if body.state == "occupied" else None
+        self.last_activity = at
+        return True
+
+    def _door(self, at: datetime) -> None:
+        if self.last_door is None or at - self.last_door >= self.return_gap:
+            self.away = not self.away
+            self.beds.clear()
+        self.last_door = at
+
+    def _bed(self, body: BedEvent, at: datetime) -> None:
+        sensor = body.sensor_id or "bed"
+        if body.state == "occupied":
+            self.beds.add(sensor)
+        else:
+            self.beds.discard(sensor)
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """What is usual for one resident, learned from their history."""
+
+    days: int  # days of history it was learned from
+    longest_silence_s: tuple[float, ...]  # per local hour: the usual longest silence at home, out of bed
+    wake_hour: float | None  # usual (median) wake-up, local hours
+    late_wake_hour: float | None  # a late but normal wake-up (a high quantile)
+    early_wake_hour: float | None
+    bathroom_longest_s: float | None
+
+
+@dataclass(slots=True)
+class _Tally:
+    silences: dict[tuple[date, int], float] = field(default_factory=dict)
+    wakes: dict[date, float] = field(default_factory=dict)
+    bathroom: list[float] = field(default_factory=list)
+    days: set[date] = field(default_factory=set)
+
+
+def learn_routine(history: Sequence[Observation], tz: tzinfo, quantile: float = 0.9) -> Routine:
+    """Learn one resident's routine from their observations (any order)."""
+    tally = _Tally()
+    where = Whereabouts()
+    for obs in sorted(history, key=event_time):
+        _tally_one(tally, where, obs.record.body, event_time(obs), tz)
+    per_hour: dict[int, list[float]] = defaultdict(list)
+    for (_, hour), reached in tally.silences.items():
+        per_hour[hour].append(reached)
+    longest = tuple(quantile_of(per_hour[h], quantile) or 0.0 for h in range(24))
+    wakes = list(tally.wakes.values())
+    return Routine(
+        days=len(tally.days),
+        longest_silence_s=longest,
+        wake_hour=quantile_of(wakes, 0.5),
+        late_wake_hour=quantile_of(wakes, quantile),
+        early_wake_hour=quantile_of(wakes, 1 - quantile),
+        bathroom_longest_s=quantile_of(tally.bathroom, 1.0),
+    )
+
+
+def _tally_one(tally: _Tally, where: Whereabouts, body: Body, at: datetime, tz: tzinfo) -> None:
+    before, before_up, resting, bath = where.last_activity, where.last_up, where.resting, where.bathroom_since
+    if not where.update(body, at):
+        return
+    tally.days.add(routine_day(at, tz))
+    if before is not None and not resting:
+        _tally_silence(tally.silences, before, at, tz)
+    if bath is not None and where.bathroom_since is None:
+        tally.bathroom.append((at - bath).total_seconds())
+    if before_up is not None and where.last_up == at and not where.away:
+        _tally_wake(tally.wakes, before_up, at, tz)
+
+
+def _tally_silence(silences: dict[tuple[date, int], float], start: datetime, end: datetime, tz: tzinfo) -> None:
+    """Record, for every local hour the silence spans, how long it had lasted by the end of that hour."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    slot = local_start.replace(minute=0, second=0, microsecond=0)
+    while slot < local_end:
+        slot_end = slot + timedelta(hours=1)
+        reached = (min(local_end, slot_end) - local_start).total_seconds()
+        key = (slot.date(), slot.hour)
+        silences[key] = max(silences.get(key, 0.0), reached)
+        slot = slot_end
+
+
+def _tally_wake(wakes: dict[date, float], start: datetime, end: datetime, tz: tzinfo, sleep: float = 2.0) -> None:
+    """Take the end of the day's last long night-time silence as its wake-up."""
+    begin, hour = local_hour(start, tz), local_hour(end, tz)
+    long_enough = (end - start) >= timedelta(hours=sleep)
+    began_at_night = begin >= NIGHT_STARTS or begin < LATEST_SLEEP_START
+    if long_enough and began_at_night and DAY_STARTS <= hour < MORNING_ENDS:
+        wakes[routine_day(end, tz)] = hour
+
+
+def routine_day(at: datetime, tz: tzinfo) -> date:
+    """Return the day of routine a moment belongs to; it begins at ``DAY_STARTS``, not midnight."""
+    return (at.astimezone(tz) - timedelta(hours=DAY_STARTS)).date()
+
+
+def quantile_of(values: Iterable[float], q: float) -> float | None:
+    """Return the ``q`` quantile by linear interpolation, or None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    pos = q * (len(ordered) - 1)
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)

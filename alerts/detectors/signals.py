@@ -1,0 +1,38 @@
+"""Which device messages show that a resident is moving about, read the same way by every detector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from gateway.contract import Body, Telemetry
+
+# Event kinds a person causes by moving at home; alarms and key presses are not "activity".
+ACTIVITY_KINDS: Final = frozenset({"motion", "door", "bed", "bathroom"})
+
+
+def is_activity_event(body: Body) -> bool:
+    """Tell whether a message is a home sensor event that a moving person causes."""
+    return getattr(body, "kind", None) in ACTIVITY_KINDS
+
+
+def is_front_door(body: Body) -> bool:
+    """Tell whether a message is the front door opening or closing."""
+    return getattr(body, "kind", None) == "door" and getattr(body, "door", None) == "front"
+
+
+@dataclass(slots=True)
+class StepWatch:
+    """Tell whether a bracelet's step counter moved since the previous reading of the same resident."""
+
+    min_steps: int = 5  # a few counts of jitter are not walking
+    _last: dict[str, int] = field(default_factory=dict)
+
+    def walked(self, resident_id: str, body: Telemetry) -> bool:
+        """Record a reading and tell whether the resident took steps since the last one."""
+        if body.steps is None:
+            return False
+        before = self._last.get(resident_id)
+        self._last[resident_id] = body.steps
+        # The counter restarts at midnight, so a drop is a reset, not movement.
+        return before is not None and body.steps - before >= self.min_steps
