@@ -1,0 +1,28 @@
+"""The alerts exception tree; database library errors are translated at the store boundary."""
+
+from __future__ import annotations
+
+
+class AlertsError(Exception):
+    """Base of every error raised by the alerts package."""
+
+
+class UnknownKindError(AlertsError):
+    """A finding named an alert kind that is not in ``alerts.kinds.ALERT_KINDS``."""
+
+
+class AlertNotFoundError(AlertsError):
+    """No alert has the given id."""
+
+
+class IllegalTransitionError(AlertsError):
+    """The alert lifecycle refused a state change: not in the table, wrong actor, or a missing field."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason  # a stable code the dashboard maps to a message: not_allowed, actor, outcome, note
+        self.detail = detail
+
+
+class AlertStoreError(AlertsError):
+    """The database refused an alert statement or is unreachable."""
