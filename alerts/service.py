@@ -1,0 +1,275 @@
+"""The alert service: the thin I/O shell around the lifecycle and escalation rules.
+
+Three entry points, each one short transaction that commits before anyone is told:
+
+* `AlertService.handle` turns detectors' findings into alerts: one open alert per resident and kind is
+  updated, never duplicated; related kinds join the resident's open incident of their group; a ``cancels``
+  finding is always stored, and cancels the alert when its kind allows (the resident's "I'm OK").
+* `AlertService.transition` is how operators, staff and the dispatch engine move an alert on.
+* `AlertService.run_due` fires the escalations whose stored deadlines passed. Rows are taken with
+  ``FOR UPDATE SKIP LOCKED`` and each step is stored once, so any number of processes may run it, and a
+  restarted process carries on where the stored clock stands.
+
+After each commit, changes go to ``publish(topic, payload)`` — the composition root hands in a paho-based
+QoS 1 publisher, so this package never imports paho — and escalations also to the ``notify`` hook.
+An escalation is marked published only after both took it; one left unmarked (a process died between
+commit and publish) is sent again by a later `run_due`, so notification is at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+from typing import Final
+
+import psycopg
+
+from alerts import store
+from alerts.errors import AlertStoreError, UnknownKindError
+from alerts.escalation import EscalationAction, EscalationKind, EscalationPolicy, escalate, next_deadline
+from alerts.findings import Finding
+from alerts.kinds import ALERT_KINDS
+from alerts.lifecycle import AlertState, Outcome, Transition, advance, moves, raise_alert
+from alerts.messages import TOPIC_ROOT, AlertChange, ChangeAction, EscalationMessage, alert_topic, escalation_topic
+from alerts.store import AlertRow, Conn
+
+LOG = logging.getLogger(__name__)
+
+ConnectionSource = Callable[[], AbstractContextManager[Conn]]  # pool.connection, or lambda: psycopg.connect(url)
+Publish = Callable[[str, bytes], None]
+Notify = Callable[[EscalationAction], None]
+AreaLookup = Callable[[Conn, str], str | None]  # resident id → area type ("city", "countryside"), None if unknown
+
+# Kinds whose condition ends by itself: when the detector says so, the system closes the alert.
+SELF_CLEARING: Final = frozenset({"device_offline", "battery_low", "not_worn"})
+
+
+def unknown_area(conn: Conn, resident_id: str) -> None:
+    """Know no resident's area, so the policy's default promise applies (until dispatch supplies areas)."""
+    del conn, resident_id
+
+
+class AlertService:
+    """Raise, update, move and escalate alerts; commit each change, then publish it."""
+
+    def __init__(
+        self,
+        connect: ConnectionSource,
+        publish: Publish,
+        clock: Callable[[], datetime],
+        policy: EscalationPolicy | None = None,
+        *,
+        notify: Notify | None = None,
+        area_of: AreaLookup = unknown_area,
+        self_clearing: frozenset[str] = SELF_CLEARING,
+        topic_root: str = TOPIC_ROOT,
+        due_batch: int = 100,
+        republish_after: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._connect = connect
+        self._publish = publish
+        self._clock = clock
+        self.policy = policy or EscalationPolicy()
+        self._notify = notify
+        self._area_of = area_of
+        self._root = topic_root
+        self._due_batch = due_batch
+        self._republish_after = republish_after  # long enough that the process that fired it is not still at it
+        # Who closes an alert when a detector reports its condition ended; kinds absent here stay open.
+        self._canceller: Mapping[str, str] = dict.fromkeys(self_clearing, "system") | {
+            name: "resident" for name, kind in ALERT_KINDS.items() if kind.cancellable
+        }
+
+    def handle(self, findings: Iterable[Finding]) -> list[AlertChange]:
+        """Store findings as new or updated alerts, one transaction per resident; return what changed."""
+        batch = list(findings)
+        for finding in batch:
+            if finding.kind not in ALERT_KINDS:
+                raise UnknownKindError(f"finding of unknown kind {finding.kind!r}")
+        by_resident: dict[str, list[Finding]] = {}
+        for finding in batch:
+            by_resident.setdefault(finding.resident_id, []).append(finding)
+        changes: list[AlertChange] = []
+        for resident_id, group in by_resident.items():
+            changes += self._handle_resident(resident_id, group)
+        return changes
+
+    def transition(
+        self,
+        alert_id: int,
+        to: AlertState,
+        actor: str,
+        note: str | None = None,
+        outcome: Outcome | None = None,
+    ) -> AlertChange:
+        """Move an alert to ``to`` on behalf of ``actor``; raise `IllegalTransitionError` if not allowed."""
+        now = self._clock()
+        with self._transaction() as conn:
+            alert = store.get_alert(conn, alert_id, for_update=True)
+            step = advance(alert.state, to, actor, now, note=note, outcome=outcome)
+            row = self._rearm(conn, store.apply_transition(conn, alert_id, step))
+        change = _change(row, ChangeAction.TRANSITION, now, step)
+        self._send_changes([change])
+        return change
+
+    def run_due(self, now: datetime | None = None) -> list[EscalationAction]:
+        """Fire every escalation whose deadline has passed by ``now``; return the actions fired."""
+        now = now or self._clock()
+        fired: list[EscalationAction] = []
+        while True:
+            with self._transaction() as conn:
+                due = store.due_alerts(conn, now, self._due_batch)
+                results = [self._fire(conn, row, now) for row in due]
+            for recorded, change in results:
+                if change is not None:
+                    self._send_changes([change])
+                self._send_escalations(recorded, now)
+                fired += [action for _, action in recorded]
+            if len(due) < self._due_batch:
+                break
+        self._resend_escalations(now)
+        return fired
+
+    def _handle_resident(self, resident_id: str, findings: list[Finding]) -> list[AlertChange]:
+        now = self._clock()
+        with self._transaction() as conn:
+            store.lock_resident(conn, resident_id)  # a resident's findings from several workers apply in turn
+            changes = [self._apply(conn, finding, now) for finding in findings]
+        done = [c for c in changes if c is not None]
+        self._send_changes(done)
+        return done
+
+    def _apply(self, conn: Conn, finding: Finding, now: datetime) -> AlertChange | None:
+        if finding.cancels:
+            return self._cancel(conn, finding, now)
+        alert = store.open_alert(conn, finding.resident_id, finding.kind)
+        if alert is None:
+            return self._raise(conn, finding, now)
+        return self._join(conn, alert, finding, now)
+
+    def _raise(self, conn: Conn, finding: Finding, now: datetime) -> AlertChange:
+        kind = ALERT_KINDS[finding.kind]
+        incident_id = store.open_incident(conn, finding.resident_id, kind.group, now)
+        promise = self.policy.promise_for(self._area_of(conn, finding.resident_id))
+        severity = finding.severity or kind.severity
+        row = store.insert_alert(conn, incident_id, finding, severity=severity, promise_minutes=promise, at=now)
+        store.add_finding(conn, row.id, finding, now)
+        step = raise_alert(now, note=finding.explanation)
+        store.record_transition(conn, row.id, step)
+        return _change(self._rearm(conn, row), ChangeAction.RAISED, now, step)
+
+    def _join(self, conn: Conn, alert: AlertRow, finding: Finding, now: datetime) -> AlertChange:
+        severity = finding.severity or ALERT_KINDS[finding.kind].severity
+        row = store.join_finding(conn, alert.id, finding, severity, now)
+        store.add_finding(conn, alert.id, finding, now)
+        action = ChangeAction.SEVERITY_RAISED if row.severity > alert.severity else ChangeAction.UPDATED
+        return _change(self._rearm(conn, row), action, now)
+
+    def _cancel(self, conn: Conn, finding: Finding, now: datetime) -> AlertChange | None:
+        alert = store.open_alert(conn, finding.resident_id, finding.kind)
+        if alert is None:
+            return self._note_late(conn, finding, now)
+        store.add_finding(conn, alert.id, finding, now)
+        actor = self._canceller.get(finding.kind)
+        if actor is None or AlertState.CANCELLED not in moves(alert.state, actor):
+            # Staff are already on the way, or the kind needs a person to close it (smoke cleared): the desk decides.
+            return _change(alert, ChangeAction.NOTED, now, note=finding.explanation)
+        step = advance(alert.state, AlertState.CANCELLED, actor, now, note=finding.explanation)
+        row = self._rearm(conn, store.apply_transition(conn, alert.id, step))
+        return _change(row, ChangeAction.TRANSITION, now, step)
+
+    def _note_late(self, conn: Conn, finding: Finding, now: datetime) -> AlertChange | None:
+        """Store a cancel that found no open alert on the latest alert of its kind, so it is still seen."""
+        latest = store.latest_alert(conn, finding.resident_id, finding.kind)
+        store.add_finding(conn, latest.id if latest else None, finding, now)
+        if latest is None:
+            LOG.warning("a %s cancel for resident %s found no alert", finding.kind, finding.resident_id)
+            return None
+        return _change(latest, ChangeAction.NOTED, now, note=finding.explanation)
+
+    def _rearm(self, conn: Conn, row: AlertRow) -> AlertRow:
+        """Store the next deadline after the alert's state or severity changed."""
+        deadline = next_deadline(row.clock(), self.policy)
+        if deadline == row.next_deadline:
+            return row
+        return store.set_clock(conn, row.id, row.escalation_step, None, deadline)
+
+    def _fire(
+        self, conn: Conn, row: AlertRow, now: datetime
+    ) -> tuple[list[tuple[int, EscalationAction]], AlertChange | None]:
+        result = escalate(row.clock(), now, self.policy)
+        recorded = [(eid, a) for a in result.actions if (eid := store.record_escalation(conn, a, now)) is not None]
+        breached_at = now if result.promise_breached and row.promise_breached_at is None else None
+        row = store.set_clock(conn, row.id, result.step, breached_at, result.next_deadline)
+        if not recorded:
+            return recorded, None
+        kinds = tuple(a.action for _, a in recorded)
+        return recorded, _change(row, ChangeAction.ESCALATED, now, escalations=kinds)
+
+    def _send_changes(self, changes: list[AlertChange]) -> None:
+        for change in changes:
+            try:
+                self._publish(alert_topic(change.resident_id, self._root), change.model_dump_json().encode())
+            except Exception:
+                # The change is committed; a dashboard that missed it reloads from the database.
+                LOG.exception("could not publish change of alert %s", change.alert_id)
+
+    def _send_escalations(self, recorded: list[tuple[int, EscalationAction]], now: datetime) -> None:
+        sent = [eid for eid, action in recorded if self._send_escalation(action, now)]
+        if sent:
+            with self._transaction() as conn:
+                store.mark_published(conn, sent, now)
+
+    def _send_escalation(self, action: EscalationAction, now: datetime) -> bool:
+        message = EscalationMessage(
+            alert_id=action.alert_id, resident_id=action.resident_id, kind=action.kind,
+            severity=action.severity.name.lower(), action=action.action, key=action.key,
+            due_at=action.due_at, fired_at=now,
+        )
+        try:
+            self._publish(escalation_topic(self._root), message.model_dump_json().encode())
+            if self._notify is not None:
+                self._notify(action)
+        except Exception:
+            LOG.exception("escalation %s of alert %s not delivered; it will be sent again", action.key,
+                          action.alert_id)
+            return False
+        return True
+
+    def _resend_escalations(self, now: datetime) -> None:
+        """Send escalations a dead process committed but never delivered."""
+        with self._transaction() as conn:
+            stale = store.unpublished_escalations(conn, now - self._republish_after, self._due_batch)
+            sent = [eid for eid, action in stale if self._send_escalation(action, now)]
+            store.mark_published(conn, sent, now)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Conn]:
+        """Run a block in one transaction, translating database errors into `AlertStoreError`."""
+        try:
+            with self._connect() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            raise AlertStoreError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+
+def _change(
+    row: AlertRow,
+    action: ChangeAction,
+    at: datetime,
+    step: Transition | None = None,
+    *,
+    note: str | None = None,
+    escalations: tuple[EscalationKind, ...] = (),
+) -> AlertChange:
+    """Describe a committed change of ``row`` for the broker."""
+    return AlertChange(
+        alert_id=row.id, incident_id=row.incident_id, resident_id=row.resident_id, kind=row.kind,
+        severity=row.severity.name.lower(), state=row.state, outcome=row.outcome, at=at, action=action,
+        explanation=row.explanation, explanation_zh=row.explanation_zh,
+        from_state=step.from_state if step else None, actor=step.actor if step else None,
+        note=step.note if step else note, finding_count=row.finding_count, next_deadline=row.next_deadline,
+        escalations=escalations,
+    )
