@@ -1,0 +1,157 @@
+"""The dispatch flow against a real database: assign, decline to the next, every stage time stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from dispatch.errors import StageError
+from dispatch.flow import DispatchFlow, StaffTask
+from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
+from dispatch.places import AreaType, Point, RiskClass, Role, Station
+from dispatch.ranking import RankingPolicy
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+HOME = Point(31.2304, 121.4737)
+
+
+def north_of(p: Point, km: float) -> Point:
+    return Point(p.lat + km / 111.195, p.lon)
+
+
+@dataclass
+class Recorder:
+    """Stand in for the staff app and the alert lifecycle."""
+
+    unreachable: set[str] = field(default_factory=set)
+    told: list[StaffTask] = field(default_factory=list)
+    stages: list[tuple[str, str, str, datetime, str | None]] = field(default_factory=list)
+
+    def notify(self, task: StaffTask) -> bool:
+        self.told.append(task)
+        return task.staff_id not in self.unreachable
+
+    def on_stage(self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
+                 outcome: str | None = None) -> None:
+        del note
+        self.stages.append((alert_id, stage, actor, at, outcome))
+
+
+def seed(db_url: str) -> None:
+    """One city resident and three caregivers 1, 2 and 3 km away, on shift."""
+    with psycopg.connect(db_url) as conn:
+        save_resident_profile(conn, ResidentProfile("r1", "王奶奶", HOME, AreaType.CITY, address="南京东路1号",
+                                                    categories=("living_alone", "advanced_age"),
+                                                    risk_class=RiskClass.A, key_holder="邻居李阿姨 13800000000"))
+        add_station(conn, Station("st1", "外滩服务站", north_of(HOME, 1), AreaType.CITY))
+        for i, sid in enumerate(("s1", "s2", "s3"), start=1):
+            add_staff(conn, sid, f"护理员{i}", Role.CAREGIVER, "st1")
+            add_shift(conn, sid, T0 - timedelta(hours=4), T0 + timedelta(hours=8))
+            conn.execute("UPDATE staff SET last_lat = %s, last_lon = %s, last_seen_at = %s WHERE id = %s",
+                         (north_of(HOME, i).lat, HOME.lon, T0, sid))
+
+
+@pytest.fixture
+def connect(db_url: str) -> Callable[[], AbstractContextManager[psycopg.Connection[Any]]]:
+    seed(db_url)
+    return lambda: psycopg.connect(db_url)
+
+
+def flow_for(connect: Callable[[], AbstractContextManager[psycopg.Connection[Any]]], rec: Recorder) -> DispatchFlow:
+    return DispatchFlow(connect, policy=RankingPolicy(), notify_staff=rec.notify, on_stage=rec.on_stage)
+
+
+def status(db_url: str) -> dict[str, str]:
+    with psycopg.connect(db_url) as conn:
+        return dict(conn.execute("SELECT id, status FROM staff").fetchall())
+
+
+def test_declines_move_to_the_next_and_every_stage_is_stored(connect: Any, db_url: str) -> None:
+    rec = Recorder()
+    flow = flow_for(connect, rec)
+    offer = flow.assign("a1", "r1", raised_at=T0, actor="op:zhang", now=T0 + timedelta(minutes=1))
+    assert offer.staff_id == "s1"
+    assert offer.assignment_id is not None
+    assert status(db_url)["s1"] == "on_task"
+    assert rec.stages == [("a1", "dispatched", "op:zhang", T0 + timedelta(minutes=1), None)]
+
+    second = flow.decline(offer.assignment_id, T0 + timedelta(minutes=2), "with another resident")
+    assert second.staff_id == "s2"
+    assert status(db_url)["s1"] == "available"
+    assert second.assignment_id is not None
+    flow.accept(second.assignment_id, T0 + timedelta(minutes=3))
+    flow.en_route(second.assignment_id, T0 + timedelta(minutes=4))
+    flow.on_site(second.assignment_id, T0 + timedelta(minutes=12))
+    flow.finish(second.assignment_id, "helped_at_home", T0 + timedelta(minutes=40), note="扶起，无外伤")
+
+    assert [t.staff_id for t in rec.told] == ["s1", "s2"]
+    assert [s[1] for s in rec.stages] == ["dispatched", "en_route", "on_site", "resolved"]
+    assert rec.stages[-1][2] == "s2"
+    assert rec.stages[-1][4] == "helped_at_home"
+    assert status(db_url) == {"s1": "available", "s2": "available", "s3": "available"}
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT staff_id, state, assigned_at, notified_at, accepted_at, declined_at, decline_reason,"
+            " en_route_at, on_site_at, outcome_at, outcome, reason_zh FROM dispatch_assignments ORDER BY id").fetchall()
+        d = conn.execute("SELECT state, deadline, outcome, outcome_note, closed_at FROM dispatches").fetchone()
+
+    def m(n: int) -> datetime:
+        return T0 + timedelta(minutes=n)
+
+    assert rows[0][:7] == ("s1", "declined", m(1), m(1), None, m(2), "with another resident")
+    assert rows[1][:11] == ("s2", "done", m(2), m(2), m(3), None, None, m(4), m(12), m(40), "helped_at_home")
+    assert "最快" in rows[1][11]
+    assert d == ("closed", m(15), "helped_at_home", "扶起，无外伤", m(40))
+
+
+def test_unreachable_staff_is_skipped(connect: Any) -> None:
+    rec = Recorder(unreachable={"s1"})
+    offer = flow_for(connect, rec).assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    assert offer.staff_id == "s2"
+    assert [t.staff_id for t in rec.told] == ["s1", "s2"]
+    assert [s[1] for s in rec.stages] == ["dispatched"]
+
+
+def test_everyone_declines_then_escalate(connect: Any, db_url: str) -> None:
+    flow = flow_for(connect, Recorder())
+    offer = flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    for _ in range(3):
+        assert offer.assignment_id is not None
+        offer = flow.decline(offer.assignment_id, T0 + timedelta(minutes=1))
+    assert offer.must_escalate
+    assert offer.ranking.must_escalate
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT state FROM dispatches").fetchone() == ("escalated",)
+
+
+def test_unanswered_offer_expires_to_the_next(connect: Any) -> None:
+    flow = flow_for(connect, Recorder())
+    flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    assert flow.expire_offers(T0 + timedelta(minutes=1)) == []
+    moved = flow.expire_offers(T0 + timedelta(minutes=4))
+    assert [o.staff_id for o in moved] == ["s2"]
+
+
+def test_steps_out_of_order_are_refused(connect: Any) -> None:
+    flow = flow_for(connect, Recorder())
+    offer = flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    assert offer.assignment_id is not None
+    with pytest.raises(StageError):
+        flow.finish(offer.assignment_id, "helped_at_home", T0)
+    with pytest.raises(StageError):
+        flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)  # someone is already on it
+    with pytest.raises(StageError):
+        flow.finish(offer.assignment_id, "teleported", T0)
+
+
+def test_operator_may_pick_someone_else(connect: Any) -> None:
+    offer = flow_for(connect, Recorder()).assign("a1", "r1", raised_at=T0, actor="op", now=T0, staff_id="s3")
+    assert offer.staff_id == "s3"
+    assert offer.ranking.best is not None
+    assert offer.ranking.best.staff.id == "s1"
