@@ -1,0 +1,30 @@
+"""Write the device registry: residents and the devices that belong to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+
+from gateway.registry import Device
+
+
+def upsert_residents(conn: psycopg.Connection, residents: Iterable[tuple[str, str]]) -> None:
+    """Create or rename residents given as (id, name)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO residents (id, name) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+            list(residents),
+        )
+
+
+def upsert_devices(conn: psycopg.Connection, devices: Iterable[Device]) -> None:
+    """Create or update devices; hubs are written before the sensors that report through them."""
+    ordered = sorted(devices, key=lambda d: d.parent_id is not None)
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO devices (id, kind, resident_id, sensor_kind, room, parent_id) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, resident_id = EXCLUDED.resident_id,"
+            " sensor_kind = EXCLUDED.sensor_kind, room = EXCLUDED.room, parent_id = EXCLUDED.parent_id",
+            [(d.id, d.kind.value, d.resident_id, d.sensor_kind, d.room, d.parent_id) for d in ordered],
+        )

@@ -1,0 +1,294 @@
+"""The ingest worker: broker → decode → batch → commit → ack, with the alert path ahead of the batch.
+
+One thread runs the loop below; paho's network thread only fills the inbound queue. A message is
+acknowledged to the broker only after its row (or its dead letter, or its spool segment) is
+durable, so a worker killed at any moment loses nothing: the broker redelivers what was not acked
+and the unique index stores it once. Urgent events (SOS, fall, …) are committed on their own at
+once and handed to the alert path, never behind a telemetry batch; their devices get an ``ack``
+command on their ``cmd`` topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from gateway.contract import Channel, Record, command_ack, decode, topic
+from gateway.errors import ContractError
+from gateway.mqtt import Inbound, MqttConnection
+from gateway.registry import Attribution, Device, DeviceKind, Registry
+from ingest.errors import DatabaseError, SpoolFullError
+from ingest.metrics import Metrics
+from ingest.rows import Batch, DeadLetter
+from ingest.spool import Spool
+from ingest.writer import BatchWriter
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """How an ingest worker batches and where it keeps its spool."""
+
+    spool_dir: Path
+    topic_prefix: str = "ec/v1"
+    group: str = "ingest"
+    batch_max_rows: int = 5000
+    batch_max_ms: int = 200
+    spool_max_bytes: int = 512 * 1024 * 1024
+    max_future_skew_s: float = 300.0
+    registry_refresh_s: float = 30.0
+    registry_miss_refresh_s: float = 2.0
+    retry_s: float = 1.0
+
+    def subscriptions(self) -> list[str]:
+        """Return the shared subscriptions that spread devices' messages over the workers."""
+        return [f"$share/{self.group}/{self.topic_prefix}/+/{c.value}"
+                for c in (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A record that is durable, attributed to its resident: what the alert path receives."""
+
+    record: Record
+    resident_id: str | None
+    sensor: Device | None
+    received_at: datetime
+    spooled: bool = False  # durable on the spool, not yet in the database
+
+
+Sink = Callable[[Sequence[Stored]], None]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Messages of the batch being built, with what they became."""
+
+    batch: Batch = field(default_factory=Batch)
+    inbound: list[Inbound] = field(default_factory=list)
+    stored: list[Stored] = field(default_factory=list)
+    dead: Counter[str] = field(default_factory=Counter)
+    started: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.inbound)
+
+
+def load_registry(url: str) -> Registry:
+    """Read the device registry from the database."""
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        rows = conn.execute("SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices").fetchall()
+    return Registry(Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows)
+
+
+class IngestWorker:
+    """Drain one MQTT connection into the database."""
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        db_url: str,
+        mqtt: MqttConnection,
+        *,
+        sink: Sink | None = None,
+        urgent_sink: Sink | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        worker_name: str = "ingest",
+    ) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.name = worker_name
+        self._db_url = db_url
+        self._mqtt = mqtt
+        self._sink = sink
+        self._urgent_sink = urgent_sink or sink
+        self._clock = clock
+        self._writer = BatchWriter(db_url)
+        self._spool = Spool(config.spool_dir, config.spool_max_bytes)
+        self._registry = Registry()
+        self._registry_loaded = 0.0
+        self._registry_miss = 0.0
+        self._db_retry_at = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        """Ingest until ``stop`` is set, then commit what is pending and return."""
+        self._refresh_registry(force=True)
+        self._mqtt.subscribe(self.config.subscriptions())
+        pending = _Pending()
+        while not stop.is_set():
+            self._drain(pending)
+            if pending and (len(pending) >= self.config.batch_max_rows
+                            or time.monotonic() - pending.started >= self.config.batch_max_ms / 1000):
+                pending = self._commit(pending)
+            if self._spool and time.monotonic() >= self._db_retry_at:
+                self._replay_one()
+            if time.monotonic() - self._registry_loaded > self.config.registry_refresh_s:
+                self._refresh_registry()
+        while pending and not self._try_commit(pending):
+            time.sleep(self.config.retry_s)  # never drop what is pending; the caller may kill us
+        self._writer.close()
+
+    def _drain(self, pending: _Pending) -> None:
+        """Take messages until the batch is full or its time is up."""
+        timeout = 0.05 if not pending else max(0.0, pending.started + self.config.batch_max_ms / 1000
+                                                - time.monotonic())
+        try:
+            msg = self._mqtt.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._take(msg, pending)
+            if len(pending) >= self.config.batch_max_rows:
+                return
+            try:
+                msg = self._mqtt.inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _take(self, msg: Inbound, pending: _Pending) -> None:
+        """Decode one message into the pending batch; send an urgent one on its own at once."""
+        self.metrics.received += 1
+        now = self._clock()
+        try:
+            record = decode(msg.topic, msg.payload, now, self.config.topic_prefix,
+                            timedelta(seconds=self.config.max_future_skew_s))
+            who = self._attribute(record)
+        except ContractError as exc:
+            if not pending:
+                pending.started = time.monotonic()
+            pending.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, exc.reason, exc.detail))
+            pending.inbound.append(msg)
+            pending.dead[exc.reason] += 1
+            return
+        stored = Stored(record, who.resident_id, who.sensor, msg.received_at)
+        if record.urgent:
+            self.metrics.urgent += 1
+            alone = _Pending(started=time.monotonic())
+            alone.batch.add(record, who, msg.received_at)
+            alone.inbound.append(msg)
+            alone.stored.append(stored)
+            while not self._try_commit(alone, urgent=True):
+                time.sleep(self.config.retry_s)
+            return
+        if not pending:
+            pending.started = time.monotonic()
+        pending.batch.add(record, who, msg.received_at)
+        pending.inbound.append(msg)
+        pending.stored.append(stored)
+
+    def _attribute(self, record: Record) -> Attribution:
+        """Attribute a record; on an unknown device, reload the registry (rate-limited) and look again."""
+        try:
+            return self._registry.attribute(record)
+        except ContractError:
+            if time.monotonic() - self._registry_miss < self.config.registry_miss_refresh_s:
+                raise
+            self._registry_miss = time.monotonic()
+            self._refresh_registry(force=True)
+            return self._registry.attribute(record)
+
+    def _refresh_registry(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._registry_loaded < self.config.registry_refresh_s:
+            return
+        try:
+            self._registry = load_registry(self._db_url)
+        except psycopg.Error as exc:
+            LOG.warning("cannot reload the device registry (%s); keeping %d devices", exc, len(self._registry))
+        self._registry_loaded = time.monotonic()
+
+    def _commit(self, pending: _Pending) -> _Pending:
+        """Commit the pending batch (or spool it); keep it when neither is possible."""
+        return _Pending() if self._try_commit(pending) else pending
+
+    def _try_commit(self, pending: _Pending, urgent: bool = False) -> bool:
+        """Make a batch durable, then ack, confirm and hand it on. Return False when nothing took it."""
+        t0 = time.monotonic()
+        spooled = bool(self._spool) and not urgent  # while a replay is due, keep arrival order
+        if not spooled:
+            try:
+                result = self._writer.write(pending.batch)
+                self.metrics.batch(time.monotonic() - t0, result.stored, result.duplicates, dict(pending.dead))
+            except DatabaseError as exc:
+                LOG.error("database write failed (%s); spooling %d messages", exc, len(pending))
+                self._db_retry_at = time.monotonic() + self.config.retry_s
+                spooled = True
+        if spooled and not self._to_spool(pending):
+            return False
+        for msg in pending.inbound:
+            self._mqtt.ack(msg.mid, msg.qos)
+        self._confirm(pending.stored)
+        self._hand_on(pending.stored, spooled, urgent)
+        return True
+
+    def _to_spool(self, pending: _Pending) -> bool:
+        """Append the batch to the spool; return False when the spool is full."""
+        try:
+            self._spool.append(pending.inbound)
+        except SpoolFullError as exc:
+            LOG.error("%s: leaving %d messages unacknowledged at the broker", exc, len(pending))
+            return False
+        self.metrics.spooled += len(pending)
+        return True
+
+    def _replay_one(self) -> None:
+        """Replay the oldest spool segment into the database; keep it when the database still fails."""
+        oldest = self._spool.oldest()
+        if oldest is None:
+            return
+        segment, messages = oldest
+        replay = _Pending(started=time.monotonic())
+        for msg in messages:
+            self._take_for_replay(msg, replay)
+        try:
+            result = self._writer.write(replay.batch)
+        except DatabaseError:
+            self._db_retry_at = time.monotonic() + self.config.retry_s
+            return
+        self.metrics.batch(time.monotonic() - replay.started, result.stored, result.duplicates, dict(replay.dead))
+        self.metrics.replayed += len(messages)
+        self._spool.remove(segment)
+        LOG.info("replayed %d spooled messages (%d stored, %d duplicates)", len(messages), result.stored,
+                 result.duplicates)
+        if self._sink is not None:
+            self._sink([s for s in replay.stored if not s.record.urgent])  # urgent ones went on when spooled
+
+    def _take_for_replay(self, msg: Inbound, replay: _Pending) -> None:
+        try:
+            record = decode(msg.topic, msg.payload, msg.received_at, self.config.topic_prefix,
+                            timedelta(seconds=self.config.max_future_skew_s))
+            who = self._registry.attribute(record)
+        except ContractError as exc:
+            replay.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, exc.reason, exc.detail))
+            replay.dead[exc.reason] += 1
+            return
+        replay.batch.add(record, who, msg.received_at)
+        replay.stored.append(Stored(record, who.resident_id, who.sensor, msg.received_at))
+
+    def _confirm(self, stored: Sequence[Stored]) -> None:
+        """Tell devices that their critical events are stored, so they stop resending."""
+        now = self._clock()
+        for item in stored:
+            if item.record.needs_confirmation:
+                self._mqtt.publish(topic(item.record.device_id, Channel.CMD, self.config.topic_prefix),
+                                   command_ack(item.record.body.seq, now), qos=1)
+
+    def _hand_on(self, stored: list[Stored], spooled: bool, urgent: bool) -> None:
+        """Pass durable records on; spooled ones go on when replayed, except urgent ones: operators see those now."""
+        if spooled and not urgent:
+            return
+        sink = self._urgent_sink if urgent else self._sink
+        if sink is None or not stored:
+            return
+        if spooled:
+            stored = [Stored(s.record, s.resident_id, s.sensor, s.received_at, spooled=True) for s in stored]
+        sink(stored)
