@@ -4,8 +4,8 @@ Every condition compares the present with what is normal for this person (`alert
 
 * ``inactivity`` — silence at home, out of bed, beyond the usual longest silence at this hour of the day
   (× ``factor`` and + ``margin``, never under ``floor``);
-* ``not_up`` — still in bed, or no movement since before the earliest usual wake-up, an hour after a late
-  but normal wake-up;
+* ``not_up`` — no movement out of bed since before the earliest usual wake-up, an hour after a late but
+  normal wake-up;
 * ``bathroom_too_long`` — the bathroom occupied well beyond the longest visit seen;
 * ``no_activity_today`` — nothing at all since the day began, by ``no_activity_hour``.
 
@@ -175,7 +175,7 @@ class InactivityDetector(Detector):
         up_from = DAY_STARTS if routine is None or routine.early_wake_hour is None else routine.early_wake_hour - 0.5
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         up = where.last_up is not None and where.last_up >= day_start + timedelta(hours=max(up_from, DAY_STARTS))
-        if up and not where.in_bed:
+        if up:
             return None
         state.raised_on["not_up"] = today
         state.open["not_up"] = now
@@ -230,8 +230,6 @@ class InactivityDetector(Detector):
         """Answer raised conditions that movement ends, and re-arm them."""
         out = []
         for kind, raised_at in list(state.open.items()):
-            if kind == "not_up" and state.where.in_bed:
-                continue
             del state.open[kind]
             en, zh = duration_text(at - raised_at)
             text = (f"movement again, {en} after the alert", f"警报后{zh}再次检测到活动")

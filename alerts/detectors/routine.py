@@ -1,9 +1,9 @@
 """A resident's daily routine: where they are (home, out, in bed) and what their normal silences look like.
 
 `Whereabouts` follows one resident's home sensors event by event; the live inactivity detector and the
-learning step use the same one, so "away" and "asleep" mean the same thing in both. The front door
-starts a door episode (movements closer than ``return_gap`` are one episode): from home it means
-leaving, from away it means coming back; any other movement at home means the resident is in.
+learning step use the same one, so "away" and "asleep" mean the same thing in both. The resident is out
+while the front door is the last thing that moved (the door, then nothing), and in bed while a bed mat
+is occupied and nothing else moved since they lay down.
 
 `learn_routine` replays a history through it and keeps, per hour of the day, the longest silence at
 home and out of bed on each day, the wake-up times and the bathroom visits; `Routine` holds what
@@ -32,18 +32,19 @@ LATEST_SLEEP_START = 10.0  # a silence that starts later in the morning is a nap
 class Whereabouts:
     """Follow one resident: last movement at home, whether out, in bed or in the bathroom."""
 
-    return_gap: timedelta = timedelta(minutes=10)
     last_activity: datetime | None = None
     last_up: datetime | None = None  # last movement that is not the bed mat
-    last_door: datetime | None = None
     away: bool = False
     beds: set[str] = field(default_factory=set)  # occupied bed mats
+    bed_since: datetime | None = None
     bathroom_since: datetime | None = None
 
     @property
     def in_bed(self) -> bool:
-        """Tell whether a bed mat is occupied."""
-        return bool(self.beds)
+        """Tell whether the resident lay down after their last movement elsewhere."""
+        # Mats stick "occupied" for days; movement elsewhere after lying down proves them wrong.
+        lay_down = self.bed_since is not None and (self.last_up is None or self.bed_since >= self.last_up)
+        return bool(self.beds) and lay_down
 
     @property
     def resting(self) -> bool:
@@ -54,29 +55,24 @@ class Whereabouts:
         """Take one message; tell whether it was movement at home."""
         if not is_activity_event(body):
             return False
-        if is_front_door(body):
-            self._door(at)
-        else:
-            self.away = False
+        # Out means the front door was the last thing that moved; anything else means someone is in.
+        self.away = is_front_door(body)
         if isinstance(body, BedEvent):
             self._bed(body, at)
         else:
             self.last_up = at
         if isinstance(body, BathroomEvent):
             self.bathroom_since = at if body.state == "occupied" else None
+        elif getattr(body, "room", None) != "bathroom":
+            self.bathroom_since = None  # moving elsewhere: the presence sensor missed the leaving
         self.last_activity = at
         return True
-
-    def _door(self, at: datetime) -> None:
-        if self.last_door is None or at - self.last_door >= self.return_gap:
-            self.away = not self.away
-            self.beds.clear()
-        self.last_door = at
 
     def _bed(self, body: BedEvent, at: datetime) -> None:
         sensor = body.sensor_id or "bed"
         if body.state == "occupied":
             self.beds.add(sensor)
+            self.bed_since = at
         else:
             self.beds.discard(sensor)
 
@@ -101,7 +97,7 @@ class _Tally:
     days: set[date] = field(default_factory=set)
 
 
-def learn_routine(history: Sequence[Observation], tz: tzinfo, quantile: float = 0.9) -> Routine:
+def learn_routine(history: Sequence[Observation], tz: tzinfo, quantile: float = 0.9, min_samples: int = 4) -> Routine:
     """Learn one resident's routine from their observations (any order)."""
     tally = _Tally()
     where = Whereabouts()
@@ -110,7 +106,11 @@ def learn_routine(history: Sequence[Observation], tz: tzinfo, quantile: float = 
     per_hour: dict[int, list[float]] = defaultdict(list)
     for (_, hour), reached in tally.silences.items():
         per_hour[hour].append(reached)
-    longest = tuple(quantile_of(per_hour[h], quantile) or 0.0 for h in range(24))
+    pooled = quantile_of([v for values in per_hour.values() for v in values], quantile) or 0.0
+    # An hour seen at home on only a day or two (usually out then) borrows the all-day figure.
+    longest = tuple(
+        (quantile_of(per_hour[h], quantile) or 0.0) if len(per_hour[h]) >= min_samples else pooled for h in range(24)
+    )
     wakes = list(tally.wakes.values())
     return Routine(
         days=len(tally.days),
