@@ -1,0 +1,55 @@
+"""What the dashboard asks other parts of the platform to do, as interfaces the composition root fills in.
+
+The dashboard reads the database directly, but every change to an alert, a dispatch or a family reply
+goes through the package that owns it, so that it is committed, published on the broker and escalated
+exactly as if it came from anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from dashboard.roles import RoleName
+from dashboard.store.users import User
+from alerts.service import AlertService
+from dispatch.flow import DispatchFlow
+
+
+class ReplyRecorder(Protocol):
+    """Record a family member's answer from a signed link (notify's ``record_reply``)."""
+
+    def __call__(self, token: str) -> object:
+        """Record the reply the token carries; raise when the token is bad or expired."""
+
+
+def utc_now() -> datetime:
+    """Return the present time."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    """The services behind the dashboard's buttons; a missing one answers 503."""
+
+    alerts: AlertService | None = None
+    dispatch: DispatchFlow | None = None
+    record_reply: ReplyRecorder | None = None
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+_LIFECYCLE_ROLE = {
+    RoleName.ADMIN: "supervisor",
+    RoleName.SUPERVISOR: "supervisor",
+    RoleName.OPERATOR: "operator",
+    RoleName.FAMILY: "family",
+}
+
+
+def actor(user: User) -> str:
+    """Name the user as the alert lifecycle records actors (``operator:u12``, ``staff:s3``)."""
+    if user.role is RoleName.STAFF:
+        return f"staff:{user.staff_id}"
+    return f"{_LIFECYCLE_ROLE[user.role]}:u{user.id}"

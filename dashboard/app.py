@@ -1,0 +1,125 @@
+"""The dashboard's FastAPI app: REST API, WebSocket push, and the pages, built from settings and a pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import RequestResponseEndpoint
+
+from dashboard.actions import Actions
+from dashboard.errors import DashboardError
+from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_status
+from dashboard.routes import ROUTERS
+from dashboard.settings import DashboardSettings
+
+HERE = Path(__file__).resolve().parent
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob: {tiles}; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self' ws: wss:; media-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def _tile_origin(url: str) -> str:
+    """Return the scheme and host pattern of the tile source, for the CSP."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host.replace('{s}', '*').split('{', 1)[0]}*" if "{" in host else f"{scheme}://{host}"
+
+
+def _device_resolver(pool: ConnectionPool[Any]) -> Any:
+    """Make a cached lookup of the resident a device belongs to."""
+    cache: dict[str, str | None] = {}
+
+    def lookup(device_id: str) -> str | None:
+        with pool.connection() as conn:
+            row = conn.execute("SELECT resident_id FROM devices WHERE id = %s", (device_id,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    async def resolve(device_id: str) -> str | None:
+        if device_id not in cache:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[device_id] = await run_in_threadpool(lookup, device_id)
+        return cache[device_id]
+
+    return resolve
+
+
+def _topics(settings: DashboardSettings) -> dict[str, Any]:
+    """Map the broker topic filters the dashboard follows to their parsers."""
+    return {
+        f"{settings.alerts_topic}/#": parse_alert,
+        f"{settings.device_topic_prefix}/+/status": parse_status,
+    }
+
+
+def create_app(
+    settings: DashboardSettings, pool: ConnectionPool[Any], *, subscriber: BrokerSubscriber | None = None,
+    actions: Actions | None = None,
+) -> FastAPI:
+    """Build the dashboard app; it follows the broker through ``subscriber`` and acts through ``actions``."""
+    if not settings.secret_key.get_secret_value().strip():
+        raise ValueError("the dashboard needs a secret key")
+    hub = LiveHub(_device_resolver(pool))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        topics = _topics(settings) if subscriber else {}
+        for topic_filter, parse in topics.items():
+            assert subscriber is not None
+            subscriber.subscribe(topic_filter, hub.handler(parse))
+        try:
+            yield
+        finally:
+            for topic_filter in topics:
+                assert subscriber is not None
+                subscriber.unsubscribe(topic_filter)
+
+    app = FastAPI(title="Anxin dashboard", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.hub = hub
+    app.state.actions = actions or Actions()
+    for router in ROUTERS:
+        app.include_router(router)
+    _mount_static(app, settings)
+    app.add_exception_handler(DashboardError, _on_error)
+    csp = _CSP.format(tiles=_tile_origin(settings.tile_url))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app
+
+
+def _mount_static(app: FastAPI, settings: DashboardSettings) -> None:
+    """Serve our own files and the npm libraries' dist folders (installed by `npm ci`)."""
+    web = Path(settings.web_root) if settings.web_root else HERE / "web"
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for name, sub in (("echarts", "echarts/dist"), ("leaflet", "leaflet/dist")):
+        folder = web / "node_modules" / sub
+        app.mount(f"/vendor/{name}", StaticFiles(directory=folder, check_dir=False), name=f"vendor-{name}")
+
+
+async def _on_error(_: Request, exc: Exception) -> JSONResponse:
+    """Turn a dashboard error into its HTTP answer."""
+    status = exc.status if isinstance(exc, DashboardError) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status)

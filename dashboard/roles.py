@@ -1,0 +1,41 @@
+"""Roles as data: what each kind of user may see and do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class RoleName(StrEnum):
+    """The roles a user can have."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    STAFF = "staff"
+    FAMILY = "family"
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """One role: its reach over residents, what it may do, and the page it lands on."""
+
+    name: RoleName
+    all_residents: bool  # sees every resident; otherwise only linked residents (family) or own tasks (staff)
+    handles_alerts: bool  # acknowledge, dispatch, cancel, resolve
+    sees_figures: bool
+    manages_users: bool
+    home: str
+
+
+ROLES: Final[dict[RoleName, Role]] = {
+    r.name: r
+    for r in (
+        Role(RoleName.ADMIN, True, True, True, True, "/console"),
+        Role(RoleName.SUPERVISOR, True, True, True, False, "/figures"),
+        Role(RoleName.OPERATOR, True, True, False, False, "/console"),
+        Role(RoleName.STAFF, False, False, False, False, "/staff"),
+        Role(RoleName.FAMILY, False, False, False, False, "/family"),
+    )
+}

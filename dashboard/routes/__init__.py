@@ -1,0 +1,25 @@
+"""One router per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from dashboard.routes import (
+    alerts,
+    auth,
+    devices,
+    dispatch,
+    family,
+    figures,
+    live,
+    pages,
+    places,
+    residents,
+    users,
+    visits,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router, users.router, residents.router, devices.router, places.router, alerts.router, dispatch.router,
+    family.router, visits.router, figures.router, live.router, pages.router,
+)

@@ -1,0 +1,121 @@
+"""Alerts: the queue with filters, the case with its timeline, and the desk's moves on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from alerts.errors import AlertNotFoundError, IllegalTransitionError
+from alerts.kinds import ALERT_KINDS
+from alerts.lifecycle import AlertState, Outcome, moves
+from alerts.service import AlertService
+from dashboard.actions import Actions, actor
+from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
+from dashboard.roles import ROLES, RoleName
+from dashboard.schemas.alerts import Acknowledge, AlertDetail, AlertPublic, Cancel, Resolve, TimelineEntry
+from dashboard.store import alerts
+from dashboard.store.users import User
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+_REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
+
+
+def public_alert(row: dict[str, Any], user: User) -> AlertPublic:
+    """Describe an alert for this user, with the moves they may make."""
+    kind = ALERT_KINDS.get(row["kind"])
+    allowed = moves(AlertState(row["state"]), actor(user)) if user.role is not RoleName.FAMILY else []
+    return AlertPublic(
+        **row, title_en=kind.title_en if kind else row["kind"], title_zh=kind.title_zh if kind else row["kind"],
+        moves=[m.value for m in allowed],
+    )
+
+
+def _filter_for(user: User, **chosen: Any) -> alerts.AlertFilter:
+    """Narrow a filter to what the user may reach."""
+    if ROLES[user.role].all_residents:
+        return alerts.AlertFilter(**chosen)
+    if user.role is RoleName.FAMILY:
+        return alerts.AlertFilter(residents=user.resident_ids, **chosen)
+    return alerts.AlertFilter(staff_id=user.staff_id or "", **chosen)
+
+
+@router.get("")
+def list_alerts(
+    user: CurrentUser, conn: Conn, log: Audit, open_only: bool = False, state: str | None = None,
+    kind: str | None = None, resident_id: str | None = None,
+    min_severity: Annotated[int | None, Query(ge=1, le=4)] = None, since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AlertPublic]:
+    """List alerts the user may see, open and most urgent first."""
+    f = _filter_for(user, open_only=open_only, state=state, kind=kind, resident_id=resident_id,
+                    min_severity=min_severity, since=since, limit=limit)
+    rows = alerts.list_alerts(conn, f)
+    log("list", "alert", resident_id, {"count": len(rows)})
+    return [public_alert(r, user) for r in rows]
+
+
+@router.get("/{alert_id}", responses={404: {}})
+def get_alert(alert_id: AlertId, user: CurrentUser, conn: Conn, log: Audit) -> AlertDetail:
+    """Return an alert with its case timeline."""
+    row = alerts.alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+    log("read", "alert", alert_id)
+    return AlertDetail(alert=public_alert(row, user),
+                       timeline=[TimelineEntry(**e) for e in alerts.timeline(conn, alert_id)])
+
+
+def get_actions(request: Request) -> Actions:
+    """Return the services behind the buttons."""
+    found: Actions = request.app.state.actions
+    return found
+
+
+def alert_service(request: Request) -> AlertService:
+    """Return the alert service, or answer 503 when the platform has none wired."""
+    service = get_actions(request).alerts
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the alert service is not running")
+    return service
+
+
+def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertState, note: str | None,
+          outcome: str | None = None) -> AlertPublic:
+    """Ask the alert service for one move and return the alert as it now stands."""
+    service = alert_service(request)
+    conn.commit()  # the service works on its own connection; do not hold our snapshot across it
+    try:
+        service.transition(alert_id, to, actor(user), note=note, outcome=Outcome(outcome) if outcome else None)
+    except IllegalTransitionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, {"reason": exc.reason, "detail": exc.detail}) from exc
+    except AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert") from exc
+    row = alerts.alert(conn, alert_id)
+    assert row is not None
+    return public_alert(row, user)
+
+
+@router.post("/{alert_id}/acknowledge", responses=_REFUSALS)
+def acknowledge(alert_id: AlertId, body: Acknowledge, user: AlertHandler, request: Request, conn: Conn,
+                log: Audit) -> AlertPublic:
+    """Acknowledge a raised alert."""
+    log("acknowledge", "alert", alert_id)
+    return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, body.note)
+
+
+@router.post("/{alert_id}/cancel", responses=_REFUSALS)
+def cancel(alert_id: AlertId, body: Cancel, user: AlertHandler, request: Request, conn: Conn,
+           log: Audit) -> AlertPublic:
+    """Cancel an alert, giving the reason."""
+    log("cancel", "alert", alert_id, {"note": body.note})
+    return _move(request, conn, user, alert_id, AlertState.CANCELLED, body.note)
+
+
+@router.post("/{alert_id}/resolve", responses=_REFUSALS)
+def resolve(alert_id: AlertId, body: Resolve, user: AlertHandler, request: Request, conn: Conn,
+            log: Audit) -> AlertPublic:
+    """Resolve an alert with its outcome."""
+    log("resolve", "alert", alert_id, {"outcome": body.outcome})
+    return _move(request, conn, user, alert_id, AlertState.RESOLVED, body.note, body.outcome)

@@ -1,0 +1,203 @@
+"""Dispatch: ranked candidates for an alert, sending staff, and each staff task's steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+
+from dashboard.actions import Actions, actor
+from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
+from dashboard.roles import ROLES, RoleName
+from dashboard.schemas.dispatch import (
+    CandidatePublic,
+    Decline,
+    DispatchCreate,
+    Finish,
+    OfferPublic,
+    PassedOverPublic,
+    RankingPublic,
+    TaskPublic,
+)
+from dashboard.store import alerts, tasks
+from dashboard.store.users import User
+from dispatch.errors import DispatchError, NobodyAvailableError, NotFoundError, StageError
+from dispatch.flow import DispatchFlow
+from dispatch.ranking import Ranking
+
+router = APIRouter(prefix="/api", tags=["dispatch"])
+_REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
+
+
+def get_flow(request: Request) -> DispatchFlow:
+    """Return the dispatch flow, or answer 503 when the platform has none wired."""
+    acts: Actions = request.app.state.actions
+    if acts.dispatch is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "dispatch is not running")
+    return acts.dispatch
+
+
+Flow = Annotated[DispatchFlow, Depends(get_flow)]
+
+
+def now(request: Request) -> datetime:
+    """Return the platform's present time."""
+    acts: Actions = request.app.state.actions
+    return acts.clock()
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn dispatch errors into HTTP answers."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except (StageError, NobodyAvailableError) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except DispatchError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _ranking(alert_id: int, ranking: Ranking) -> RankingPublic:
+    """Describe a ranking for the dispatch panel."""
+    return RankingPublic(
+        alert_id=alert_id, promise_min=ranking.promise.total_seconds() / 60, deadline=ranking.deadline,
+        verdict=ranking.verdict.value, summary_en=ranking.summary_en, summary_zh=ranking.summary_zh,
+        candidates=[CandidatePublic(
+            staff_id=c.staff.id, name=c.staff.name, role=c.staff.role.value, station_id=c.staff.station.id,
+            rank=c.rank, origin=c.origin, road_km=c.road_km, eta_min=c.eta.total_seconds() / 60,
+            arrives_at=c.arrives_at, in_time=c.in_time, margin_min=c.margin.total_seconds() / 60,
+            reason_en=c.reason_en, reason_zh=c.reason_zh,
+            lat=c.staff.last_location.lat if c.staff.last_location else c.staff.station.location.lat,
+            lon=c.staff.last_location.lon if c.staff.last_location else c.staff.station.location.lon,
+        ) for c in ranking.candidates],
+        passed_over=[PassedOverPublic(staff_id=p.staff.id, name=p.staff.name, reason_en=p.reason_en,
+                                      reason_zh=p.reason_zh) for p in ranking.passed_over],
+    )
+
+
+def _alert_row(conn: Conn, alert_id: int) -> dict[str, Any]:
+    """Load an alert or answer 404."""
+    row = alerts.alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+    return row
+
+
+@router.get("/alerts/{alert_id}/candidates", responses=_REFUSALS)
+def candidates(alert_id: AlertId, _: AlertHandler, conn: Conn, flow: Flow, request: Request) -> RankingPublic:
+    """Rank the staff who could go to this alert, by arrival against the promise."""
+    row = _alert_row(conn, alert_id)
+    with translated():
+        return _ranking(alert_id, flow.preview(row["resident_id"], row["raised_at"], now(request)))
+
+
+@router.post("/alerts/{alert_id}/dispatch", responses=_REFUSALS)
+def send(alert_id: AlertId, body: DispatchCreate, user: AlertHandler, conn: Conn, flow: Flow, log: Audit,
+         request: Request) -> OfferPublic:
+    """Offer the task to the top candidate, or to the staff member named."""
+    row = _alert_row(conn, alert_id)
+    log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
+    conn.commit()
+    with translated():
+        offer = flow.assign(str(alert_id), row["resident_id"], raised_at=row["raised_at"], actor=actor(user),
+                            now=now(request), staff_id=body.staff_id)
+    return OfferPublic(dispatch_id=offer.dispatch_id, alert_id=offer.alert_id, assignment_id=offer.assignment_id,
+                       staff_id=offer.staff_id, must_escalate=offer.must_escalate)
+
+
+@router.get("/alerts/{alert_id}/tasks", responses={404: {}})
+def alert_tasks(alert_id: AlertId, user: CurrentUser, conn: Conn) -> list[TaskPublic]:
+    """List the assignments of an alert (staff: only their own)."""
+    rows = tasks.tasks(conn, alert_id=alert_id, staff_id=user.staff_id if user.role is RoleName.STAFF else None)
+    if user.role is RoleName.FAMILY:
+        rows = [{**r, "medical_notes": None, "key_holder": None} for r in rows]
+    return [TaskPublic(**r) for r in rows]
+
+
+@router.get("/tasks")
+def my_tasks(user: CurrentUser, conn: Conn, log: Audit, live_only: bool = True) -> list[TaskPublic]:
+    """List tasks: a staff member's own, or every live one for the desk."""
+    if user.role is RoleName.STAFF:
+        rows = tasks.tasks(conn, staff_id=user.staff_id, live_only=live_only)
+    elif ROLES[user.role].all_residents:
+        rows = tasks.tasks(conn, live_only=live_only)
+    else:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for this role")
+    log("list", "task", user.staff_id, {"count": len(rows)})
+    return [TaskPublic(**r) for r in rows]
+
+
+def reach_task(assignment_id: int, user: CurrentUser, conn: Conn) -> int:
+    """Let through a task the user may act on: a staff member's own, or any for the desk."""
+    owner = tasks.assignment_owner(conn, assignment_id)
+    mine = owner is not None and user.role is RoleName.STAFF and owner[0] == user.staff_id
+    if owner is None or not (mine or ROLES[user.role].handles_alerts):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task")
+    return assignment_id
+
+
+TaskId = Annotated[int, Depends(reach_task)]
+_STEPS: Final[dict[str, Callable[[DispatchFlow, int, datetime], None]]] = {
+    "accept": lambda f, a, t: f.accept(a, t),
+    "en_route": lambda f, a, t: f.en_route(a, t),
+    "on_site": lambda f, a, t: f.on_site(a, t),
+}
+
+
+def _step(name: str, assignment_id: int, user: User, conn: Conn, flow: DispatchFlow, log: Audit,
+          request: Request) -> list[TaskPublic]:
+    """Take one step on a task and return it as it now stands."""
+    log(name, "task", assignment_id)
+    conn.commit()
+    with translated():
+        _STEPS[name](flow, assignment_id, now(request))
+    return [TaskPublic(**r) for r in tasks.tasks(conn, assignment_id=assignment_id)]
+
+
+@router.post("/tasks/{assignment_id}/accept", responses=_REFUSALS)
+def accept(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+           request: Request) -> list[TaskPublic]:
+    """Accept a task."""
+    return _step("accept", assignment_id, user, conn, flow, log, request)
+
+
+@router.post("/tasks/{assignment_id}/en_route", responses=_REFUSALS)
+def en_route(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+             request: Request) -> list[TaskPublic]:
+    """Report being on the way."""
+    return _step("en_route", assignment_id, user, conn, flow, log, request)
+
+
+@router.post("/tasks/{assignment_id}/on_site", responses=_REFUSALS)
+def on_site(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+            request: Request) -> list[TaskPublic]:
+    """Report arriving at the door."""
+    return _step("on_site", assignment_id, user, conn, flow, log, request)
+
+
+@router.post("/tasks/{assignment_id}/decline", responses=_REFUSALS)
+def decline(assignment_id: TaskId, body: Annotated[Decline, Body()], flow: Flow, conn: Conn, log: Audit,
+            request: Request) -> OfferPublic:
+    """Decline a task; it is offered to the next candidate."""
+    log("decline", "task", assignment_id, {"reason": body.reason})
+    conn.commit()
+    with translated():
+        offer = flow.decline(assignment_id, now(request), body.reason)
+    return OfferPublic(dispatch_id=offer.dispatch_id, alert_id=offer.alert_id, assignment_id=offer.assignment_id,
+                       staff_id=offer.staff_id, must_escalate=offer.must_escalate)
+
+
+@router.post("/tasks/{assignment_id}/outcome", responses=_REFUSALS)
+def outcome(assignment_id: TaskId, body: Finish, conn: Conn, flow: Flow, log: Audit,
+            request: Request) -> list[TaskPublic]:
+    """Record how the visit ended."""
+    log("outcome", "task", assignment_id, {"outcome": body.outcome})
+    conn.commit()
+    with translated():
+        flow.finish(assignment_id, body.outcome, now(request), body.note)
+    return [TaskPublic(**r) for r in tasks.tasks(conn, assignment_id=assignment_id)]

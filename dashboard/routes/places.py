@@ -1,0 +1,67 @@
+"""Service stations and staff: desk roles see all; staff see and update themselves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from dashboard.actions import utc_now
+from dashboard.deps import AllResidents, Audit, Conn, CurrentUser
+from dashboard.roles import ROLES, RoleName
+from dashboard.schemas.people import StaffPublic, StaffUpdate, StationPublic
+from dashboard.store import places
+from dispatch.people import report_location, set_staff_status
+from dispatch.places import Point, StaffStatus
+
+router = APIRouter(prefix="/api", tags=["stations", "staff"])
+
+
+@router.get("/stations")
+def list_stations(_: AllResidents, conn: Conn) -> list[StationPublic]:
+    """List service stations."""
+    return [StationPublic(**s) for s in places.stations(conn)]
+
+
+@router.get("/stations/{station_id}", responses={404: {}})
+def get_station(station_id: str, _: AllResidents, conn: Conn) -> StationPublic:
+    """Return one station."""
+    row = places.station(conn, station_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such station")
+    return StationPublic(**row)
+
+
+@router.get("/staff")
+def list_staff(_: AllResidents, conn: Conn) -> list[StaffPublic]:
+    """List staff with status, shift and last position."""
+    return [StaffPublic(**s) for s in places.staff(conn)]
+
+
+def _own_or_desk(user: CurrentUser, staff_id: str) -> None:
+    """Let desk roles reach any staff member, a staff user only themselves."""
+    if ROLES[user.role].all_residents or (user.role is RoleName.STAFF and user.staff_id == staff_id):
+        return
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+
+
+@router.get("/staff/{staff_id}", responses={404: {}})
+def get_staff(staff_id: str, user: CurrentUser, conn: Conn) -> StaffPublic:
+    """Return one staff member."""
+    _own_or_desk(user, staff_id)
+    rows = places.staff(conn, staff_id)
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+    return StaffPublic(**rows[0])
+
+
+@router.patch("/staff/{staff_id}", responses={404: {}})
+def update_staff(staff_id: str, body: StaffUpdate, user: CurrentUser, conn: Conn, log: Audit) -> StaffPublic:
+    """Report a staff member's status or position (staff: only their own)."""
+    _own_or_desk(user, staff_id)
+    if not places.staff(conn, staff_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+    if body.status is not None:
+        set_staff_status(conn, staff_id, StaffStatus(body.status))
+    if body.lat is not None and body.lon is not None:
+        report_location(conn, staff_id, Point(body.lat, body.lon), utc_now())
+    log("update", "staff", staff_id, body.model_dump(exclude_none=True))
+    return StaffPublic(**places.staff(conn, staff_id)[0])

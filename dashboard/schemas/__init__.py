@@ -1,0 +1,1 @@
+"""Request and response bodies: Create/Update for what comes in, Public for what goes out."""

@@ -1,0 +1,138 @@
+"""Dispatch: ranked candidates, offers, staff tasks and their steps; visits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CandidatePublic(BaseModel):
+    """One staff member who could go, with arrival against the promise and why they rank there."""
+
+    staff_id: str
+    name: str
+    role: str
+    station_id: str
+    rank: int
+    origin: str
+    road_km: float
+    eta_min: float
+    arrives_at: datetime
+    in_time: bool
+    margin_min: float
+    reason_en: str
+    reason_zh: str
+    lat: float | None
+    lon: float | None
+
+
+class PassedOverPublic(BaseModel):
+    """A staff member left out, and why."""
+
+    staff_id: str
+    name: str
+    reason_en: str
+    reason_zh: str
+
+
+class RankingPublic(BaseModel):
+    """The ranked candidates for an alert and the verdict."""
+
+    alert_id: int
+    promise_min: float
+    deadline: datetime
+    verdict: str
+    summary_en: str
+    summary_zh: str
+    candidates: list[CandidatePublic]
+    passed_over: list[PassedOverPublic]
+
+
+class DispatchCreate(BaseModel):
+    """Send staff to an alert: the top candidate, or the one named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    staff_id: str | None = None
+
+
+class OfferPublic(BaseModel):
+    """Who was offered the task, or that nobody can go."""
+
+    dispatch_id: int
+    alert_id: str
+    assignment_id: int | None
+    staff_id: str | None
+    must_escalate: bool
+
+
+class TaskPublic(BaseModel):
+    """A staff member's task: one assignment with its alert and resident."""
+
+    assignment_id: int
+    dispatch_id: int
+    alert_id: str
+    state: str
+    staff_id: str
+    staff_name: str | None
+    assigned_at: datetime
+    accepted_at: datetime | None
+    en_route_at: datetime | None
+    on_site_at: datetime | None
+    outcome_at: datetime | None
+    outcome: str | None
+    eta_min: float
+    in_time: bool
+    deadline: datetime
+    resident_id: str
+    resident_name: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+    key_holder: str | None
+    medical_notes: str | None
+    alert_kind: str | None
+    alert_state: str | None
+
+
+class Decline(BaseModel):
+    """Decline a task, with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=300)
+
+
+class Finish(BaseModel):
+    """How a visit ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=1, max_length=40)
+    note: str = Field(default="", max_length=500)
+
+
+class VisitPublic(BaseModel):
+    """A welfare visit."""
+
+    id: int
+    resident_id: str
+    resident_name: str | None
+    reason: str
+    due_at: datetime
+    status: str
+    staff_id: str | None
+    signals: list[str]
+    done_at: datetime | None
+    notes: str | None
+
+
+class VisitDone(BaseModel):
+    """Record a visit as done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str = Field(default="", max_length=2000)
+    findings: dict[str, Any] = {}

@@ -1,0 +1,149 @@
+"""Residents, contacts, devices, stations and staff as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ResidentPublic(BaseModel):
+    """A resident's profile."""
+
+    id: str
+    name: str
+    address: str | None
+    lat: float | None
+    lon: float | None
+    area_type: str
+    assessment_level: int | None
+    risk_class: str
+    categories: list[str]
+    medical_notes: str | None = None
+    key_holder: str | None = None
+
+
+class ContactPublic(BaseModel):
+    """An emergency contact in calling order."""
+
+    id: int
+    position: int
+    relation: str
+    name: str
+    phone: str | None
+    language: str
+
+
+class DevicePublic(BaseModel):
+    """A device with its latest status and battery."""
+
+    id: str
+    resident_id: str | None
+    kind: str
+    sensor_kind: str | None
+    room: str | None
+    status: str | None
+    status_at: datetime | None
+    battery: int | None
+    worn: bool | None
+    last_seen_at: datetime | None
+    offline: bool
+    low_battery: bool
+
+
+class VitalsPoint(BaseModel):
+    """Heart rate and SpO2 in one 10-minute bucket."""
+
+    bucket: datetime
+    heart_rate: float | None
+    spo2: float | None
+    hr_min: int | None
+    hr_max: int | None
+
+
+class ActivityPoint(BaseModel):
+    """Activity events in one room in one hour."""
+
+    bucket: datetime
+    room: str
+    events: int
+
+
+class Today(BaseModel):
+    """How the resident's day is going."""
+
+    steps: int | None
+    heart_rate_avg: float | None
+    last_activity_at: datetime | None
+    open_alerts: int
+
+
+class ResidentDetail(BaseModel):
+    """Everything the resident panel shows."""
+
+    resident: ResidentPublic
+    contacts: list[ContactPublic]
+    devices: list[DevicePublic]
+    today: Today
+
+
+class StationPublic(BaseModel):
+    """A service station."""
+
+    id: str
+    name: str
+    address: str | None
+    lat: float
+    lon: float
+    area_type: str
+    staff_total: int
+    staff_available: int
+
+
+class StaffPublic(BaseModel):
+    """A staff member and where they were last seen."""
+
+    id: str
+    name: str
+    role: str
+    station_id: str
+    status: str
+    phone: str | None
+    last_lat: float | None
+    last_lon: float | None
+    last_seen_at: datetime | None
+    on_shift: bool
+
+
+class StaffUpdate(BaseModel):
+    """A staff member's own report: status or position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(default=None, pattern="^(available|off_shift)$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class ContactPreferencesPublic(BaseModel):
+    """How a family member wants to be told."""
+
+    contact_id: int
+    resident_id: str
+    language: str
+    quiet_start: str | None
+    quiet_end: str | None
+    min_severity: int
+    wants_updates: bool
+
+
+class ContactPreferencesUpdate(BaseModel):
+    """A family member's change to how they are told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = Field(default=None, pattern="^(zh|en)$")
+    quiet_start: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    quiet_end: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    min_severity: int | None = Field(default=None, ge=1, le=4)
+    wants_updates: bool | None = None

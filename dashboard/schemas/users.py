@@ -1,0 +1,54 @@
+"""Sign-in and user bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.roles import RoleName
+
+
+class LoginRequest(BaseModel):
+    """Credentials for signing in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserPublic(BaseModel):
+    """A user as others may see them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: RoleName
+    staff_id: str | None
+    locale: str
+    resident_ids: list[str]
+    home: str
+
+
+class Session(BaseModel):
+    """A new session: the bearer token (also set as an HttpOnly cookie) and when it ends."""
+
+    token: str
+    expires_at: datetime
+    user: UserPublic
+
+
+class UserCreate(BaseModel):
+    """A new user, made by an admin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=256)
+    role: RoleName
+    staff_id: str | None = None
+    resident_ids: list[str] = []
+    contact_id: int | None = None
+    locale: str = "zh-CN"

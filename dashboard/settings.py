@@ -1,0 +1,32 @@
+"""The dashboard's settings: built by the composition root and passed to `create_app`.
+
+The secret key has no default: the app refuses to start without one.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class DashboardSettings(BaseModel):
+    """What the dashboard needs to run: its secret, its clocks and limits, and where it listens."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret_key: SecretStr = Field(min_length=32)
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh-CN"
+    session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    cookie_secure: bool = True  # set False only for plain-http development on loopback
+    allowed_origins: tuple[str, ...] = ()  # empty: only the origin the request itself was sent to
+    login_window_s: int = Field(default=900, ge=1)
+    login_max_failures_user: int = Field(default=5, ge=1)
+    login_max_failures_ip: int = Field(default=30, ge=1)
+    alerts_topic: str = "anxin/v1/alerts"  # alert changes arrive on {alerts_topic}/{resident_id}
+    device_topic_prefix: str = "ec/v1"  # device status arrives on {device_topic_prefix}/{device_id}/status
+    tile_url: str = "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}"
+    tile_subdomains: str = "1234"
+    map_center: tuple[float, float] = (31.2304, 121.4737)
+    low_battery_pct: int = Field(default=20, ge=0, le=100)
+    offline_after_s: int = Field(default=15 * 60, ge=1)
+    web_root: str | None = None  # folder with node_modules; default: dashboard/web beside this file

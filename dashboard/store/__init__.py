@@ -1,0 +1,1 @@
+"""SQL the dashboard runs: one module per resource, plain functions taking a connection."""

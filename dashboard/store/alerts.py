@@ -1,0 +1,116 @@
+"""Alerts: the filtered queue, one alert, and its case timeline assembled from every table that tells of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+_ALERT = (
+    "SELECT a.id, a.incident_id, a.resident_id, r.name AS resident_name, a.kind, a.severity, a.state, a.outcome,"
+    " a.raised_at, a.updated_at, a.acknowledged_at, a.dispatched_at, a.en_route_at, a.on_site_at, a.closed_at,"
+    " a.explanation, a.explanation_zh, a.device_id, a.promise_minutes,"
+    " a.raised_at + make_interval(mins => a.promise_minutes) AS promise_deadline,"
+    " a.next_deadline, a.promise_breached_at, r.lat, r.lon, r.address"
+    " FROM alerts a LEFT JOIN residents r ON r.id = a.resident_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """What part of the alert list to return."""
+
+    open_only: bool = False
+    state: str | None = None
+    kind: str | None = None
+    resident_id: str | None = None
+    min_severity: int | None = None
+    since: datetime | None = None
+    residents: frozenset[str] | None = None  # reach: None is everyone
+    staff_id: str | None = None  # reach: only alerts dispatched to this staff member
+    limit: int = 200
+
+
+def _where(f: AlertFilter) -> tuple[str, dict[str, Any]]:
+    """Build the WHERE clause of a filter."""
+    clauses = [text for test, text in (
+        (f.open_only, "a.state NOT IN ('resolved', 'cancelled')"),
+        (f.state, "a.state = %(state)s"),
+        (f.kind, "a.kind = %(kind)s"),
+        (f.resident_id, "a.resident_id = %(resident_id)s"),
+        (f.min_severity, "a.severity >= %(min_severity)s"),
+        (f.since, "a.raised_at >= %(since)s"),
+        (f.residents is not None, "a.resident_id = ANY(%(residents)s)"),
+        (f.staff_id, "a.id::text IN (SELECT d.alert_id FROM dispatches d JOIN dispatch_assignments x"
+                     " ON x.dispatch_id = d.id WHERE x.staff_id = %(staff_id)s)"),
+    ) if test]
+    params = {"state": f.state, "kind": f.kind, "resident_id": f.resident_id, "min_severity": f.min_severity,
+              "since": f.since, "residents": list(f.residents or ()), "staff_id": f.staff_id}
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_alerts(conn: psycopg.Connection[Any], f: AlertFilter) -> list[dict[str, Any]]:
+    """List alerts, open ones most urgent first, then newest first."""
+    where, params = _where(f)
+    order = " ORDER BY (a.state IN ('resolved', 'cancelled')), a.severity DESC, a.raised_at DESC LIMIT %(limit)s"
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_ALERT + where + order, {**params, "limit": f.limit}).fetchall()
+
+
+def alert(conn: psycopg.Connection[Any], alert_id: int) -> dict[str, Any] | None:
+    """Return one alert."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_ALERT + " WHERE a.id = %(id)s", {"id": alert_id}).fetchone()
+
+
+# Each source of the timeline, as (source, SQL returning at, what, actor, note, detail).
+_TIMELINE: tuple[tuple[str, str], ...] = (
+    ("transition", "SELECT at, to_state AS what, actor, note, jsonb_build_object('from', from_state,"
+                   " 'outcome', outcome) AS detail FROM alert_transitions WHERE alert_id = %(id)s"),
+    ("finding", "SELECT at, kind AS what, coalesce(device_id, 'system') AS actor, explanation AS note,"
+                " jsonb_build_object('zh', explanation_zh, 'cancels', cancels) AS detail"
+                " FROM alert_findings WHERE alert_id = %(id)s"),
+    ("escalation", "SELECT fired_at AS at, action AS what, 'system' AS actor, step_key AS note,"
+                   " '{}'::jsonb AS detail FROM escalations WHERE alert_id = %(id)s"),
+    ("reply", "SELECT r.at, r.answer AS what, 'family:' || r.contact_id AS actor, c.name AS note,"
+              " jsonb_build_object('relation', c.relation) AS detail FROM family_replies r"
+              " LEFT JOIN emergency_contacts c ON c.id = r.contact_id WHERE r.alert_id = %(id)s::text"),
+    ("notice", "SELECT d.sent_at AS at, n.event AS what, 'system' AS actor, c.name AS note,"
+               " jsonb_build_object('state', d.state) AS detail FROM notices n"
+               " JOIN notice_deliveries d ON d.notice_id = n.id LEFT JOIN emergency_contacts c ON c.id = d.contact_id"
+               " WHERE n.alert_id = %(id)s::text AND d.sent_at IS NOT NULL"),
+)
+
+_STAGES = ("assigned", "accepted", "declined", "en_route", "on_site", "outcome")
+
+
+def _assignment_events(conn: psycopg.Connection[Any], alert_id: int) -> list[dict[str, Any]]:
+    """Turn each dispatch assignment's stage times into timeline entries."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT x.*, s.name AS staff_name FROM dispatch_assignments x JOIN dispatches d ON d.id = x.dispatch_id"
+            " LEFT JOIN staff s ON s.id = x.staff_id WHERE d.alert_id = %s::text", (alert_id,),
+        ).fetchall()
+    out = []
+    for row in rows:
+        for stage in _STAGES:
+            at = row.get(f"{stage}_at")
+            if at is not None:
+                out.append({"source": "dispatch", "at": at, "what": stage, "actor": f"staff:{row['staff_id']}",
+                            "note": row["staff_name"], "detail": {
+                                "eta_min": row["eta_min"], "decline_reason": row["decline_reason"],
+                                "outcome": row["outcome"], "dispatch_id": row["dispatch_id"]}})
+    return out
+
+
+def timeline(conn: psycopg.Connection[Any], alert_id: int) -> list[dict[str, Any]]:
+    """Return everything that happened to an alert, oldest first."""
+    entries = _assignment_events(conn, alert_id)
+    with conn.cursor(row_factory=dict_row) as cur:
+        for source, query in _TIMELINE:
+            entries += [{"source": source, **row} for row in cur.execute(query, {"id": alert_id}).fetchall()]
+    entries.sort(key=lambda e: e["at"])
+    return entries

@@ -1,0 +1,80 @@
+"""Residents: list, profile with categories and contacts, vitals and activity over the last day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+_PROFILE = (
+    "SELECT r.id, r.name, r.address, r.lat, r.lon, r.area_type, r.assessment_level, r.risk_class,"
+    " r.medical_notes, r.key_holder, r.timezone,"
+    " coalesce(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.code IS NOT NULL), '{}') AS categories"
+    " FROM residents r LEFT JOIN resident_categories c ON c.resident_id = r.id"
+)
+
+
+def list_residents(conn: psycopg.Connection[Any], only: frozenset[str] | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    """List residents (all, or only the given ids) with their profile."""
+    where, params = ("", []) if only is None else (" WHERE r.id = ANY(%s)", [list(only)])
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            _PROFILE + where + " GROUP BY r.id ORDER BY r.id LIMIT %s OFFSET %s", [*params, limit, offset]
+        ).fetchall()
+
+
+def resident(conn: psycopg.Connection[Any], resident_id: str) -> dict[str, Any] | None:
+    """Return one resident's profile."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_PROFILE + " WHERE r.id = %s GROUP BY r.id", (resident_id,)).fetchone()
+
+
+def contacts(conn: psycopg.Connection[Any], resident_id: str) -> list[dict[str, Any]]:
+    """List a resident's emergency contacts in calling order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT id, position, relation, name, phone, language FROM emergency_contacts"
+            " WHERE resident_id = %s ORDER BY position", (resident_id,),
+        ).fetchall()
+
+
+def vitals(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> list[dict[str, Any]]:
+    """Return heart rate and SpO2 in 10-minute buckets over the last ``hours``."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT date_bin('10 minutes', ts, TIMESTAMPTZ '2000-01-01') AS bucket,"
+            " avg(heart_rate)::real AS heart_rate, avg(spo2)::real AS spo2,"
+            " min(heart_rate) AS hr_min, max(heart_rate) AS hr_max"
+            " FROM telemetry WHERE resident_id = %s AND ts > now() - make_interval(hours => %s) AND worn"
+            " GROUP BY 1 ORDER BY 1", (resident_id, hours),
+        ).fetchall()
+
+
+def activity(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> list[dict[str, Any]]:
+    """Count activity events per hour and room over the last ``hours``."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01') AS bucket, coalesce(room, kind) AS room,"
+            " count(*) AS events FROM events"
+            " WHERE resident_id = %s AND ts > now() - make_interval(hours => %s)"
+            " AND kind IN ('motion', 'door', 'bed', 'bathroom') GROUP BY 1, 2 ORDER BY 1, 2", (resident_id, hours),
+        ).fetchall()
+
+
+def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[str, Any]:
+    """Summarise the resident's day so far: steps, heart rate, last activity, open alerts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE %(z)s) AT TIME ZONE %(z)s AS start)"
+            " SELECT (SELECT max(steps) FROM telemetry, day WHERE resident_id = %(r)s AND ts >= day.start) AS steps,"
+            " (SELECT avg(heart_rate)::real FROM telemetry, day WHERE resident_id = %(r)s AND ts >= day.start"
+            "   AND worn) AS heart_rate_avg,"
+            " (SELECT max(ts) FROM events WHERE resident_id = %(r)s"
+            "   AND kind IN ('motion', 'door', 'bed', 'bathroom')) AS last_activity_at,"
+            " (SELECT count(*) FROM alerts WHERE resident_id = %(r)s"
+            "   AND state NOT IN ('resolved', 'cancelled')) AS open_alerts",
+            {"z": zone, "r": resident_id},
+        ).fetchone()
+    assert row is not None
+    return row

@@ -1,0 +1,149 @@
+"""Factories for the dashboard tests: a small neighbourhood, its people and accounts, and a wired platform."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from alerts.findings import Finding
+from alerts.lifecycle import AlertState, Outcome
+from alerts.service import AlertService
+from dashboard.actions import Actions
+from dashboard.roles import RoleName
+from dashboard.security import hash_password
+from dashboard.settings import DashboardSettings
+from dashboard.store.users import create_user
+from dispatch.flow import DispatchFlow, StaffTask
+from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
+from dispatch.places import AreaType, Point, Role, Station
+from dispatch.ranking import RankingPolicy
+
+PASSWORD = "correct horse battery"
+SECRET = "test-secret-key-0123456789abcdef-0123456789"
+
+# username → (role, staff id, residents)
+ACCOUNTS: dict[str, tuple[RoleName, str | None, tuple[str, ...]]] = {
+    "admin": (RoleName.ADMIN, None, ()),
+    "supervisor": (RoleName.SUPERVISOR, None, ()),
+    "operator": (RoleName.OPERATOR, None, ()),
+    "staff1": (RoleName.STAFF, "s1", ()),
+    "staff2": (RoleName.STAFF, "s2", ()),
+    "family1": (RoleName.FAMILY, None, ("r1",)),
+    "family2": (RoleName.FAMILY, None, ("r2",)),
+}
+
+# Stage names of dispatch.flow → alert states; staff outcomes → alert outcomes (the composition root's job).
+STAGES = {"dispatched": AlertState.DISPATCHED, "en_route": AlertState.EN_ROUTE, "on_site": AlertState.ON_SITE,
+          "resolved": AlertState.RESOLVED}
+OUTCOMES = {"helped_at_home": Outcome.NO_INJURY, "ambulance_called": Outcome.HOSPITAL,
+            "taken_to_hospital": Outcome.HOSPITAL, "family_took_over": Outcome.OTHER,
+            "false_alarm": Outcome.FALSE_ALARM, "not_at_home": Outcome.OTHER}
+
+
+def settings(**overrides: Any) -> DashboardSettings:
+    """Build dashboard settings for tests (plain http on loopback)."""
+    return DashboardSettings(secret_key=SECRET, cookie_secure=False, **overrides)  # type: ignore[arg-type]
+
+
+def seed(conn: psycopg.Connection[Any]) -> None:
+    """Store two stations, three staff on shift, two residents with contacts and devices, and every account."""
+    now = datetime.now(UTC)
+    add_station(conn, Station("st1", "东湖服务站", Point(31.2300, 121.4700), AreaType.CITY), "东湖路 1 号")
+    add_station(conn, Station("st2", "西山服务站", Point(31.3000, 121.3000), AreaType.COUNTRYSIDE))
+    for sid, name, station in (("s1", "王护理", "st1"), ("s2", "李护理", "st1"), ("s3", "张社工", "st2")):
+        add_staff(conn, sid, name, Role.CAREGIVER, station, phone="13800000000")
+        add_shift(conn, sid, now - timedelta(hours=4), now + timedelta(hours=8))
+    conn.execute("UPDATE staff SET last_lat = 31.2310, last_lon = 121.4710, last_seen_at = now() WHERE id = 's1'")
+    for rid, name, lat in (("r1", "陈奶奶", 31.2320), ("r2", "赵爷爷", 31.2400)):
+        save_resident_profile(conn, ResidentProfile(
+            rid, name, Point(lat, 121.4720), address=f"{name}家", categories=("living_alone", "advanced_age"),
+            assessment_level=2, medical_notes="高血压", key_holder="邻居"))
+        conn.execute("INSERT INTO devices (id, resident_id, kind) VALUES (%s, %s, 'bracelet')", (f"b-{rid}", rid))
+        conn.execute(
+            "INSERT INTO emergency_contacts (resident_id, position, relation, name, phone)"
+            " VALUES (%s, 1, 'family', %s, '13900000000')", (rid, f"{name}的女儿"))
+    for username, (role, staff_id, residents) in ACCOUNTS.items():
+        contact = conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = ANY(%s)",
+                               (list(residents),)).fetchone() if residents else None
+        create_user(conn, username, username.title(), hash_password(PASSWORD), role, staff_id, residents,
+                    contact[0] if contact else None)
+
+
+class FakeBroker:
+    """A broker in memory: publish delivers at once to matching subscriptions (MQTT wildcards)."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, Callable[[str, bytes], None]] = {}
+        self._lock = threading.Lock()
+        self.sent: list[tuple[str, bytes]] = []
+
+    def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None]) -> None:
+        with self._lock:
+            self._subs[topic_filter] = on_message
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        with self._lock:
+            self._subs.pop(topic_filter, None)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self.sent.append((topic, payload))
+        with self._lock:
+            targets = [cb for f, cb in self._subs.items() if _matches(f, topic)]
+        for callback in targets:
+            callback(topic, payload)
+
+
+def _matches(topic_filter: str, topic: str) -> bool:
+    """Match an MQTT topic filter with + and #."""
+    pattern = topic_filter.replace("+", "[!/]*").replace("#", "*")
+    return fnmatch.fnmatchcase(topic, pattern.replace("[!/]*", "*")) and (
+        "+" not in topic_filter or len(topic.split("/")) == len(topic_filter.split("/")))
+
+
+@dataclass
+class Platform:
+    """The services a dashboard acts through, over one database."""
+
+    pool: ConnectionPool[Any]
+    alerts: AlertService
+    flow: DispatchFlow
+    told: list[StaffTask] = field(default_factory=list)
+
+    def actions(self) -> Actions:
+        """Bundle the services for `create_app`."""
+        return Actions(alerts=self.alerts, dispatch=self.flow)
+
+    def raise_alert(self, resident_id: str = "r1", kind: str = "sos") -> int:
+        """Raise an alert as a detector would; return its id."""
+        finding = Finding(kind=kind, resident_id=resident_id, at=datetime.now(UTC),
+                          explanation=f"{kind} pressed", explanation_zh="紧急呼叫", device_id=f"b-{resident_id}")
+        (change,) = self.alerts.handle([finding])
+        return change.alert_id
+
+
+def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None]) -> Platform:
+    """Wire the alert service and the dispatch flow as the composition root does."""
+    alerts = AlertService(pool.connection, publish, lambda: datetime.now(UTC))
+
+    def on_stage(alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
+                 outcome: str | None = None) -> None:
+        del at
+        who = actor if ":" in actor or actor == "system" else f"staff:{actor}"
+        alerts.transition(int(alert_id), STAGES[stage], who, note=note or None,
+                          outcome=OUTCOMES[outcome] if outcome else None)
+
+    told: list[StaffTask] = []
+
+    def notify_staff(task: StaffTask) -> bool:
+        told.append(task)
+        return True
+
+    flow = DispatchFlow(pool.connection, policy=RankingPolicy(), notify_staff=notify_staff, on_stage=on_stage)
+    return Platform(pool, alerts, flow, told)
