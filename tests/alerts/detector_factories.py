@@ -30,7 +30,13 @@ _seq = iter(range(10**9))
 
 def obs(body: Body, device: str | None = None) -> Observation:
     """Wrap a message body into an observation of the test resident."""
-    channel = Channel.TELEMETRY if isinstance(body, Telemetry) else Channel.STATUS if isinstance(body, Status) else Channel.EVENT
+    channel = (
+        Channel.TELEMETRY
+        if isinstance(body, Telemetry)
+        else Channel.STATUS
+        if isinstance(body, Status)
+        else Channel.EVENT
+    )
     dev = device or (BRACELET if channel is not Channel.EVENT or body.kind in {"sos", "ok", "fall", "impact"} else HUB)  # type: ignore[union-attr]
     return Observation(RID, Record(dev, channel, body), body.ts)
 
@@ -57,7 +63,10 @@ def normal_day(day: datetime, rng: random.Random) -> list[Observation]:
     out = [ev(BedEvent, wake, state="vacated")]
     out += _bathroom_visit(wake + timedelta(minutes=5), rng)
     out += _moving_about(wake + timedelta(minutes=20), leave, rng)
-    out += [ev(DoorEvent, leave, door="front", state="open"), ev(DoorEvent, leave + timedelta(seconds=20), door="front", state="closed")]
+    out += [
+        ev(DoorEvent, leave, door="front", state="open"),
+        ev(DoorEvent, leave + timedelta(seconds=20), door="front", state="closed"),
+    ]
     out += [ev(DoorEvent, back, door="front", state="open"), ev(MotionEvent, back + timedelta(minutes=1), room="hall")]
     out += _moving_about(back + timedelta(minutes=5), sleep - timedelta(minutes=20), rng)
     out += _bathroom_visit(sleep - timedelta(minutes=15), rng)

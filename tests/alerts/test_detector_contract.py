@@ -64,28 +64,34 @@ class Case:
     within: timedelta
 
 
+def _racing_heart(day: list[Observation], at: datetime) -> list[Observation]:
+    later = at + timedelta(minutes=30)
+    kept = [o for o in day if not (at <= o.record.body.ts < later and o.record.channel == "telemetry")]
+    return kept + [telemetry(at + timedelta(minutes=m), heart_rate=150, steps=0) for m in range(0, 30, 2)]
+
+
+def _bracelet_dies(day: list[Observation], at: datetime) -> list[Observation]:
+    return [o for o in day if o.record.device_id != PROFILE.bracelet_id or o.record.body.ts < at]
+
+
+def _leaves_at_night(day: list[Observation], at: datetime) -> list[Observation]:
+    return [o for o in day if o.record.body.ts < at] + [ev(DoorEvent, at, door="front", state="open")]
+
+
 CASES: dict[str, Case] = {
     "sos": Case(SosDetector, "sos", lambda d, t: [*d, ev(SosEvent, t)], 15, timedelta(0)),
     "fall": Case(FallDetector, "fall", lambda d, t: [*d, ev(FallEvent, t)], 15, timedelta(0)),
     "impact": Case(lambda: ImpactFallDetector(StubClassifier()), "fall", lambda d, t: d + _impact(t), 15, timedelta(0)),
-    "long_lie": Case(LongLieDetector, "long_lie", lambda d, t: [*_cut(d, t), ev(FallEvent, t)], 15, timedelta(minutes=15)),
+    "long_lie": Case(
+        LongLieDetector, "long_lie", lambda d, t: [*_cut(d, t), ev(FallEvent, t)], 15, timedelta(minutes=15)
+    ),
     "inactivity": Case(InactivityDetector, "inactivity", _cut, 14, timedelta(hours=5)),
-    "vitals": Case(
-        VitalsDetector, "heart_rate_high",
-        lambda d, t: [o for o in d if not (t <= o.record.body.ts < t + timedelta(minutes=30) and o.record.channel == "telemetry")]
-        + [telemetry(t + timedelta(minutes=m), heart_rate=150, steps=0) for m in range(0, 30, 2)],
-        15, timedelta(minutes=15),
+    "vitals": Case(VitalsDetector, "heart_rate_high", _racing_heart, 15, timedelta(minutes=15)),
+    "devices": Case(DeviceHealthDetector, "device_offline", _bracelet_dies, 15, timedelta(minutes=15)),
+    "wandering": Case(NightWanderingDetector, "night_wandering", _leaves_at_night, 23.5, timedelta(minutes=35)),
+    "environment": Case(
+        EnvironmentDetector, "smoke", lambda d, t: [*d, ev(SmokeEvent, t, state="alarm")], 15, timedelta(0)
     ),
-    "devices": Case(
-        DeviceHealthDetector, "device_offline",
-        lambda d, t: [o for o in d if o.record.device_id != PROFILE.bracelet_id or o.record.body.ts < t], 15, timedelta(minutes=15),
-    ),
-    "wandering": Case(
-        NightWanderingDetector, "night_wandering",
-        lambda d, t: [o for o in d if o.record.body.ts < t] + [ev(DoorEvent, t, door="front", state="open")], 23.5,
-        timedelta(minutes=35),
-    ),
-    "environment": Case(EnvironmentDetector, "smoke", lambda d, t: [*d, ev(SmokeEvent, t, state="alarm")], 15, timedelta(0)),
 }  # fmt: skip
 
 
@@ -127,7 +133,11 @@ def test_injected_incident_raises_in_time(name: str, history: list[Observation],
     detector.learn(history + week)
     at = INCIDENT_DAY + timedelta(hours=case.at_hour)
     day = case.incident(normal_day(INCIDENT_DAY, random.Random(9)), at)
-    found = [f for f in raised(replay(detector, day, INCIDENT_DAY, at + timedelta(hours=8), timedelta(minutes=1))) if f.kind == case.kind]
+    found = [
+        f
+        for f in raised(replay(detector, day, INCIDENT_DAY, at + timedelta(hours=8), timedelta(minutes=1)))
+        if f.kind == case.kind
+    ]
     assert found, f"{name}: no {case.kind} raised"
     assert at <= found[0].at <= at + case.within + timedelta(minutes=1)
     assert found[0].explanation and found[0].explanation_zh

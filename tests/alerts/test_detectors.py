@@ -1,0 +1,163 @@
+"""Focused checks per detector: explanations, the cancel window, leaving home and sleep, cold-start limits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from detector_factories import PROFILE, START, ev, normal_week, obs, raised, replay, telemetry
+
+from alerts.detectors import (
+    DetectorSet,
+    DeviceHealthDetector,
+    EnvironmentDetector,
+    FallDetector,
+    InactivityDetector,
+    SosDetector,
+    VitalsDetector,
+    standard_detectors,
+)
+from alerts.detectors.base import duration_text
+from alerts.findings import Observation
+from alerts.kinds import ALERT_KINDS, Severity
+from gateway.contract import BedEvent, DoorEvent, FallEvent, GasEvent, MotionEvent, OkEvent, SosEvent, Status
+
+T0 = START + timedelta(hours=15)
+
+
+def test_every_kind_a_detector_emits_is_in_the_table() -> None:
+    for detector in standard_detectors():
+        assert set(detector.kinds) <= set(ALERT_KINDS), type(detector).__name__
+
+
+def test_ok_within_window_cancels_the_fall() -> None:
+    fall = FallDetector(cancel_window=timedelta(seconds=60))
+    [raised_] = fall.observe(ev(FallEvent, T0, confidence=0.9))
+    assert raised_.severity is Severity.CRITICAL and "90%" in raised_.explanation
+    [cancel] = fall.observe(ev(OkEvent, T0 + timedelta(seconds=40)))
+    assert cancel.cancels and cancel.kind == "fall" and "I'm OK" in cancel.explanation
+
+
+def test_late_ok_is_reported_but_does_not_cancel() -> None:
+    sos = SosDetector(cancel_window=timedelta(seconds=60))
+    sos.observe(ev(SosEvent, T0))
+    [note] = sos.observe(ev(OkEvent, T0 + timedelta(minutes=3)))
+    assert not note.cancels and note.details["ok_late"] is True and "outside" in note.explanation
+
+
+def test_repeated_sos_is_one_episode() -> None:
+    sos = SosDetector()
+    assert len(sos.observe(ev(SosEvent, T0))) == 1
+    assert sos.observe(ev(SosEvent, T0 + timedelta(seconds=10))) == []
+    assert len(sos.observe(ev(SosEvent, T0 + timedelta(minutes=10)))) == 1
+
+
+def test_inactivity_explains_itself_against_the_routine() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    found = raised(
+        replay(detector, [ev(MotionEvent, T0, room="kitchen")], T0, T0 + timedelta(hours=6), timedelta(minutes=1))
+    )
+    [alert] = [f for f in found if f.kind == "inactivity"]
+    assert "no movement for" in alert.explanation and "usual longest at this hour" in alert.explanation
+    assert "无活动" in alert.explanation_zh
+    # Movement afterwards answers it, and a new silence can raise again.
+    [answer] = detector.observe(ev(MotionEvent, alert.at + timedelta(minutes=5), room="hall"))
+    assert answer.cancels and answer.kind == "inactivity"
+
+
+def test_leaving_home_and_sleeping_raise_nothing() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    out = [ev(MotionEvent, T0, room="hall"), ev(DoorEvent, T0 + timedelta(minutes=1), door="front", state="open")]
+    night = START + timedelta(days=1, hours=21)
+    bed = [ev(MotionEvent, night, room="bedroom"), ev(BedEvent, night + timedelta(minutes=1), state="occupied")]
+    assert raised(replay(detector, out, T0, T0 + timedelta(hours=5), timedelta(minutes=5))) == []
+    assert raised(replay(detector, bed, night, night + timedelta(hours=9), timedelta(minutes=5))) == []
+
+
+def test_cold_start_uses_fixed_limits() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    found = raised(
+        replay(
+            detector,
+            [ev(MotionEvent, T0 - timedelta(hours=5), room="kitchen")],
+            T0 - timedelta(hours=5),
+            T0,
+            timedelta(minutes=1),
+        )
+    )
+    [alert] = found
+    assert alert.at - (T0 - timedelta(hours=5)) == timedelta(hours=4)
+    assert "fixed limit: 4 h" in alert.explanation
+
+
+def test_not_up_by_the_usual_time() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    night = START + timedelta(hours=22)
+    found = raised(
+        replay(
+            detector, [ev(BedEvent, night, state="occupied")], night, night + timedelta(hours=14), timedelta(minutes=5)
+        )
+    )
+    assert [f.kind for f in found][:1] == ["not_up"]
+    assert "usually up around 07:" in found[0].explanation
+
+
+def test_vitals_need_a_sustained_worn_reading() -> None:
+    vitals = VitalsDetector(sustain=timedelta(minutes=10))
+    spikes = [telemetry(T0 + timedelta(minutes=m), heart_rate=150 if m % 4 else 70) for m in range(0, 30, 2)]
+    off_wrist = [telemetry(T0 + timedelta(minutes=40 + m), heart_rate=150, worn=False) for m in range(0, 30, 2)]
+    assert replay(vitals, spikes + off_wrist, T0, T0 + timedelta(hours=1), timedelta(minutes=1)) == []
+    low = [telemetry(T0 + timedelta(hours=2, minutes=m), spo2=86) for m in range(0, 12, 2)]
+    [alert] = replay(vitals, low, T0, T0 + timedelta(hours=3), timedelta(minutes=1))
+    assert alert.kind == "spo2_low" and "below the limit of 90%" in alert.explanation
+
+
+def test_battery_low_forecasts_when_it_dies() -> None:
+    devices = DeviceHealthDetector()
+    readings = [telemetry(T0 + timedelta(minutes=10 * i), battery=40 - 2 * i) for i in range(12)]
+    [alert] = [
+        f
+        for f in replay(devices, readings, T0, T0 + timedelta(hours=2), timedelta(minutes=5))
+        if f.kind == "battery_low"
+    ]
+    assert "12.0%/h" in alert.explanation and "empty in about 1 h 40 min" in alert.explanation
+
+
+def test_last_will_offline_then_back_cancels() -> None:
+    devices = DeviceHealthDetector()
+    will = ev_status("offline", T0)
+    [down] = devices.observe(will)
+    assert down.kind == "device_offline" and not down.cancels
+    [up] = devices.observe(ev_status("online", T0 + timedelta(minutes=3)))
+    assert up.cancels
+
+
+def test_environment_alarm_then_clear() -> None:
+    env = EnvironmentDetector()
+    [alarm] = env.observe(ev(GasEvent, T0, state="alarm"))
+    assert alarm.severity is Severity.CRITICAL
+    assert env.observe(ev(GasEvent, T0 + timedelta(seconds=5), state="alarm")) == []
+    [clear] = env.observe(ev(GasEvent, T0 + timedelta(minutes=5), state="clear"))
+    assert clear.cancels and clear.kind == "gas"
+
+
+def test_detector_set_fans_out() -> None:
+    pipeline = DetectorSet(standard_detectors(), {PROFILE.resident_id: PROFILE})
+    kinds = {f.kind for f in pipeline.observe(ev(SosEvent, T0))}
+    assert kinds == {"sos"}
+
+
+def test_duration_text_reads_like_an_operator() -> None:
+    assert duration_text(timedelta(hours=3, minutes=10)) == ("3 h 10 min", "3小时10分钟")
+    assert duration_text(timedelta(minutes=45)) == ("45 min", "45分钟")
+
+
+def ev_status(state: Literal["online", "offline"], at: datetime) -> Observation:
+    """Build a bracelet status observation."""
+    return obs(Status(seq=1, ts=at, state=state))
