@@ -124,6 +124,7 @@ class IngestWorker:
         """Ingest until ``stop`` is set, then commit what is pending and return."""
         self._refresh_registry(force=True)
         self._mqtt.subscribe(self.config.subscriptions())
+        LOG.info("%s subscribed to %s", self.name, ", ".join(self.config.subscriptions()))
         pending = _Pending()
         while not stop.is_set():
             self._drain(pending)

@@ -1,0 +1,61 @@
+"""`anxin ingest`: run one ingest worker against DATABASE_URL and MQTT_URL (scale out by running several)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from anxin.settings import load_settings
+from gateway.mqtt import BrokerAddress, MqttConnection
+from ingest.database import migrate
+from ingest.metrics import serve_metrics
+from ingest.worker import IngestConfig, IngestWorker
+
+LOG = logging.getLogger("anxin.ingest")
+
+
+def register(sub: Any) -> None:
+    """Add the `ingest` subcommand."""
+    parser: argparse.ArgumentParser = sub.add_parser("ingest", help="run an ingest worker (DATABASE_URL, MQTT_URL)")
+    parser.add_argument("--client-id", default=None, help="MQTT client id; one per worker, stable across restarts")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until SIGINT or SIGTERM."""
+    settings = load_settings()
+    if not settings.database_url or not settings.mqtt_url:
+        LOG.error("anxin ingest needs DATABASE_URL and MQTT_URL (or use `anxin run` for local services)")
+        return 2
+    client_id = args.client_id or settings.ingest_client_id
+    with psycopg.connect(settings.database_url) as conn:
+        mode = migrate(conn, settings.retention_days)
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    connection = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, settings.mqtt_username, password),
+                                client_id, manual_ack=True)
+    config = IngestConfig(
+        spool_dir=Path(settings.data_dir) / "spool" / client_id, topic_prefix=settings.topic_prefix,
+        group=settings.ingest_group, batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
+        spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s,
+    )
+    worker = IngestWorker(config, settings.database_url, connection, worker_name=client_id)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    metrics = serve_metrics(worker.metrics, client_id, "127.0.0.1", args.metrics_port) if args.metrics_port else None
+    connection.connect()
+    LOG.info("ingest worker %s running (database mode: %s, group %s)", client_id, mode, config.group)
+    try:
+        worker.run(stop)
+    finally:
+        connection.close()
+        if metrics is not None:
+            metrics.shutdown()
+    return 0
