@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from alerts.service import AlertService
 from dashboard.roles import RoleName
 from dashboard.store.users import User
-from alerts.service import AlertService
 from dispatch.flow import DispatchFlow
 
 

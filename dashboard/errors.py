@@ -9,25 +9,25 @@ class DashboardError(Exception):
     status = 400
 
 
-class NotFound(DashboardError):
+class NotFoundError(DashboardError):
     """The object does not exist, or the user may not know it exists."""
 
     status = 404
 
 
-class Forbidden(DashboardError):
+class ForbiddenError(DashboardError):
     """The user is known but may not do this."""
 
     status = 403
 
 
-class Conflict(DashboardError):
+class ConflictError(DashboardError):
     """The request does not fit the object's present state (an illegal transition, say)."""
 
     status = 409
 
 
-class Unavailable(DashboardError):
+class UnavailableError(DashboardError):
     """A part of the platform this request needs is not there."""
 
     status = 503

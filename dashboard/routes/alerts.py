@@ -43,7 +43,7 @@ def _filter_for(user: User, **chosen: Any) -> alerts.AlertFilter:
 
 @router.get("")
 def list_alerts(
-    user: CurrentUser, conn: Conn, log: Audit, open_only: bool = False, state: str | None = None,
+    user: CurrentUser, conn: Conn, log: Audit, *, open_only: bool = False, state: str | None = None,
     kind: str | None = None, resident_id: str | None = None,
     min_severity: Annotated[int | None, Query(ge=1, le=4)] = None, since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -81,7 +81,7 @@ def alert_service(request: Request) -> AlertService:
     return service
 
 
-def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertState, note: str | None,
+def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertState, *, note: str | None,
           outcome: str | None = None) -> AlertPublic:
     """Ask the alert service for one move and return the alert as it now stands."""
     service = alert_service(request)
@@ -98,24 +98,24 @@ def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertStat
 
 
 @router.post("/{alert_id}/acknowledge", responses=_REFUSALS)
-def acknowledge(alert_id: AlertId, body: Acknowledge, user: AlertHandler, request: Request, conn: Conn,
+def acknowledge(alert_id: AlertId, body: Acknowledge, *, user: AlertHandler, request: Request, conn: Conn,
                 log: Audit) -> AlertPublic:
     """Acknowledge a raised alert."""
     log("acknowledge", "alert", alert_id)
-    return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, body.note)
+    return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, note=body.note)
 
 
 @router.post("/{alert_id}/cancel", responses=_REFUSALS)
-def cancel(alert_id: AlertId, body: Cancel, user: AlertHandler, request: Request, conn: Conn,
+def cancel(alert_id: AlertId, body: Cancel, *, user: AlertHandler, request: Request, conn: Conn,
            log: Audit) -> AlertPublic:
     """Cancel an alert, giving the reason."""
     log("cancel", "alert", alert_id, {"note": body.note})
-    return _move(request, conn, user, alert_id, AlertState.CANCELLED, body.note)
+    return _move(request, conn, user, alert_id, AlertState.CANCELLED, note=body.note)
 
 
 @router.post("/{alert_id}/resolve", responses=_REFUSALS)
-def resolve(alert_id: AlertId, body: Resolve, user: AlertHandler, request: Request, conn: Conn,
+def resolve(alert_id: AlertId, body: Resolve, *, user: AlertHandler, request: Request, conn: Conn,
             log: Audit) -> AlertPublic:
     """Resolve an alert with its outcome."""
     log("resolve", "alert", alert_id, {"outcome": body.outcome})
-    return _move(request, conn, user, alert_id, AlertState.RESOLVED, body.note, body.outcome)
+    return _move(request, conn, user, alert_id, AlertState.RESOLVED, note=body.note, outcome=body.outcome)

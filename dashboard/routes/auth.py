@@ -45,7 +45,7 @@ def login(body: LoginRequest, request: Request, response: Response, conn: Conn, 
     users.record_attempt(conn, body.username, ip, ok)
     user = users.user_by_id(conn, found[0]) if ok and found else None
     if user is None:
-        audit.record(conn, None, "login_failed", "session", body.username, ip)
+        audit.record(conn, None, "login_failed", object_type="session", object_id=body.username, ip=ip)
         conn.commit()  # the failure must count even though this request fails
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
     secret = settings.secret_key.get_secret_value().encode()
@@ -53,8 +53,8 @@ def login(body: LoginRequest, request: Request, response: Response, conn: Conn, 
     key = session_token_hash(secret, token)
     assert key is not None
     ttl = timedelta(seconds=settings.session_ttl_s)
-    expires = users.open_session(conn, key, user.id, ttl, ip, request.headers.get("user-agent"))
-    audit.record(conn, user, "login", "session", str(user.id), ip)
+    expires = users.open_session(conn, key, user.id, ttl, ip=ip, agent=request.headers.get("user-agent"))
+    audit.record(conn, user, "login", object_type="session", object_id=str(user.id), ip=ip)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=settings.session_ttl_s, httponly=True, samesite="strict",
         secure=settings.cookie_secure, path="/",

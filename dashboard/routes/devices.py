@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/devices", tags=["devices"])
 
 @router.get("")
 def list_devices(
-    user: CurrentUser, conn: Conn, log: Audit, settings: Settings,
+    user: CurrentUser, conn: Conn, log: Audit, settings: Settings, *,
     resident_id: str | None = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[DevicePublic]:
@@ -32,7 +32,7 @@ def list_devices(
     else:
         only = user.resident_ids
     rows = devices.list_devices(conn, only, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct,
-                                limit, offset)
+                                limit=limit, offset=offset)
     log("list", "device", resident_id, {"count": len(rows)})
     return [DevicePublic(**r) for r in rows]
 

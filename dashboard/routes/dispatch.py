@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 
+from alerts.errors import IllegalTransitionError
 from dashboard.actions import Actions, actor
 from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
@@ -58,6 +59,8 @@ def translated() -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except (StageError, NobodyAvailableError) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except IllegalTransitionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, {"reason": exc.reason, "detail": exc.detail}) from exc
     except DispatchError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
@@ -97,10 +100,12 @@ def candidates(alert_id: AlertId, _: AlertHandler, conn: Conn, flow: Flow, reque
 
 
 @router.post("/alerts/{alert_id}/dispatch", responses=_REFUSALS)
-def send(alert_id: AlertId, body: DispatchCreate, user: AlertHandler, conn: Conn, flow: Flow, log: Audit,
+def send(alert_id: AlertId, body: DispatchCreate, *, user: AlertHandler, conn: Conn, flow: Flow, log: Audit,
          request: Request) -> OfferPublic:
     """Offer the task to the top candidate, or to the staff member named."""
     row = _alert_row(conn, alert_id)
+    if row["state"] != "acknowledged":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"an alert {row['state']} cannot be dispatched; acknowledge it")
     log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
     conn.commit()
     with translated():
@@ -149,7 +154,7 @@ _STEPS: Final[dict[str, Callable[[DispatchFlow, int, datetime], None]]] = {
 }
 
 
-def _step(name: str, assignment_id: int, user: User, conn: Conn, flow: DispatchFlow, log: Audit,
+def _step(name: str, assignment_id: int, *, user: User, conn: Conn, flow: DispatchFlow, log: Audit,
           request: Request) -> list[TaskPublic]:
     """Take one step on a task and return it as it now stands."""
     log(name, "task", assignment_id)
@@ -160,28 +165,28 @@ def _step(name: str, assignment_id: int, user: User, conn: Conn, flow: DispatchF
 
 
 @router.post("/tasks/{assignment_id}/accept", responses=_REFUSALS)
-def accept(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+def accept(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
            request: Request) -> list[TaskPublic]:
     """Accept a task."""
-    return _step("accept", assignment_id, user, conn, flow, log, request)
+    return _step("accept", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/en_route", responses=_REFUSALS)
-def en_route(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+def en_route(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
              request: Request) -> list[TaskPublic]:
     """Report being on the way."""
-    return _step("en_route", assignment_id, user, conn, flow, log, request)
+    return _step("en_route", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/on_site", responses=_REFUSALS)
-def on_site(assignment_id: TaskId, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
+def on_site(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
             request: Request) -> list[TaskPublic]:
     """Report arriving at the door."""
-    return _step("on_site", assignment_id, user, conn, flow, log, request)
+    return _step("on_site", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/decline", responses=_REFUSALS)
-def decline(assignment_id: TaskId, body: Annotated[Decline, Body()], flow: Flow, conn: Conn, log: Audit,
+def decline(assignment_id: TaskId, body: Annotated[Decline, Body()], *, flow: Flow, conn: Conn, log: Audit,
             request: Request) -> OfferPublic:
     """Decline a task; it is offered to the next candidate."""
     log("decline", "task", assignment_id, {"reason": body.reason})
@@ -193,7 +198,7 @@ def decline(assignment_id: TaskId, body: Annotated[Decline, Body()], flow: Flow,
 
 
 @router.post("/tasks/{assignment_id}/outcome", responses=_REFUSALS)
-def outcome(assignment_id: TaskId, body: Finish, conn: Conn, flow: Flow, log: Audit,
+def outcome(assignment_id: TaskId, body: Finish, *, conn: Conn, flow: Flow, log: Audit,
             request: Request) -> list[TaskPublic]:
     """Record how the visit ended."""
     log("outcome", "task", assignment_id, {"outcome": body.outcome})

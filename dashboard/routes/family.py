@@ -54,4 +54,4 @@ def signed_reply(token: str, request: Request, conn: Conn) -> None:
         acts.record_reply(token)
     except Exception as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "this link is not valid or has expired") from exc
-    audit.record(conn, None, "reply_link", "notice", None, client_ip(request))
+    audit.record(conn, None, "reply_link", object_type="notice", object_id=None, ip=client_ip(request))

@@ -44,12 +44,14 @@ def _token(websocket: WebSocket) -> str | None:
     return websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token")
 
 
-def _authenticate(pool: ConnectionPool[Any], settings: DashboardSettings, token: str | None, ip: str | None) -> User | None:
+def _authenticate(
+    pool: ConnectionPool[Any], settings: DashboardSettings, token: str | None, ip: str | None
+) -> User | None:
     """Return the user of a live session and audit the connection."""
     with pool.connection() as conn:
         user = user_for_token(conn, settings, token)
         if user is not None:
-            audit.record(conn, user, "subscribe", "live", None, ip)
+            audit.record(conn, user, "subscribe", object_type="live", object_id=None, ip=ip)
         return user
 
 

@@ -14,6 +14,7 @@ def record(
     conn: psycopg.Connection[Any],
     user: User | None,
     action: str,
+    *,
     object_type: str,
     object_id: str | None,
     ip: str | None,

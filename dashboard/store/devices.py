@@ -24,7 +24,7 @@ _DEVICES = (
 
 def list_devices(
     conn: psycopg.Connection[Any], resident_ids: frozenset[str] | None, offline_after: timedelta, low_pct: int,
-    limit: int = 1000, offset: int = 0,
+    *, limit: int = 1000, offset: int = 0,
 ) -> list[dict[str, Any]]:
     """List devices (all, or of the given residents) with latest status and battery."""
     where = "" if resident_ids is None else " WHERE d.resident_id = ANY(%(only)s)"
@@ -34,7 +34,9 @@ def list_devices(
         return cur.execute(_DEVICES + where + " ORDER BY d.id LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
 
 
-def device(conn: psycopg.Connection[Any], device_id: str, offline_after: timedelta, low_pct: int) -> dict[str, Any] | None:
+def device(
+    conn: psycopg.Connection[Any], device_id: str, offline_after: timedelta, low_pct: int
+) -> dict[str, Any] | None:
     """Return one device with latest status and battery."""
     params = {"offline": offline_after, "low": low_pct, "id": device_id}
     with conn.cursor(row_factory=dict_row) as cur:

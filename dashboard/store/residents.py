@@ -15,7 +15,9 @@ _PROFILE = (
 )
 
 
-def list_residents(conn: psycopg.Connection[Any], only: frozenset[str] | None, limit: int, offset: int) -> list[dict[str, Any]]:
+def list_residents(
+    conn: psycopg.Connection[Any], only: frozenset[str] | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
     """List residents (all, or only the given ids) with their profile."""
     where, params = ("", []) if only is None else (" WHERE r.id = ANY(%s)", [list(only)])
     with conn.cursor(row_factory=dict_row) as cur:

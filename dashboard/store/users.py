@@ -31,6 +31,7 @@ def create_user(
     display_name: str,
     password_hash: str,
     role: RoleName,
+    *,
     staff_id: str | None = None,
     resident_ids: tuple[str, ...] = (),
     contact_id: int | None = None,
@@ -76,7 +77,8 @@ def user_by_id(conn: psycopg.Connection[Any], user_id: int) -> User | None:
 
 
 def open_session(
-    conn: psycopg.Connection[Any], token_hash: bytes, user_id: int, ttl: timedelta, ip: str | None, agent: str | None
+    conn: psycopg.Connection[Any], token_hash: bytes, user_id: int, ttl: timedelta, *, ip: str | None,
+    agent: str | None,
 ) -> datetime:
     """Store a new session; return when it expires."""
     row = conn.execute(

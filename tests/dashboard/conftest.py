@@ -51,6 +51,7 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
             response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
             assert response.status_code == 200, response.text
             tokens[username] = response.json()["token"]
+            client.cookies.clear()  # each request below carries only the header it is given
         return {"Authorization": f"Bearer {tokens[username]}"}
 
     return sign_in

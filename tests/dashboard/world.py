@@ -27,6 +27,7 @@ from dispatch.ranking import RankingPolicy
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
+PASSWORD_HASH = hash_password(PASSWORD)  # once: scrypt is slow on purpose
 
 # username → (role, staff id, residents)
 ACCOUNTS: dict[str, tuple[RoleName, str | None, tuple[str, ...]]] = {
@@ -72,8 +73,8 @@ def seed(conn: psycopg.Connection[Any]) -> None:
     for username, (role, staff_id, residents) in ACCOUNTS.items():
         contact = conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = ANY(%s)",
                                (list(residents),)).fetchone() if residents else None
-        create_user(conn, username, username.title(), hash_password(PASSWORD), role, staff_id, residents,
-                    contact[0] if contact else None)
+        create_user(conn, username, username.title(), PASSWORD_HASH, role, staff_id=staff_id,
+                    resident_ids=residents, contact_id=contact[0] if contact else None)
 
 
 class FakeBroker:
