@@ -137,19 +137,18 @@ class FamilyNotifier:
         """Verify a reply link and record the answer on the alert's timeline (a second click changes nothing)."""
         claim = read_reply_token(self._settings.reply_secret, token, now)
         with self._connect() as conn:
-            inserted = conn.execute(
+            conn.execute(
                 "INSERT INTO family_replies (delivery_id, alert_id, contact_id, answer, at)"
                 " SELECT d.id, n.alert_id, d.contact_id, %s, %s FROM notice_deliveries d"
                 " JOIN notices n ON n.id = d.notice_id WHERE d.id = %s"
-                " ON CONFLICT (delivery_id, answer) DO NOTHING RETURNING id",
+                " ON CONFLICT (delivery_id, answer) DO NOTHING",
                 (claim.answer, now, claim.delivery_id),
-            ).fetchone()
+            )
             conn.execute("UPDATE notice_deliveries SET answered_at = coalesce(answered_at, %s) WHERE id = %s",
                          (now, claim.delivery_id))
             replies = _replies(conn, "r.delivery_id = %s AND r.answer = %s", (claim.delivery_id, claim.answer))
         if not replies:
             raise NotFoundError(f"delivery {claim.delivery_id} no longer exists")
-        del inserted
         return replies[0]
 
     def replies(self, alert_id: str) -> list[Reply]:
