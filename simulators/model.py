@@ -123,6 +123,7 @@ class ResidentModel:
             if result is None or (placed and result[0] < placed[-1].end + 10 * MINUTE):
                 continue  # no room for it in this day: the ground truth will not claim it
             start, end, plan = result
+            start, end = round(start, 3), round(end, 3)  # the resolution of device clocks
             device = kind.device(self.resident)
             placed.append(Placed(kind, start, end, device.device_id, device.publishes_as))
         return placed, plan

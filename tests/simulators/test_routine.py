@@ -1,0 +1,91 @@
+"""Routines and bracelet signals stay inside the bounds documented in `routine` and `signals`."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import defaultdict
+
+from gateway.contract import BathroomEvent, BedEvent, DoorEvent, Record, Status, Telemetry
+from simulators.schedule import DAY
+
+from .factories import MIDNIGHT, Run, run, world
+
+LOCAL = 8 * 3600
+
+
+def local_hour(record: Record) -> float:
+    return ((record.body.ts.timestamp() + LOCAL) % DAY) / 3600
+
+
+def by_resident_day(r: Run) -> dict[tuple[str, int], list[Record]]:
+    out: dict[tuple[str, int], list[Record]] = defaultdict(list)
+    for rec in r.records:
+        sensor = getattr(rec.body, "sensor_id", None) or rec.device_id
+        out[(sensor[:5], int((rec.body.ts.timestamp() - MIDNIGHT) // DAY))].append(rec)
+    return out
+
+
+RUN = run(world(residents=12, days=2, seed=11))
+DAYS = by_resident_day(RUN)
+
+
+def events(records: list[Record], model: type) -> list[Record]:
+    return [r for r in records if isinstance(r.body, model)]
+
+
+def test_waking_and_bedtime_within_bounds_and_varied() -> None:
+    wakes: dict[str, list[float]] = defaultdict(list)
+    for (rid, _day), recs in DAYS.items():
+        bed = events(recs, BedEvent)
+        wake = next(local_hour(e) for e, after in zip(bed, [*bed[1:], None], strict=True)
+                    if e.body.state == "vacated" and (after is None or local_hour(after) - local_hour(e) > 0.5))
+        sleep = [local_hour(e) for e in bed if e.body.state == "occupied" and local_hour(e) > 19]
+        assert 4.5 <= wake <= 9.0
+        assert sleep and 19.5 <= sleep[0] < 24.0
+        wakes[rid].append(wake)
+    assert statistics.pstdev([w[0] for w in wakes.values()]) > 0.3  # people differ
+    assert sum(len(set(w)) == len(w) for w in wakes.values()) == len(wakes)  # and so do their days
+
+
+def test_night_trips_and_outings_within_bounds() -> None:
+    outings = []
+    for recs in DAYS.values():
+        trips = [e for e in events(recs, BathroomEvent) if e.body.state == "occupied" and local_hour(e) < 4.5]
+        assert len(trips) <= 6
+        opened = [e for e in events(recs, DoorEvent) if e.body.state == "open"]
+        assert len(opened) % 2 == 0 and len(opened) // 2 <= 3
+        outings.append(len(opened) // 2)
+    assert 0 < statistics.mean(outings) < 3
+
+
+def test_bracelet_signals_within_bounds() -> None:
+    steps_at_end: dict[tuple[str, int], int] = {}
+    for (rid, day), recs in DAYS.items():
+        tele = [r.body for r in recs if isinstance(r.body, Telemetry)]
+        gaps = [(b.ts - a.ts).total_seconds() for a, b in itertools.pairwise(tele)]
+        assert 27 <= statistics.median(gaps) <= 63 and max(gaps) <= 66
+        for t in tele:
+            if t.worn:
+                assert t.heart_rate is not None and 40 <= t.heart_rate <= 130
+                assert t.spo2 is not None and 90 <= t.spo2 <= 100
+                assert t.skin_temp_c is not None and 30 <= t.skin_temp_c <= 36.5
+            else:
+                assert t.heart_rate is None and t.spo2 is None
+        steps = [t.steps or 0 for t in tele]
+        assert steps == sorted(steps)  # cumulative within the day
+        steps_at_end[(rid, day)] = steps[-1]
+    assert all(300 <= s <= 25_000 for s in steps_at_end.values())
+
+
+def test_heartbeats_every_five_minutes_for_bracelets() -> None:
+    beats = [r.body for r in RUN.records if r.device_id == "r0001-bracelet" and isinstance(r.body, Status)]
+    gaps = [(b.ts - a.ts).total_seconds() for a, b in itertools.pairwise(beats[1:])]
+    assert gaps and all(abs(g - 300) < 1 for g in gaps)
+    assert all(b.battery is not None for b in beats[1:])
+
+
+def test_some_take_the_bracelet_off_at_night() -> None:
+    off = {r.device_id for r in RUN.records if isinstance(r.body, Telemetry) and not r.body.worn
+           and local_hour(r) < 4}
+    assert 0 < len(off) < 12
