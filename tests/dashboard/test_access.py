@@ -8,12 +8,14 @@ and staff1, and r1's for family2 and staff2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
+from alerts.lifecycle import AlertState
 from tests.dashboard.world import ACCOUNTS, Platform
 
 DESK = {"admin", "supervisor", "operator"}
@@ -85,8 +87,9 @@ def objects(world: Platform, pool) -> dict[str, Any]:
     """Make the objects the cases name."""
     a1 = world.raise_alert("r1")
     a2 = world.raise_alert("r2", "fall")
-    world.alerts.transition(a1, _state("acknowledged"), "operator:u1")
-    offer = world.flow.assign(str(a1), "r1", raised_at=_now(), actor="operator:u1", now=_now(), staff_id="s1")
+    world.alerts.transition(a1, AlertState.ACKNOWLEDGED, "operator:u1")
+    offer = world.flow.assign(str(a1), "r1", raised_at=datetime.now(UTC), actor="operator:u1",
+                             now=datetime.now(UTC), staff_id="s1")
     with pool.connection() as conn:
         v2 = conn.execute("INSERT INTO visits (resident_id, reason, due_at, created_at) VALUES"
                           " ('r2', 'scheduled', now(), now()) RETURNING id").fetchone()[0]
@@ -94,19 +97,9 @@ def objects(world: Platform, pool) -> dict[str, Any]:
         notice = conn.execute("INSERT INTO notices (key, alert_id, resident_id, event, severity, audience, created_at)"
                               " VALUES ('k2', %s, 'r2', 'raised', 4, 'chain', now()) RETURNING id",
                               (str(a2),)).fetchone()[0]
-        conn.execute("INSERT INTO notice_deliveries (notice_id, contact_id, position, state) VALUES (%s, %s, 1, 'sent')",
-                     (notice, c2))
+        conn.execute("INSERT INTO notice_deliveries (notice_id, contact_id, position, state)"
+                     " VALUES (%s, %s, 1, 'sent')", (notice, c2))
     return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2}
-
-
-def _state(name: str) -> Any:
-    from alerts.lifecycle import AlertState
-    return AlertState(name)
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-    return datetime.now(UTC)
 
 
 def test_every_endpoint_is_covered(client: TestClient) -> None:
@@ -121,7 +114,7 @@ def _template(path: str) -> str:
     replace = {"{a1}": "{alert_id}", "{a2}": "{alert_id}", "{t1}": "{assignment_id}", "{v2}": "{visit_id}",
                "{c2}": "{contact_id}", "r1": "{resident_id}", "r2": "{resident_id}", "st1": "{station_id}",
                "s2": "{staff_id}", "b-r2": "{device_id}"}
-    return "/".join(replace.get(part, part) for part in path.split("?")[0].split("/"))
+    return "/".join(replace.get(part, part) for part in path.split("?", maxsplit=1)[0].split("/"))
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,0 +1,81 @@
+"""The WebSocket: refused without a session or from a foreign Origin; pushes what each user may see."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from tests.dashboard.world import FakeBroker, Platform
+
+OWN = {"origin": "http://testserver"}
+
+
+def test_refused_without_a_session(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws", headers=OWN):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_refused_with_a_bad_token(client: TestClient) -> None:
+    headers = {**OWN, "authorization": "Bearer forged.token"}
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws", headers=headers):
+        pass
+
+
+def test_refused_from_a_foreign_origin(client: TestClient, login) -> None:
+    headers = {**login("operator"), "origin": "https://evil.example"}
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws", headers=headers):
+        pass
+
+
+def test_operator_receives_a_new_alert(client: TestClient, login, world: Platform) -> None:
+    with client.websocket_connect("/ws", headers={**login("operator"), **OWN}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        alert_id = world.raise_alert("r1")
+        message = ws.receive_json()
+    assert message["type"] == "alert"
+    assert message["alert_id"] == str(alert_id)
+    assert message["resident_id"] == "r1"
+    assert message["data"]["state"] == "raised"
+
+
+def test_token_in_query_for_clients_without_headers(client: TestClient, login, world: Platform) -> None:
+    token = login("operator")["Authorization"].split()[1]
+    with client.websocket_connect(f"/ws?token={token}") as ws:
+        assert ws.receive_json()["type"] == "hello"
+
+
+def test_family_sees_only_their_relative(client: TestClient, login, world: Platform) -> None:
+    with client.websocket_connect("/ws", headers={**login("family2"), **OWN}) as ws:
+        ws.receive_json()
+        world.raise_alert("r1")
+        mine = world.raise_alert("r2")
+        message = ws.receive_json()
+    assert (message["resident_id"], message["alert_id"]) == ("r2", str(mine))
+
+
+def test_staff_sees_only_alerts_dispatched_to_them(client: TestClient, login, world: Platform) -> None:
+    with client.websocket_connect("/ws", headers={**login("staff2"), **OWN}) as ws:
+        ws.receive_json()
+        other = world.raise_alert("r2")
+        alert_id = world.raise_alert("r1")
+        client.post(f"/api/alerts/{alert_id}/acknowledge", json={}, headers=login("operator"))
+        client.post(f"/api/alerts/{alert_id}/dispatch", json={"staff_id": "s2"}, headers=login("operator"))
+        message = ws.receive_json()
+    assert message["alert_id"] == str(alert_id) != str(other)
+    assert message["data"]["state"] == "dispatched"
+
+
+def test_device_status_reaches_those_who_see_the_resident(client: TestClient, login, broker: FakeBroker) -> None:
+    with client.websocket_connect("/ws", headers={**login("family1"), **OWN}) as ws:
+        ws.receive_json()
+        broker.publish("ec/v1/b-r2/status", json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z",
+                                                        "state": "offline"}).encode())
+        broker.publish("ec/v1/b-r1/status", json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z", "state": "online",
+                                                        "battery": 15}).encode())
+        message = ws.receive_json()
+    assert message["type"] == "device_status"
+    assert (message["device_id"], message["resident_id"], message["data"]["battery"]) == ("b-r1", "r1", 15)
