@@ -224,17 +224,21 @@ class AlertService:
 
     def _send_escalation(self, action: EscalationAction, now: datetime) -> bool:
         message = EscalationMessage(
-            alert_id=action.alert_id, resident_id=action.resident_id, kind=action.kind,
-            severity=action.severity.name.lower(), action=action.action, key=action.key,
-            due_at=action.due_at, fired_at=now,
+            alert_id=action.alert_id,
+            resident_id=action.resident_id,
+            kind=action.kind,
+            severity=action.severity.name.lower(),
+            action=action.action,
+            key=action.key,
+            due_at=action.due_at,
+            fired_at=now,
         )
         try:
             self._publish(escalation_topic(self._root), message.model_dump_json().encode())
             if self._notify is not None:
                 self._notify(action)
         except Exception:
-            LOG.exception("escalation %s of alert %s not delivered; it will be sent again", action.key,
-                          action.alert_id)
+            LOG.exception("escalation %s of alert %s not delivered; it will be sent again", action.key, action.alert_id)
             return False
         return True
 
@@ -266,10 +270,21 @@ def _change(
 ) -> AlertChange:
     """Describe a committed change of ``row`` for the broker."""
     return AlertChange(
-        alert_id=row.id, incident_id=row.incident_id, resident_id=row.resident_id, kind=row.kind,
-        severity=row.severity.name.lower(), state=row.state, outcome=row.outcome, at=at, action=action,
-        explanation=row.explanation, explanation_zh=row.explanation_zh,
-        from_state=step.from_state if step else None, actor=step.actor if step else None,
-        note=step.note if step else note, finding_count=row.finding_count, next_deadline=row.next_deadline,
+        alert_id=row.id,
+        incident_id=row.incident_id,
+        resident_id=row.resident_id,
+        kind=row.kind,
+        severity=row.severity.name.lower(),
+        state=row.state,
+        outcome=row.outcome,
+        at=at,
+        action=action,
+        explanation=row.explanation,
+        explanation_zh=row.explanation_zh,
+        from_state=step.from_state if step else None,
+        actor=step.actor if step else None,
+        note=step.note if step else note,
+        finding_count=row.finding_count,
+        next_deadline=row.next_deadline,
         escalations=escalations,
     )

@@ -91,8 +91,9 @@ _COLUMNS: Final = sql.SQL(", ").join(sql.Identifier(f.name) for f in fields(Aler
 
 def _alert(row: dict[str, Any]) -> AlertRow:
     outcome = Outcome(row["outcome"]) if row["outcome"] else None
-    return AlertRow(**{**row, "severity": Severity(row["severity"]), "state": AlertState(row["state"]),
-                       "outcome": outcome})
+    return AlertRow(
+        **{**row, "severity": Severity(row["severity"]), "state": AlertState(row["state"]), "outcome": outcome}
+    )
 
 
 def _one(conn: Conn, query: sql.Composed, params: Mapping[str, object]) -> AlertRow | None:
@@ -185,9 +186,18 @@ def insert_alert(
         " explanation_zh, details, device_id, promise_minutes) VALUES (%(i)s, %(r)s, %(k)s, %(s)s, 'raised', %(at)s,"
         " %(at)s, %(e)s, %(ez)s, %(d)s, %(dev)s, %(p)s) RETURNING {}"
     ).format(_COLUMNS)
-    params = {"i": incident_id, "r": finding.resident_id, "k": finding.kind, "s": int(severity), "at": at,
-              "e": finding.explanation, "ez": finding.explanation_zh, "d": Jsonb(dict(finding.details), _dumps),
-              "dev": finding.device_id, "p": promise_minutes}
+    params = {
+        "i": incident_id,
+        "r": finding.resident_id,
+        "k": finding.kind,
+        "s": int(severity),
+        "at": at,
+        "e": finding.explanation,
+        "ez": finding.explanation_zh,
+        "d": Jsonb(dict(finding.details), _dumps),
+        "dev": finding.device_id,
+        "p": promise_minutes,
+    }
     row = _one(conn, query, params)
     assert row is not None  # RETURNING always yields the row
     return row
@@ -200,8 +210,15 @@ def join_finding(conn: Conn, alert_id: int, finding: Finding, severity: Severity
         " explanation = %(e)s, explanation_zh = %(ez)s, details = details || %(d)s,"
         " device_id = COALESCE(%(dev)s, device_id), updated_at = %(at)s WHERE id = %(id)s RETURNING {}"
     ).format(_COLUMNS)
-    params = {"id": alert_id, "s": int(severity), "e": finding.explanation, "ez": finding.explanation_zh,
-              "d": Jsonb(dict(finding.details), _dumps), "dev": finding.device_id, "at": at}
+    params = {
+        "id": alert_id,
+        "s": int(severity),
+        "e": finding.explanation,
+        "ez": finding.explanation_zh,
+        "d": Jsonb(dict(finding.details), _dumps),
+        "dev": finding.device_id,
+        "at": at,
+    }
     row = _one(conn, query, params)
     if row is None:
         raise AlertNotFoundError(f"no alert {alert_id}")
@@ -213,9 +230,19 @@ def add_finding(conn: Conn, alert_id: int | None, finding: Finding, recorded_at:
     conn.execute(
         "INSERT INTO alert_findings (alert_id, resident_id, kind, at, recorded_at, severity, cancels, explanation,"
         " explanation_zh, device_id, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (alert_id, finding.resident_id, finding.kind, finding.at, recorded_at,
-         int(finding.severity) if finding.severity else None, finding.cancels, finding.explanation,
-         finding.explanation_zh, finding.device_id, Jsonb(dict(finding.details), _dumps)),
+        (
+            alert_id,
+            finding.resident_id,
+            finding.kind,
+            finding.at,
+            recorded_at,
+            int(finding.severity) if finding.severity else None,
+            finding.cancels,
+            finding.explanation,
+            finding.explanation_zh,
+            finding.device_id,
+            Jsonb(dict(finding.details), _dumps),
+        ),
     )
 
 
@@ -224,8 +251,15 @@ def record_transition(conn: Conn, alert_id: int, transition: Transition) -> None
     conn.execute(
         "INSERT INTO alert_transitions (alert_id, from_state, to_state, actor, at, note, outcome)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (alert_id, transition.from_state, transition.to_state, transition.actor, transition.at,
-         transition.note, transition.outcome),
+        (
+            alert_id,
+            transition.from_state,
+            transition.to_state,
+            transition.actor,
+            transition.at,
+            transition.note,
+            transition.outcome,
+        ),
     )
 
 
@@ -292,8 +326,7 @@ def unpublished_escalations(conn: Conn, fired_before: datetime, limit: int) -> l
         " AND e.fired_at < %s ORDER BY e.fired_at LIMIT %s FOR UPDATE OF e SKIP LOCKED",
         (fired_before, limit),
     ).fetchall()
-    return [(r[0], EscalationAction(r[1], r[2], r[3], Severity(r[4]), EscalationKind(r[5]), r[6], r[7]))
-            for r in rows]
+    return [(r[0], EscalationAction(r[1], r[2], r[3], Severity(r[4]), EscalationKind(r[5]), r[6], r[7])) for r in rows]
 
 
 def history(conn: Conn, alert_id: int) -> list[dict[str, Any]]:
@@ -308,4 +341,3 @@ def history(conn: Conn, alert_id: int) -> list[dict[str, Any]]:
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return list(cur.execute(query, {"id": alert_id}))
-

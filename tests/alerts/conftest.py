@@ -22,12 +22,27 @@ from ingest.database import DbMode
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 
 
-def make_finding(kind: str = "sos", resident_id: str = "r1", *, at: datetime = T0, cancels: bool = False,
-                 severity: Severity | None = None, **details: Any) -> Finding:
+def make_finding(
+    kind: str = "sos",
+    resident_id: str = "r1",
+    *,
+    at: datetime = T0,
+    cancels: bool = False,
+    severity: Severity | None = None,
+    **details: Any,
+) -> Finding:
     """Build a finding as a detector would."""
-    return Finding(kind=kind, resident_id=resident_id, at=at, explanation=f"{kind} for {resident_id}",
-                   explanation_zh=f"{resident_id}的{kind}", device_id=f"b-{resident_id}", severity=severity,
-                   details=details, cancels=cancels)
+    return Finding(
+        kind=kind,
+        resident_id=resident_id,
+        at=at,
+        explanation=f"{kind} for {resident_id}",
+        explanation_zh=f"{resident_id}的{kind}",
+        device_id=f"b-{resident_id}",
+        severity=severity,
+        details=details,
+        cancels=cancels,
+    )
 
 
 @dataclass

@@ -71,8 +71,13 @@ def test_acknowledging_stops_the_ladder() -> None:
 
 @pytest.mark.parametrize("promise", [15, 30])
 def test_the_promise_is_counted_from_the_raise(promise: int) -> None:
-    alert = clock(state=AlertState.EN_ROUTE, acknowledged_at=T0 + 20 * S, dispatched_at=T0 + 90 * S,
-                  promise_minutes=promise, step=0)
+    alert = clock(
+        state=AlertState.EN_ROUTE,
+        acknowledged_at=T0 + 20 * S,
+        dispatched_at=T0 + 90 * S,
+        promise_minutes=promise,
+        step=0,
+    )
     due = T0 + timedelta(minutes=promise)
     assert next_deadline(alert, POLICY) == due
     assert fired_at(alert, due - S) == []

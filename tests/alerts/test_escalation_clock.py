@@ -36,7 +36,9 @@ def test_an_unacknowledged_sos_climbs_the_ladder(
     clock.advance(hours=1)
     assert service.run_due() == []
     assert kinds(notified) == [
-        EscalationKind.NOTIFY_OPERATORS, EscalationKind.NOTIFY_SUPERVISOR, EscalationKind.NOTIFY_FAMILY
+        EscalationKind.NOTIFY_OPERATORS,
+        EscalationKind.NOTIFY_SUPERVISOR,
+        EscalationKind.NOTIFY_FAMILY,
     ]
     assert [m.action for m in broker.escalations()] == kinds(notified)
 
@@ -66,7 +68,8 @@ def test_a_restart_in_the_middle_of_an_escalation_still_fires_once(
     assert make_service().run_due() == []
     assert restarted.run_due() == []
     assert query("SELECT step_key, count(*) FROM escalations GROUP BY step_key ORDER BY step_key") == [
-        ("ack.0", 1), ("ack.1", 1)
+        ("ack.0", 1),
+        ("ack.1", 1),
     ]
     assert query("SELECT escalation_step FROM alerts") == [(2,)]
 
@@ -118,8 +121,11 @@ def test_the_promise_is_15_minutes_in_town_and_30_in_the_countryside(
 
 def test_staff_on_site_in_time_breach_nothing(service: AlertService, finding: MakeFinding, clock: Any) -> None:
     (raised,) = service.handle([finding("fall")])
-    for to, actor in [(AlertState.ACKNOWLEDGED, "operator:u1"), (AlertState.DISPATCHED, "operator:u1"),
-                      (AlertState.EN_ROUTE, "staff:s3")]:
+    for to, actor in [
+        (AlertState.ACKNOWLEDGED, "operator:u1"),
+        (AlertState.DISPATCHED, "operator:u1"),
+        (AlertState.EN_ROUTE, "staff:s3"),
+    ]:
         service.transition(raised.alert_id, to, actor)
     clock.advance(minutes=12)
     service.transition(raised.alert_id, AlertState.ON_SITE, "staff:s3")

@@ -37,16 +37,17 @@ def test_the_open_alert_index_refuses_a_duplicate(
     with psycopg.connect(alerts_db_url) as conn:
         incident = store.open_incident(conn, "r1", "emergency", finding().at)
         with pytest.raises(psycopg.errors.UniqueViolation):
-            store.insert_alert(conn, incident, finding("sos"), severity=Severity.CRITICAL, promise_minutes=15,
-                               at=finding().at)
+            store.insert_alert(
+                conn, incident, finding("sos"), severity=Severity.CRITICAL, promise_minutes=15, at=finding().at
+            )
 
 
-def test_fall_and_sos_join_one_incident(service: AlertService, finding: MakeFinding) -> None:
-    fall, sos, smoke, other = service.handle(
-        [finding("fall"), finding("sos"), finding("smoke"), finding("sos", "r2")]
+def test_fall_sos_and_long_lie_join_one_incident(service: AlertService, finding: MakeFinding) -> None:
+    fall, sos, lie, smoke, other = service.handle(
+        [finding("fall"), finding("sos"), finding("long_lie"), finding("smoke"), finding("sos", "r2")]
     )
-    assert fall.alert_id != sos.alert_id
-    assert fall.incident_id == sos.incident_id
+    assert len({fall.alert_id, sos.alert_id, lie.alert_id}) == 3
+    assert fall.incident_id == sos.incident_id == lie.incident_id
     assert smoke.incident_id != fall.incident_id  # another group
     assert other.incident_id != fall.incident_id  # another resident
 
@@ -71,7 +72,8 @@ def test_im_ok_cancels_and_is_recorded_with_the_resident(
     rows = query("SELECT from_state, to_state, actor, note FROM alert_transitions ORDER BY id")
     assert rows[-1] == ("raised", "cancelled", "resident", "fall for r1")
     assert query("SELECT cancels FROM alert_findings WHERE alert_id = %s ORDER BY id", raised.alert_id) == [
-        (False,), (True,)
+        (False,),
+        (True,),
     ]
     assert query("SELECT closed_at IS NOT NULL, next_deadline FROM alerts") == [(True, None)]
     assert query("SELECT closed_at IS NOT NULL FROM incidents") == [(True,)]
@@ -174,7 +176,10 @@ def test_every_change_is_committed_before_it_is_published(
     clock.advance(minutes=5)
     assert service.run_due()
     assert [c.action for c in broker.changes()] == [
-        ChangeAction.RAISED, ChangeAction.UPDATED, ChangeAction.TRANSITION, ChangeAction.RAISED,
+        ChangeAction.RAISED,
+        ChangeAction.UPDATED,
+        ChangeAction.TRANSITION,
+        ChangeAction.RAISED,
         ChangeAction.ESCALATED,
     ]
     assert {t for t, _ in broker.sent} >= {"anxin/v1/alerts/r1", "anxin/v1/alerts/r2", "anxin/v1/escalations"}
