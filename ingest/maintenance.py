@@ -1,0 +1,167 @@
+"""Upkeep of the time series: hourly rollups and retention, run every few minutes by the platform.
+
+In plain PostgreSQL mode nothing else keeps them: each run recomputes the rollup hours that overlap a
+recent window (``INSERT … SELECT date_bin(…) … ON CONFLICT DO UPDATE``, so late and replayed rows are
+counted), then deletes rows older than the retention period in small batches, each its own
+transaction, so that ingest is never blocked behind one long delete. In TimescaleDB mode the
+continuous-aggregate, compression and retention policies do all of this in the background; a run
+only refreshes the continuous aggregates when it is asked for an explicit window (after a bulk load
+or a replay of old data).
+
+Time is passed in. Several workers may run maintenance at once; an advisory lock lets one of them work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import psycopg
+from psycopg import sql
+
+from ingest.database import DbMode, db_mode
+from ingest.queries import HOUR, ORIGIN
+
+LOG = logging.getLogger(__name__)
+_LOCK_ID: Final = 0x616E78696E02  # "anxin" + maintenance
+RAW_TABLES: Final = ("telemetry", "events", "device_status")
+CONTINUOUS_AGGREGATES: Final = ("activity_hourly", "heart_rate_hourly", "vitals_hourly")
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """An hourly rollup table of plain mode and the statement that recomputes a window of it."""
+
+    table: str
+    refresh: str
+
+
+_ROLLUPS: Final = (
+    Rollup("activity_hourly", """
+        INSERT INTO activity_hourly (bucket, resident_id, room, events)
+        SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, coalesce(room, kind), count(*)
+        FROM events
+        WHERE kind IN ('motion', 'door', 'bed', 'bathroom') AND resident_id IS NOT NULL
+          AND ts >= %(start)s AND ts < %(end)s
+        GROUP BY 1, 2, 3
+        ON CONFLICT (resident_id, bucket, room) DO UPDATE SET events = EXCLUDED.events"""),
+    Rollup("heart_rate_hourly", """
+        INSERT INTO heart_rate_hourly (bucket, resident_id, hr_min, hr_avg, hr_max, samples)
+        SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, min(heart_rate), avg(heart_rate)::real,
+               max(heart_rate), count(heart_rate)
+        FROM telemetry
+        WHERE heart_rate IS NOT NULL AND resident_id IS NOT NULL AND ts >= %(start)s AND ts < %(end)s
+        GROUP BY 1, 2
+        ON CONFLICT (resident_id, bucket) DO UPDATE SET hr_min = EXCLUDED.hr_min, hr_avg = EXCLUDED.hr_avg,
+            hr_max = EXCLUDED.hr_max, samples = EXCLUDED.samples"""),
+    Rollup("vitals_hourly", """
+        INSERT INTO vitals_hourly (bucket, resident_id, spo2_min, spo2_avg, spo2_samples, steps_max)
+        SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, min(spo2), avg(spo2)::real, count(spo2), max(steps)
+        FROM telemetry
+        WHERE resident_id IS NOT NULL AND ts >= %(start)s AND ts < %(end)s
+        GROUP BY 1, 2
+        ON CONFLICT (resident_id, bucket) DO UPDATE SET spo2_min = EXCLUDED.spo2_min,
+            spo2_avg = EXCLUDED.spo2_avg, spo2_samples = EXCLUDED.spo2_samples, steps_max = EXCLUDED.steps_max"""),
+)
+
+_DELETE_BATCH: Final = (
+    "DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE ts < %(cutoff)s LIMIT %(batch)s))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceReport:
+    """What one run did."""
+
+    mode: DbMode
+    ran: bool  # False when another process held the maintenance lock
+    window: tuple[datetime, datetime] | None  # the hours refreshed, when any
+    refreshed: tuple[str, ...]
+    deleted: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """Keep the rollups fresh and old rows gone; call `run` every few minutes."""
+
+    retention_days: int = 180
+    window: timedelta = timedelta(hours=3)  # plain mode: how far back each run recomputes the rollups
+    batch_rows: int = 10_000
+
+    def run(self, conn: psycopg.Connection, now: datetime, window: timedelta | None = None) -> MaintenanceReport:
+        """Do one round of upkeep as of ``now``; ``window`` asks for a refresh of that many recent hours.
+
+        The connection is switched to autocommit: each step commits on its own.
+        """
+        conn.autocommit = True
+        mode = db_mode(conn)
+        if not _try_lock(conn):
+            LOG.info("maintenance skipped: another process is running it")
+            return MaintenanceReport(mode, False, None, (), {})
+        try:
+            if mode is DbMode.TIMESCALEDB:
+                return self._timescaledb(conn, now, window)
+            return self._postgresql(conn, now, window or self.window)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
+
+    def _postgresql(self, conn: psycopg.Connection, now: datetime, window: timedelta) -> MaintenanceReport:
+        """Recompute the rollup hours of the window, then apply retention."""
+        start, end = hours_around(now - window, now)
+        for rollup in _ROLLUPS:
+            conn.execute(rollup.refresh, {"hour": HOUR, "origin": ORIGIN, "start": start, "end": end})
+        deleted = {t: self._purge(conn, t, now - timedelta(days=self.retention_days)) for t in RAW_TABLES}
+        report = MaintenanceReport(DbMode.POSTGRESQL, True, (start, end), tuple(r.table for r in _ROLLUPS), deleted)
+        LOG.info("maintenance: rollups refreshed for %s – %s, deleted %s", start, end, deleted)
+        return report
+
+    def _purge(self, conn: psycopg.Connection, table: str, cutoff: datetime) -> int:
+        """Delete the rows of ``table`` older than ``cutoff``, one batch per transaction."""
+        statement = sql.SQL(_DELETE_BATCH).format(table=sql.Identifier(table))
+        total = 0
+        while True:
+            deleted = conn.execute(statement, {"cutoff": cutoff, "batch": self.batch_rows}).rowcount
+            total += deleted
+            if deleted < self.batch_rows:
+                return total
+
+    @staticmethod
+    def _timescaledb(conn: psycopg.Connection, now: datetime, window: timedelta | None) -> MaintenanceReport:
+        """Refresh the continuous aggregates over ``window`` when asked; the policies do the rest."""
+        if window is None:
+            return MaintenanceReport(DbMode.TIMESCALEDB, True, None, (), {})
+        start, end = hours_around(now - window, now)
+        for view in CONTINUOUS_AGGREGATES:
+            conn.execute("CALL refresh_continuous_aggregate(%s, %s::timestamptz, %s::timestamptz)", (view, start, end))
+        LOG.info("maintenance: continuous aggregates refreshed for %s – %s", start, end)
+        return MaintenanceReport(DbMode.TIMESCALEDB, True, (start, end), CONTINUOUS_AGGREGATES, {})
+
+
+def hours_around(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Widen ``[start, end)`` to whole hours: the start rounded down, the end up past the hour it is in."""
+    floor = start - (start - ORIGIN) % HOUR
+    return floor, end - (end - ORIGIN) % HOUR + HOUR
+
+
+def _try_lock(conn: psycopg.Connection) -> bool:
+    """Take the session-level maintenance lock if nobody holds it."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,)).fetchone()
+    return bool(row and row[0])
+
+
+def run_periodically(
+    url: str, stop: threading.Event, maintenance: Maintenance, interval_s: float = 300.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Run `Maintenance.run` every ``interval_s`` until ``stop`` is set; a failed round is logged and retried."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, connect_timeout=5) as conn:
+                maintenance.run(conn, clock())
+        except psycopg.Error:
+            LOG.exception("maintenance round failed; retrying in %.0f s", interval_s)
+        stop.wait(interval_s)
