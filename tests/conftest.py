@@ -32,10 +32,16 @@ def service_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def _timescaledb_choice() -> bool | None:
+    """Read ANXIN_TEST_TIMESCALEDB: unset uses TimescaleDB where installed, 0 turns it off, 1 insists on it."""
+    value = os.environ.get("ANXIN_TEST_TIMESCALEDB", "").strip().lower()
+    return None if not value else value not in ("0", "false", "no", "off")
+
+
 @pytest.fixture(scope="session")
 def pg_server(service_root: Path) -> Iterator[LocalPostgres]:
-    """Start a private PostgreSQL (TimescaleDB preloaded where installed) for this session."""
-    with LocalPostgres(service_root / "postgres", durable=False) as server:
+    """Start a private PostgreSQL (TimescaleDB preloaded where installed; ANXIN_TEST_TIMESCALEDB=0 turns it off)."""
+    with LocalPostgres(service_root / "postgres", durable=False, timescaledb=_timescaledb_choice()) as server:
         yield server
 
 
@@ -72,6 +78,15 @@ def db_url(pg_server: LocalPostgres, db_template: tuple[str, DbMode]) -> Iterato
 def db_mode(db_template: tuple[str, DbMode]) -> DbMode:
     """Return the database mode this session runs in."""
     return db_template[1]
+
+
+@pytest.fixture(autouse=True)
+def _needs_timescaledb(request: pytest.FixtureRequest) -> None:
+    """Skip tests marked `timescaledb` where the session runs plain PostgreSQL."""
+    if request.node.get_closest_marker("timescaledb") is None:
+        return
+    if request.getfixturevalue("db_mode") is not DbMode.TIMESCALEDB:
+        pytest.skip("needs TimescaleDB: not installed for this PostgreSQL, or ANXIN_TEST_TIMESCALEDB=0")
 
 
 @pytest.fixture
