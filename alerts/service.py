@@ -46,11 +46,6 @@ AreaLookup = Callable[[Conn, str], str | None]  # resident id → area type ("ci
 SELF_CLEARING: Final = frozenset({"device_offline", "battery_low", "not_worn"})
 
 
-def unknown_area(conn: Conn, resident_id: str) -> None:
-    """Know no resident's area, so the policy's default promise applies (until dispatch supplies areas)."""
-    del conn, resident_id
-
-
 class AlertService:
     """Raise, update, move and escalate alerts; commit each change, then publish it."""
 
@@ -62,7 +57,7 @@ class AlertService:
         policy: EscalationPolicy | None = None,
         *,
         notify: Notify | None = None,
-        area_of: AreaLookup = unknown_area,
+        area_of: AreaLookup = store.resident_area,
         self_clearing: frozenset[str] = SELF_CLEARING,
         topic_root: str = TOPIC_ROOT,
         due_batch: int = 100,

@@ -153,6 +153,12 @@ def incident_alerts(conn: Conn, incident_id: int) -> list[AlertRow]:
     return _many(conn, query, {"i": incident_id})
 
 
+def resident_area(conn: Conn, resident_id: str) -> str | None:
+    """Return the resident's area type (city, countryside; column added by 0020), None for an unknown resident."""
+    row = conn.execute("SELECT area_type FROM residents WHERE id = %s", (resident_id,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
 def open_incident(conn: Conn, resident_id: str, group: str, at: datetime) -> int:
     """Return the resident's open incident of ``group``, opening one at ``at`` if there is none."""
     row = conn.execute(

@@ -93,7 +93,10 @@ def alerts_module_db(pg_server: LocalPostgres, db_template: tuple[str, DbMode]) 
 def alerts_db_url(alerts_module_db: str) -> str:
     """Give each alert test empty alert tables in its module's database."""
     with psycopg.connect(alerts_module_db, autocommit=True) as conn:
-        conn.execute("TRUNCATE escalations, alert_findings, alert_transitions, alerts, incidents RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE escalations, alert_findings, alert_transitions, alerts, incidents, residents"
+            " RESTART IDENTITY CASCADE"
+        )
     return alerts_module_db
 
 

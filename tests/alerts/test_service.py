@@ -194,3 +194,9 @@ def test_a_publish_failure_does_not_lose_the_alert(
     broker.check = down
     assert make_service().handle([finding("sos")])
     assert query("SELECT state FROM alerts") == [("raised",)]
+
+
+def test_the_promise_follows_the_residents_area(service: AlertService, finding: MakeFinding, query: Query) -> None:
+    query("INSERT INTO residents (id, name, area_type) VALUES ('farm', 'Li', 'countryside') RETURNING id")
+    service.handle([finding("fall", "farm"), finding("fall", "nobody-knows")])
+    assert query("SELECT resident_id, promise_minutes FROM alerts ORDER BY id") == [("farm", 30), ("nobody-knows", 15)]
