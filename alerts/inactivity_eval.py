@@ -84,25 +84,25 @@ def evaluate_homes(
     step: timedelta = timedelta(minutes=1),
     seed: int = 7,
     tuning: Tuning | None = None,
+    score_days: int | None = None,
 ) -> dict[str, object]:
-    """Learn, inject long lies, replay and score every home under ``data_dir`` (or its ``homes/``)."""
+    """Learn, inject long lies, replay and score every home under ``data_dir`` (or its ``homes/``).
+
+    The delay figures without a suffix are the daytime incidents' (the target is for the daytime); the
+    ``_night`` ones are the night's, and ``_all`` both. ``score_days`` limits scoring to that many days
+    after learning: with ``learn_days=10, score_days=4`` a setting is tried on the first 14 days only.
+    """
     folder = data_dir / "homes" if (data_dir / "homes").is_dir() else data_dir
     homes = [load_home(p.with_suffix("")) for p in sorted(folder.glob("*.sensors"))]
     rng = random.Random(seed)  # noqa: S311 — a reproducible draw of incident moments, not a secret
-    results = [_evaluate_home(home, learn_days, step, rng, tuning) for home in homes]
-    delays = [d for r in results for d in r.delays_min]
-    day_delays = [d for r in results for d, daytime in zip(r.delays_min, r.daytime, strict=True) if daytime]
+    results = [_evaluate_home(home, learn_days, step, rng, tuning=tuning, score_days=score_days) for home in homes]
     home_days = sum(r.days for r in results)
     false_alerts = sum(r.false_alerts for r in results)
     return {
         "bench": "inactivity",
         "homes": len(results),
-        "incidents": sum(r.incidents for r in results),
-        "detected": len(delays),
-        "median_delay_min": _round(statistics.median(delays) if delays else None),
-        "p90_delay_min": _round(_p90(delays)),
+        **_delay_figures(results),
         "false_alerts_per_home_day": _round(false_alerts / home_days if home_days else None, 4),
-        "daytime_median_delay_min": _round(statistics.median(day_delays) if day_delays else None),
         "false_alerts": false_alerts,
         "home_days": home_days,
         "per_home": {r.name: r.summary() for r in results},
@@ -133,33 +133,35 @@ def observations(activations: Sequence[Activation], cut: datetime | None = None)
         if cut is not None and act.start >= cut:
             break
         end = act.start + act.duration
-        # A fall ends whatever was going on: the door stays as it was last seen, the mat is left.
-        end = min(end, cut) if cut is not None else end
-        out += [_observation(body) for body in _bodies(act, end, len(out))]
+        # A fall ends whatever was going on: the mat is left and the motion sensor goes quiet, but nobody
+        # closes the door, so a door open at the cut stays open (it sends no closing event).
+        bodies = _bodies(act, min(end, cut) if cut is not None else end, len(out))
+        if cut is not None and end > cut and act.role.kind == "door":
+            bodies = bodies[:1]
+        out += [_observation(body) for body in bodies]
     return sorted(out, key=event_time)
 
 
 @dataclass(frozen=True, slots=True)
 class _HomeResult:
     name: str
-    incidents: int
-    delays_min: tuple[float, ...]
-    daytime: tuple[bool, ...]
+    delays_min: tuple[float | None, ...]  # per injected incident; None where it was missed
+    daytime: tuple[bool, ...]  # per injected incident
     false_alerts: int
     days: int
 
     def summary(self) -> dict[str, object]:
-        return {
-            "incidents": self.incidents,
-            "detected": len(self.delays_min),
-            "median_delay_min": _round(statistics.median(self.delays_min) if self.delays_min else None),
-            "false_alerts": self.false_alerts,
-            "days": self.days,
-        }
+        return {**_delay_figures([self]), "false_alerts": self.false_alerts, "days": self.days}
 
 
 def _evaluate_home(
-    home: Home, learn_days: int, step: timedelta, rng: random.Random, tuning: Tuning | None
+    home: Home,
+    learn_days: int,
+    step: timedelta,
+    rng: random.Random,
+    *,
+    tuning: Tuning | None,
+    score_days: int | None,
 ) -> _HomeResult:
     everything = observations(home.activations)
     learn_end = _day_start(event_time(everything[0])) + timedelta(days=learn_days + 1)
@@ -168,18 +170,16 @@ def _evaluate_home(
     learned.learn(o for o in everything if event_time(o) < learn_end)
     # Score only where someone labelled the recording: elsewhere a silent day may be a trip or an outage.
     last = min(event_time(everything[-1]), home.annotated[1]) if home.annotated else event_time(everything[-1])
+    last = last if score_days is None else min(last, learn_end + timedelta(days=score_days))
     later = [o for o in everything if learn_end <= event_time(o) <= last]
     false_alerts = _count_alerts(copy.deepcopy(learned), later, learn_end, last, step)
     delays, daytime = [], []
-    cuts = list(_cuts(home, learn_end, last, rng))
-    for cut, is_day in cuts:
+    for cut, is_day in list(_cuts(home, learn_end, last, rng)):
         context = observations([a for a in home.activations if cut - timedelta(days=1) <= a.start], cut)
-        delay = _delay(copy.deepcopy(learned), context, cut, step)
-        if delay is not None:
-            delays.append(delay)
-            daytime.append(is_day)
+        delays.append(_delay(copy.deepcopy(learned), context, cut, step))
+        daytime.append(is_day)
     days = round((last - learn_end) / timedelta(days=1))
-    return _HomeResult(home.name, len(cuts), tuple(delays), tuple(daytime), false_alerts, days)
+    return _HomeResult(home.name, tuple(delays), tuple(daytime), false_alerts, days)
 
 
 def _cuts(home: Home, start: datetime, last: datetime, rng: random.Random) -> Iterator[tuple[datetime, bool]]:
@@ -274,6 +274,24 @@ def _utc(epoch: str) -> datetime:
 def _day_start(at: datetime) -> datetime:
     day = routine_day(at, UTC)
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=DAY_STARTS)
+
+
+def _delay_figures(results: Sequence[_HomeResult]) -> dict[str, object]:
+    """Return incidents, detections and delays: over all incidents, then the daytime's and the night's.
+
+    The plain delay names are the daytime's, where the target applies; ``_night`` and ``_all`` follow.
+    """
+    pairs = [p for r in results for p in zip(r.delays_min, r.daytime, strict=True)]
+    out: dict[str, object] = {}
+    for suffix, keep in (("", (True, False)), ("_day", (True,)), ("_night", (False,))):
+        subset = [d for d, daytime in pairs if daytime in keep]
+        delays = [d for d in subset if d is not None]
+        out[f"incidents{suffix}"] = len(subset)
+        out[f"detected{suffix}"] = len(delays)
+        delay_suffix = {"": "_all", "_day": ""}.get(suffix, suffix)
+        out[f"median_delay_min{delay_suffix}"] = _round(statistics.median(delays) if delays else None)
+        out[f"p90_delay_min{delay_suffix}"] = _round(_p90(delays))
+    return out
 
 
 def _p90(values: Sequence[float]) -> float | None:

@@ -2,8 +2,10 @@
 
 Every condition compares the present with what is normal for this person (`alerts.detectors.routine`):
 
-* ``inactivity`` — silence at home, out of bed, beyond the usual longest silence at this hour of the day
-  (× ``factor`` and + ``margin``, never under ``floor``);
+* ``inactivity`` — silence at home, out of bed, beyond the usual pause after the last thing that moved
+  at this time of day (`alerts.detectors.silence`): × ``factor`` and + ``floor``. After a toilet flush the
+  next event normally follows within minutes, so a night-time "went to the bathroom and never came back"
+  is raised soon, while the bedroom door late in the evening allows hours;
 * ``not_up`` — no movement out of bed since before the earliest usual wake-up, an hour after a late but
   normal wake-up;
 * ``bathroom_too_long`` — the bathroom occupied well beyond the longest visit seen;
@@ -20,10 +22,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from alerts.detectors.base import Detector, clock_text, duration_text, event_time, finding, in_window, local_hour
 from alerts.detectors.routine import DAY_STARTS, Routine, Whereabouts, learn_routine, routine_day
 from alerts.detectors.signals import StepWatch
+from alerts.detectors.silence import STEPS_ACTIVITY, Activity, GapModel, GapSettings, activity_of, learn_gaps
 from alerts.findings import Finding, Observation
 from gateway.contract import Telemetry
 
@@ -43,11 +47,10 @@ class ColdLimits:
 class Tuning:
     """How far beyond the learned routine a silence must go before it is raised."""
 
-    factor: float = 1.5
-    margin: timedelta = timedelta(minutes=45)
-    floor: timedelta = timedelta(hours=1)
-    smooth_hours: int = 1  # the usual silence at an hour is the largest of it and its neighbours
-    quantile: float = 0.9  # over days: a high but not the single highest day
+    gaps: GapSettings = field(default_factory=GapSettings)
+    factor: float = 1.25  # how far beyond the usual pause after this activity a silence must go
+    floor: timedelta = timedelta(minutes=10)  # added to it: a short usual pause still leaves some slack
+    quantile: float = 0.9  # over days, for wake-up times: a high but not the single highest day
     not_up_margin: timedelta = timedelta(hours=1)
     bathroom_factor: float = 2.0
     bathroom_floor: timedelta = timedelta(minutes=40)
@@ -58,6 +61,8 @@ class Tuning:
 class _Resident:
     where: Whereabouts = field(default_factory=Whereabouts)
     routine: Routine | None = None
+    gaps: GapModel | None = None
+    activity: Activity | None = None  # what moved last
     open: dict[str, datetime] = field(default_factory=dict)  # raised kinds movement will cancel
     raised_on: dict[str, date] = field(default_factory=dict)  # once-a-day kinds
     bath_raised_for: datetime | None = None
@@ -93,8 +98,9 @@ class InactivityDetector(Detector):
         for obs in history:
             by_resident[obs.resident_id].append(obs)
         for rid, observations in by_resident.items():
-            routine = learn_routine(observations, self.profile(rid).tz, self.tuning.quantile)
-            self._residents[rid].routine = routine
+            tz, state = self.profile(rid).tz, self._residents[rid]
+            state.routine = learn_routine(observations, tz, self.tuning.quantile)
+            state.gaps = learn_gaps(observations, tz, self.tuning.gaps)
 
     def routine(self, resident_id: str) -> Routine | None:
         """Return the routine learned for a resident, if any."""
@@ -108,8 +114,11 @@ class InactivityDetector(Detector):
                 return []
             # Steps show the resident is moving, wherever they are; they do not say whether at home.
             state.where.last_activity = state.where.last_up = at
+            state.activity = STEPS_ACTIVITY
         elif not state.where.update(body, at):
             return []
+        else:
+            state.activity = activity_of(body)
         return self._cancel_open(obs.resident_id, state, at)
 
     def tick(self, now: datetime) -> list[Finding]:
@@ -134,36 +143,23 @@ class InactivityDetector(Detector):
         if silence < limit:
             return None
         state.open["inactivity"] = now
-        s_en, s_zh = duration_text(silence)
-        if usual is None:
-            l_en, l_zh = duration_text(limit)
-            text = (
-                f"no movement for {s_en}; routine still being learned, fixed limit: {l_en}",
-                f"已{s_zh}无活动；作息尚在学习中，固定限值：{l_zh}",
-            )
-        else:
-            u_en, u_zh = duration_text(usual)
-            text = (
-                f"no movement for {s_en}; usual longest at this hour: {u_en}",
-                f"已{s_zh}无活动；此时段平时最长：{u_zh}",
-            )
         return finding(
-            "inactivity", rid, now, text,
+            "inactivity", rid, now, _silence_text(silence, limit, usual, state.activity),
             silence_s=silence.total_seconds(), limit_s=limit.total_seconds(),
             usual_s=None if usual is None else usual.total_seconds(), since=where.last_activity.isoformat(),
+            after=None if state.activity is None else state.activity.place,
         )  # fmt: skip
 
     def _silence_limit(self, rid: str, state: _Resident, now: datetime) -> tuple[timedelta, timedelta | None]:
-        """Return the silence limit now and the usual longest silence it was derived from."""
-        hour = local_hour(now, self.profile(rid).tz)
-        routine = self._learned(state)
-        if routine is None:
-            day = in_window(hour, *self.cold.daytime)
+        """Return the silence limit now and the usual pause after the last activity it was derived from."""
+        last = state.where.last_activity
+        usual = None
+        if self._learned(state) is not None and state.gaps is not None and last is not None:
+            usual = state.gaps.usual(state.activity or STEPS_ACTIVITY, last)
+        if usual is None:
+            day = in_window(local_hour(now, self.profile(rid).tz), *self.cold.daytime)
             return (self.cold.day_silence if day else self.cold.night_silence), None
-        t = self.tuning
-        near = range(int(hour) - t.smooth_hours, int(hour) + t.smooth_hours + 1)
-        usual = timedelta(seconds=max(routine.longest_silence_s[h % 24] for h in near))
-        return max(t.floor, usual * t.factor, usual + t.margin), usual
+        return usual * self.tuning.factor + self.tuning.floor, usual
 
     def _not_up(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
         tz, where = self.profile(rid).tz, state.where
@@ -235,6 +231,43 @@ class InactivityDetector(Detector):
             text = (f"movement again, {en} after the alert", f"警报后{zh}再次检测到活动")
             out.append(finding(kind, rid, at, text, cancels=True))
         return out
+
+
+# How an operator names the place of the last activity, by the event's kind and place (`Activity.place`).
+PLACE_NAMES: Final = {
+    "motion:kitchen": ("the kitchen", "厨房"),
+    "motion:bathroom": ("the bathroom", "卫生间"),
+    "motion:bedroom": ("the bedroom", "卧室"),
+    "motion:hall": ("the hall", "门厅"),
+    "motion:living_room": ("the living room", "客厅"),
+    "door:front": ("the front door", "大门"),
+    "door:bedroom": ("the bedroom door", "卧室门"),
+    "door:bathroom": ("the bathroom door", "卫生间门"),
+    "door:toilet": ("the toilet door", "厕所门"),
+    "bed:bedroom": ("getting up from the bed", "离床"),
+    "bathroom:bathroom": ("the bathroom", "卫生间"),
+    "steps:bracelet": ("the last steps", "最后一次走动"),
+}
+
+
+def _silence_text(
+    silence: timedelta, limit: timedelta, usual: timedelta | None, activity: Activity | None
+) -> tuple[str, str]:
+    """Explain a silence against the usual pause after the last activity, or against the fixed limit."""
+    s_en, s_zh = duration_text(silence)
+    if usual is None:
+        l_en, l_zh = duration_text(limit)
+        return (
+            f"no movement for {s_en}; routine still being learned, fixed limit: {l_en}",
+            f"已{s_zh}无活动；作息尚在学习中，固定限值：{l_zh}",
+        )
+    place = "" if activity is None else activity.place
+    where_en, where_zh = PLACE_NAMES.get(place, (place.split(":")[-1] or "the last activity", place))
+    u_en, u_zh = duration_text(usual)
+    return (
+        f"no movement for {s_en} since {where_en}; usually the next activity follows within {u_en} at this time",
+        f"自{where_zh}起已{s_zh}无活动；此时段平时{u_zh}内即有下一次活动",
+    )
 
 
 def _hours_text(hour: float) -> str:

@@ -1,0 +1,150 @@
+"""How long this resident is usually silent after a given activity: gap distributions by context.
+
+A silence is judged by what came before it. After a toilet flush or a kitchen cupboard the next event
+follows within minutes; after the bedroom door late in the evening, hours of quiet are normal. `learn_gaps`
+replays a history through `Whereabouts` and keeps, for every movement at home (not out, not in bed), the
+gap to the next movement under its context: the sensor and its state, the sensor's place, and the band of
+the day in which the gap began. Only pauses of at least ``min_gap`` count: bursts of a motion sensor say
+nothing about how long a pause lasts once it has begun, and they would swamp sparse homes' contexts.
+
+`GapModel` turns them into one survival curve per context. A context's curve is its own empirical curve
+shrunk towards its parent's by ``prior`` pseudo-pauses (sensor → place → band of the day → everything), so
+a sensor seen a handful of times borrows from its room, and a well-seen one speaks for itself. The usual
+pause of a context is the ``quantile`` of that curve; the detector alerts a margin beyond it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Final
+
+from alerts.detectors.base import event_time, local_hour
+from alerts.detectors.routine import Whereabouts
+from alerts.findings import Observation
+from gateway.contract import Body
+
+STEPS: Final = ("steps", "bracelet")  # the context of movement seen only by the bracelet's step counter
+
+# Where a kind of event happens when its message does not name a room or a door.
+_KIND_PLACE: Final = {"bed": "bedroom", "bathroom": "bathroom"}
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """The context of the last movement: which sensor in which state, and where."""
+
+    sensor: str  # "s14" or "s24:open"; a hub that names no sensor gives "door:bedroom:open"
+    place: str  # "door:bedroom", "motion:kitchen", "bed:bedroom"
+
+
+def activity_of(body: Body) -> Activity:
+    """Describe the movement a home sensor event shows, for looking up its usual pause."""
+    kind = str(getattr(body, "kind", "event"))
+    room = getattr(body, "room", None) or getattr(body, "door", None) or _KIND_PLACE.get(kind, "home")
+    place = f"{kind}:{room}"
+    state = getattr(body, "state", None)
+    sensor = getattr(body, "sensor_id", None) or place
+    return Activity(f"{sensor}:{state}" if state else sensor, place)
+
+
+STEPS_ACTIVITY: Final = Activity(*STEPS)
+
+
+@dataclass(frozen=True, slots=True)
+class GapSettings:
+    """How pauses are grouped and smoothed."""
+
+    bands: tuple[float, ...] = (0.0, 6.0, 10.0, 14.0, 18.0, 22.0)  # local hours where a band of the day begins
+    min_gap: timedelta = timedelta(minutes=2)
+    prior: float = 5.0  # pseudo-pauses borrowed from the coarser context
+    quantile: float = 0.99
+
+    def band(self, at: datetime, tz: tzinfo) -> int:
+        """Return the index of the band of the day a moment falls in."""
+        return max(0, bisect_right(self.bands, local_hour(at, tz)) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Curve:
+    """A survival curve of pauses, shrunk towards its parent's."""
+
+    gaps: tuple[float, ...]  # sorted, seconds
+    parent: _Curve | None
+    prior: float
+
+    def survival(self, t: float) -> float:
+        """Return the share of pauses longer than ``t`` seconds."""
+        n = len(self.gaps)
+        own = (n - bisect_right(self.gaps, t)) / n if n else 0.0
+        if self.parent is None:
+            return own
+        return (n * own + self.prior * self.parent.survival(t)) / (n + self.prior)
+
+
+@dataclass(slots=True)
+class GapModel:
+    """Pauses after each context, with the usual pause of a context looked up through its back-off chain."""
+
+    settings: GapSettings
+    tz: tzinfo
+    by_sensor: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_place: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_band: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    pauses: list[float] = field(default_factory=list)
+    _usual: dict[tuple[Activity, int], float] = field(default_factory=dict)
+
+    def add(self, activity: Activity, start: datetime, end: datetime) -> None:
+        """Record one pause that began after ``activity`` at ``start``."""
+        gap = (end - start).total_seconds()
+        if gap < self.settings.min_gap.total_seconds():
+            return
+        band = self.settings.band(start, self.tz)
+        self.by_sensor[activity.sensor, band].append(gap)
+        self.by_place[activity.place, band].append(gap)
+        self.by_band[band].append(gap)
+        self.pauses.append(gap)
+        self._usual.clear()
+
+    def usual(self, activity: Activity, since: datetime) -> timedelta | None:
+        """Return the usual longest pause after ``activity`` at this time of day, or None with no data."""
+        if not self.pauses:
+            return None
+        band = self.settings.band(since, self.tz)
+        key = (activity, band)
+        if key not in self._usual:
+            self._usual[key] = self._quantile(self._curve(activity, band))
+        return timedelta(seconds=self._usual[key])
+
+    def _curve(self, activity: Activity, band: int) -> _Curve:
+        prior = self.settings.prior
+        curve = _Curve(tuple(sorted(self.pauses)), None, prior)
+        for gaps in (self.by_band.get(band), self.by_place.get((activity.place, band))):
+            curve = _Curve(tuple(sorted(gaps or ())), curve, prior)
+        return _Curve(tuple(sorted(self.by_sensor.get((activity.sensor, band), ()))), curve, prior)
+
+    def _quantile(self, curve: _Curve) -> float:
+        """Return the shortest pause that only ``1 - quantile`` of the curve's pauses outlast."""
+        candidates = sorted(self.pauses)  # every curve is a step function with steps among these
+        tail = 1 - self.settings.quantile
+        i = bisect_left(range(len(candidates)), True, key=lambda j: curve.survival(candidates[j]) <= tail)
+        return candidates[min(i, len(candidates) - 1)]
+
+
+def learn_gaps(history: Sequence[Observation], tz: tzinfo, settings: GapSettings | None = None) -> GapModel:
+    """Learn one resident's pauses by context from their observations (any order)."""
+    model = GapModel(settings or GapSettings(), tz)
+    where = Whereabouts()
+    last: Activity | None = None
+    for obs in sorted(history, key=event_time):
+        body, at = obs.record.body, event_time(obs)
+        before, resting = where.last_activity, where.resting
+        if not where.update(body, at):
+            continue
+        if last is not None and before is not None and not resting:
+            model.add(last, before, at)
+        last = activity_of(body)
+    return model
