@@ -1,0 +1,323 @@
+"""Fall confirmation from the bracelet's raw accelerometer window (an ``ImpactEvent``).
+
+The stages, in order: ``resample`` puts any window, evenly or irregularly timed, on a fixed grid
+(``MODEL_RATE_HZ``); ``window_features`` turns it into a short vector of impact-relative features
+(the free-fall dip before the peak, the peak and its jerk, stillness and orientation afterwards),
+all invariant to how the device's axes are mounted, so a new bracelet model needs no retraining for that;
+a scorer says how fall-like the window is. Two scorers share one interface (`FallScorer`):
+
+* `FallClassifier` — a scikit-learn pipeline trained by ``alerts.fall_training`` and shipped as
+  ``alerts/models/fall_classifier.joblib`` with its report;
+* `ThresholdFallRule` — a documented fixed rule, used where no model file is present.
+
+Features are taken relative to the largest magnitude in the window, so the device may put the impact
+anywhere in what it sends; parts of the window the device did not send become NaN, which the gradient
+boosting model handles natively. Nothing here does I/O except `load_fall_classifier` reading the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+MODEL_RATE_HZ: Final = 20.0  # the slowest source (UMAFall's wrist tag) samples at about 20 Hz
+PRE_S: Final = 4.0  # window the bracelet sends: 4 s before the impact ...
+POST_S: Final = 6.0  # ... and 6 s after it
+CLIP_G: Final = 16.0  # full scale of common wrist accelerometers; larger readings are glitches
+DEFAULT_MODEL_PATH: Final = Path(__file__).resolve().parent / "models" / "fall_classifier.joblib"
+BUNDLE_FORMAT: Final = 1
+
+FEATURE_NAMES: Final[tuple[str, ...]] = (
+    "peak_g",
+    "dip_min_g",
+    "dip_to_peak_s",
+    "dip_area_gs",
+    "jerk_max_gps",
+    "impact_energy_gs",
+    "peak_width_s",
+    "second_peak_ratio",
+    "rebound_max_g",
+    "post_mean_g",
+    "post_std_g",
+    "post_still_frac",
+    "post_max_g",
+    "pre_mean_g",
+    "pre_std_g",
+    "orientation_change_deg",
+    "window_mean_g",
+    "window_std_g",
+    "peaks_per_s",
+    "periodicity",
+    "turn_1s_deg",
+    # the magnitude's mean and spread in each second from PRE_S before to POST_S after the peak
+    *(f"m_{stat}_{sec:+d}s" for sec in range(-int(PRE_S), int(POST_S)) for stat in ("mean", "std")),
+)
+
+
+class FallScorer(Protocol):
+    """Anything that scores an impact window and decides whether it is a fall."""
+
+    def score(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> float:
+        """Return how fall-like the window is, in [0, 1]."""
+        ...
+
+    def is_fall(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
+        """Tell whether the window is a fall."""
+        ...
+
+
+# --- resampling -------------------------------------------------------------------------------
+
+
+def dejitter(t: FloatArray) -> FloatArray:
+    """Return sorted timestamps, spread evenly where they look like batched delivery times."""
+    t = np.sort(np.asarray(t, dtype=np.float64))
+    if t.size < 3 or t[-1] <= t[0]:
+        return t
+    dt = np.diff(t)
+    mean_dt = (t[-1] - t[0]) / (t.size - 1)
+    # Phones and watches often stamp samples when a batch arrives: runs of equal or near-equal stamps.
+    # The sensor itself samples evenly, so spreading the batch over the span is closer to the truth.
+    if np.mean(dt < 0.2 * mean_dt) > 0.1:
+        return np.linspace(t[0], t[-1], t.size)
+    return t
+
+
+def resample(t: FloatArray, xyz: FloatArray, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
+    """Interpolate samples taken at times ``t`` (s) onto an even grid at ``rate_hz``."""
+    xyz = np.clip(np.asarray(xyz, dtype=np.float64).reshape(-1, 3), -CLIP_G, CLIP_G)
+    order = np.argsort(np.asarray(t, dtype=np.float64), kind="stable")
+    ts, xyz = dejitter(np.asarray(t, dtype=np.float64)), xyz[order]
+    keep = np.concatenate(([True], np.diff(ts) > 0))  # np.interp needs strictly increasing times
+    ts, xyz = ts[keep], xyz[keep]
+    if ts.size < 2:
+        return xyz.copy()
+    grid = np.arange(ts[0], ts[-1] + 1e-9, 1.0 / rate_hz)
+    return np.column_stack([np.interp(grid, ts, xyz[:, k]) for k in range(3)])
+
+
+def resample_even(
+    samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float, to_hz: float = MODEL_RATE_HZ
+) -> FloatArray:
+    """Resample evenly spaced samples (as an ``ImpactEvent`` carries them) to ``to_hz``."""
+    xyz = np.asarray(samples, dtype=np.float64).reshape(-1, 3)
+    return resample(np.arange(len(xyz)) / rate_hz, xyz, to_hz)
+
+
+# --- features ---------------------------------------------------------------------------------
+
+
+def _span(x: FloatArray, start: int, stop: int) -> FloatArray:
+    """Return x[start:stop] clipped to the array (an empty array where nothing is left)."""
+    return x[max(start, 0) : max(min(stop, len(x)), 0)]
+
+
+def _n(seconds: float, rate_hz: float) -> int:
+    """Return the number of samples in ``seconds``."""
+    return round(seconds * rate_hz)
+
+
+def _stat(values: FloatArray, fn: Any) -> float:
+    """Apply a reduction, or return NaN when the device did not send that part of the window."""
+    return float(fn(values)) if values.size else float("nan")
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    """Return the angle between two mean gravity vectors, NaN where either is missing."""
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    u, v = a.mean(axis=0), b.mean(axis=0)
+    denom = float(np.linalg.norm(u) * np.linalg.norm(v))
+    return float(np.degrees(np.arccos(np.clip(u @ v / denom, -1.0, 1.0)))) if denom > 0 else float("nan")
+
+
+def _count_peaks(m: FloatArray, min_height: float) -> int:
+    """Count the local maxima above ``min_height``."""
+    return int(np.count_nonzero((m[1:-1] > m[:-2]) & (m[1:-1] >= m[2:]) & (m[1:-1] > min_height)))
+
+
+def _periodicity(m: FloatArray, rate_hz: float) -> float:
+    """Return the strongest autocorrelation at gait-like lags (0.3–1.5 s); falls are not periodic."""
+    x = m - m.mean()
+    energy = float(x @ x)
+    lags = np.arange(int(0.3 * rate_hz), min(int(1.5 * rate_hz), len(x) - 1))
+    if energy <= 0 or lags.size == 0:
+        return 0.0
+    return float(max(x[:-lag] @ x[lag:] for lag in lags) / energy)
+
+
+def _impact_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list[float]:
+    """Describe the dip before the peak at ``p`` and the impact itself."""
+    dip = _span(m, p - _n(1.0, r), p)
+    dip_i = int(np.argmin(dip)) if dip.size else 0
+    near = _span(xyz, p - _n(0.5, r), p + _n(0.5, r) + 1)
+    jerk = np.linalg.norm(np.diff(near, axis=0), axis=1) * r if len(near) > 1 else np.empty(0)
+    half = 1.0 + 0.5 * (m[p] - 1.0)
+    above = m > half
+    left = p - int(np.argmin(above[p::-1])) if not above[: p + 1].all() else 0
+    right = p + int(np.argmin(above[p:])) if not above[p:].all() else len(m)
+    others = np.concatenate((_span(m, 0, p - _n(0.5, r)), _span(m, p + _n(0.5, r) + 1, len(m))))
+    return [
+        float(m[p]),
+        _stat(dip, np.min),
+        (dip.size - dip_i) / r if dip.size else float("nan"),
+        float(np.clip(1.0 - dip, 0.0, None).sum() / r),
+        _stat(jerk, np.max),
+        float(np.abs(_span(m, p - _n(0.5, r), p + _n(0.5, r) + 1) - 1.0).sum() / r),
+        (right - left) / r,
+        _stat(others, np.max) / m[p] if m[p] > 0 else float("nan"),
+        _stat(_span(m, p + _n(0.5, r), p + _n(2.0, r)), np.max),
+    ]
+
+
+def _context_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list[float]:
+    """Describe the activity before the impact, the stillness after it and the wrist's turn."""
+    post = _span(m, p + _n(1.0, r), p + _n(POST_S, r) + 1)
+    pre = _span(m, p - _n(PRE_S, r), p - _n(1.0, r))
+    post_xyz = _span(xyz, p + _n(1.0, r), p + _n(POST_S, r) + 1)
+    pre_xyz = _span(xyz, p - _n(PRE_S, r), p - _n(1.0, r))
+    return [
+        _stat(post, np.mean),
+        _stat(post, np.std),
+        _stat((np.abs(post - 1.0) < 0.1).astype(np.float64), np.mean),
+        _stat(post, np.max),
+        _stat(pre, np.mean),
+        _stat(pre, np.std),
+        _angle_deg(pre_xyz, post_xyz),
+        float(m.mean()),
+        float(m.std()),
+        _count_peaks(m, 1.8) / (len(m) / r),
+        _periodicity(m, r),
+    ]
+
+
+def _profile_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list[float]:
+    """Describe the turn of the wrist across the impact and the magnitude second by second."""
+    turn = _angle_deg(_span(xyz, p - _n(1.5, r), p - _n(0.5, r)), _span(xyz, p + _n(0.5, r), p + _n(1.5, r)))
+    profile: list[float] = []
+    for sec in range(-int(PRE_S), int(POST_S)):
+        part = _span(m, p + _n(sec, r), p + _n(sec + 1, r))
+        profile += [_stat(part, np.mean), _stat(part, np.std)]
+    return [turn, *profile]
+
+
+def window_features(xyz: FloatArray, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
+    """Return the `FEATURE_NAMES` vector of one window already on the ``rate_hz`` grid."""
+    xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    if len(xyz) < 3:
+        return np.full(len(FEATURE_NAMES), np.nan)
+    m = np.linalg.norm(xyz, axis=1)
+    p = int(np.argmax(m))
+    return np.array(
+        [
+            *_impact_features(m, xyz, p, rate_hz),
+            *_context_features(m, xyz, p, rate_hz),
+            *_profile_features(m, xyz, p, rate_hz),
+        ],
+        dtype=np.float64,
+    )
+
+
+def impact_features(samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> FloatArray:
+    """Resample an evenly spaced device window and return its feature vector."""
+    return window_features(resample_even(samples, rate_hz), MODEL_RATE_HZ)
+
+
+# --- scorers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdFallRule:
+    """Call a fall when a free-fall dip is followed by a hard impact and then by stillness.
+
+    The classic three-stage rule of wrist fall detectors: the magnitude drops below ``dip_g``
+    within ``dip_window_s`` before a peak above ``peak_g``, and from 1 s after the peak the
+    magnitude's standard deviation stays under ``still_std_g``. Where the device sent nothing
+    after the peak, stillness cannot be checked and counts as met (a missed fall costs more than
+    a call). The score is the fraction of the three conditions met.
+    """
+
+    peak_g: float = 2.5
+    dip_g: float = 0.6
+    dip_window_s: float = 1.0
+    still_std_g: float = 0.25
+
+    def conditions(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> tuple[bool, ...]:
+        """Return which of the three stages (dip, impact, stillness) the window shows."""
+        xyz = resample_even(samples, rate_hz)
+        m = np.linalg.norm(xyz, axis=1)
+        p = int(np.argmax(m))
+        r = MODEL_RATE_HZ
+        dip = _span(m, p - round(self.dip_window_s * r), p)
+        post = _span(m, p + round(r), p + round(POST_S * r) + 1)
+        still = bool(post.size < 3 or np.std(post) < self.still_std_g)
+        return bool(dip.size and dip.min() < self.dip_g), bool(m[p] > self.peak_g), still
+
+    def score(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> float:
+        """Return the fraction of the three stages present."""
+        return sum(self.conditions(samples, rate_hz)) / 3.0
+
+    def is_fall(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
+        """Tell whether all three stages are present."""
+        return all(self.conditions(samples, rate_hz))
+
+
+class FallClassifier:
+    """Score impact windows with a trained scikit-learn pipeline and a decision threshold."""
+
+    def __init__(self, pipeline: Any, threshold: float = 0.5, metadata: Mapping[str, Any] | None = None) -> None:
+        self.pipeline = pipeline
+        self.threshold = threshold
+        self.metadata: Mapping[str, Any] = metadata or {}
+
+    @classmethod
+    def from_bundle(cls, bundle: Mapping[str, Any]) -> FallClassifier:
+        """Build a classifier from the dictionary stored in the model file."""
+        if bundle.get("format") != BUNDLE_FORMAT or tuple(bundle.get("feature_names", ())) != FEATURE_NAMES:
+            raise ValueError("model file was built for another feature set; retrain with `anxin train falls`")
+        meta = {k: v for k, v in bundle.items() if k not in {"pipeline", "threshold"}}
+        return cls(bundle["pipeline"], float(bundle["threshold"]), meta)
+
+    def to_bundle(self) -> dict[str, Any]:
+        """Return the dictionary written to the model file."""
+        return {
+            **self.metadata,
+            "format": BUNDLE_FORMAT,
+            "feature_names": list(FEATURE_NAMES),
+            "pipeline": self.pipeline,
+            "threshold": self.threshold,
+        }
+
+    def score_features(self, features: FloatArray) -> FloatArray:
+        """Return the fall probability of each row of a feature matrix."""
+        x = np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+        return np.asarray(self.pipeline.predict_proba(x)[:, 1], dtype=np.float64)
+
+    def score(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> float:
+        """Return the fall probability of one device window."""
+        return float(self.score_features(impact_features(samples, rate_hz))[0])
+
+    def is_fall(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
+        """Tell whether the window's score reaches the decision threshold."""
+        return self.score(samples, rate_hz) >= self.threshold
+
+
+def load_fall_classifier(path: Path | None = None) -> FallScorer:
+    """Load the classifier from ``path`` (default: the shipped model), or fall back to the rule."""
+    import joblib  # noqa: PLC0415 — only this function touches the disk
+
+    path = path or DEFAULT_MODEL_PATH
+    if not path.is_file():
+        log.warning("no fall model at %s: using the threshold rule (train one with `anxin train falls`)", path)
+        return ThresholdFallRule()
+    return FallClassifier.from_bundle(joblib.load(path))
