@@ -29,6 +29,7 @@ from simulators.scenario import Scenario
 from simulators.transport import MqttTransport, Outgoing, outgoing
 
 PROGRESS_EVERY_S = 2.0
+DRAIN_S = 10.0
 
 
 class Publisher(Protocol):
@@ -176,6 +177,7 @@ def _loop(scenario: Scenario, sim: Simulation, publisher: Publisher, *, truth_fi
     summary.wall_s = time.monotonic() - wall0
     summary.faults = dict(faults.counts)
     if isinstance(publisher, MqttTransport):
+        publisher.wait_for_backlog(0, timeout=DRAIN_S)
         summary.transport = publisher.stats.as_json(publisher.unconfirmed)
     return summary
 
