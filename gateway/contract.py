@@ -311,6 +311,11 @@ def decode(
     return Record(device_id, channel, body)
 
 
+def validate(channel: Channel, data: dict[str, object]) -> Body:
+    """Build a message body from Python values (rows read back from storage), with the same checks."""
+    return _ADAPTERS[channel].validate_python(data)
+
+
 def encode(body: BaseModel) -> bytes:
     """Serialise a message body the way devices send it (compact JSON, no nulls)."""
     return body.model_dump_json(exclude_none=True).encode()

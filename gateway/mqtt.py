@@ -85,7 +85,7 @@ class MqttConnection:
     ) -> None:
         self.address = address
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
-        self._subscriptions: list[tuple[str, int]] = []
+        self._subscriptions: dict[str, int] = {}
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._persistent = persistent
@@ -127,13 +127,24 @@ class MqttConnection:
 
     def subscribe(self, topics: Sequence[str], qos: int = 1, timeout: float = 10.0) -> None:
         """Subscribe now (waiting for the broker's SUBACK) and again after every reconnect."""
-        self._subscriptions = [(t, qos) for t in topics]
+        self._subscriptions.update(dict.fromkeys(topics, qos))
         if not self._connected.is_set():
             return
         self._subscribed.clear()
-        self._client.subscribe(self._subscriptions)
+        self._client.subscribe([(t, qos) for t in topics])
         if not self._subscribed.wait(timeout):
             raise BrokerError(f"no SUBACK for {topics} within {timeout} s")
+
+    def route(self, topic_filter: str, handler: Callable[[str, bytes], None], qos: int = 1) -> None:
+        """Send messages matching ``topic_filter`` to ``handler`` (on paho's thread) instead of the inbox."""
+        self._client.message_callback_add(topic_filter, lambda _c, _u, m: handler(m.topic, bytes(m.payload)))
+        self.subscribe([topic_filter], qos)
+
+    def unroute(self, topic_filter: str) -> None:
+        """Stop following ``topic_filter``."""
+        self._subscriptions.pop(topic_filter, None)
+        self._client.unsubscribe(topic_filter)
+        self._client.message_callback_remove(topic_filter)
 
     def ack(self, mid: int, qos: int = 1) -> None:
         """Acknowledge a message once it is stored (manual-ack connections only)."""
@@ -169,7 +180,7 @@ class MqttConnection:
             return
         self._connected.set()
         if self._subscriptions:
-            client.subscribe(self._subscriptions)
+            client.subscribe(list(self._subscriptions.items()))
         if self._on_connect_hook is not None:
             self._on_connect_hook()
 
@@ -187,3 +198,18 @@ class MqttConnection:
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         # Blocks when the consumer is behind: TCP back-pressure instead of unbounded memory.
         self.inbox.put(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, bool(msg.retain), datetime.now(UTC)))
+
+
+class Subscriber:
+    """Follow topic filters with callbacks over one connection (what the dashboard needs from the broker)."""
+
+    def __init__(self, connection: MqttConnection) -> None:
+        self._connection = connection
+
+    def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None]) -> None:
+        """Call ``on_message(topic, payload)`` for every message matching ``topic_filter``."""
+        self._connection.route(topic_filter, on_message)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Stop following ``topic_filter``."""
+        self._connection.unroute(topic_filter)

@@ -61,7 +61,15 @@ def migrations(mode: DbMode) -> list[Migration]:
 
 
 def _detect_mode(conn: psycopg.Connection) -> DbMode:
-    """Use TimescaleDB when ``CREATE EXTENSION timescaledb`` succeeds."""
+    """Use TimescaleDB when it is installed and preloaded and ``CREATE EXTENSION timescaledb`` succeeds."""
+    preloaded = conn.execute(
+        "SELECT current_setting('shared_preload_libraries') LIKE '%%timescaledb%%'"
+        " AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
+    ).fetchone()
+    if not (preloaded and preloaded[0]):
+        # Without the preload, CREATE EXTENSION would end the session with a FATAL error.
+        LOG.info("TimescaleDB is not installed and preloaded on this server; using plain PostgreSQL")
+        return DbMode.POSTGRESQL
     try:
         with conn.transaction():
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")

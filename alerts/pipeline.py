@@ -1,0 +1,104 @@
+"""The detection pipeline: stored records in, detectors run, findings handed to the alert service.
+
+Ingest calls `submit` (telemetry batches) and `submit_urgent` (SOS, fall, …) from its own thread;
+both only enqueue, so detection never slows the ingest loop. One detection thread owns the
+detectors' state and always empties the urgent queue first, so an SOS is never behind a batch of
+telemetry. `tick` lets time pass for the silence-based detectors (inactivity, offline).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from alerts.detectors.base import DetectorSet
+from alerts.findings import Finding, Observation
+from ingest.worker import Stored
+
+LOG = logging.getLogger(__name__)
+
+HandleFindings = Callable[[Sequence[Finding]], object]
+
+
+class DetectionPipeline:
+    """Run detectors on a thread of their own and pass their findings on."""
+
+    def __init__(
+        self,
+        detectors: DetectorSet,
+        handle: HandleFindings,
+        clock: Callable[[], datetime],
+        tick_s: float = 5.0,
+        max_backlog: int = 200_000,
+    ) -> None:
+        self.detectors = detectors
+        self._handle = handle
+        self._clock = clock
+        self._tick_s = tick_s
+        self._urgent: queue.SimpleQueue[Stored] = queue.SimpleQueue()
+        self._normal: queue.Queue[Sequence[Stored]] = queue.Queue(maxsize=max(1, max_backlog // 1000))
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self.findings = 0
+
+    def submit_urgent(self, items: Sequence[Stored]) -> None:
+        """Queue urgent records ahead of everything else."""
+        for item in items:
+            self._urgent.put(item)
+        self._wake.set()
+
+    def submit(self, items: Sequence[Stored]) -> None:
+        """Queue a batch of ordinary records (blocks when detection is far behind: back-pressure)."""
+        self._normal.put(items)
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Detect until ``stop`` is set."""
+        next_tick = 0.0
+        while not stop.is_set():
+            self._wake.wait(0.2)
+            self._wake.clear()
+            self._drain()
+            now = self._clock()
+            if now.timestamp() >= next_tick:
+                self._emit(self.detectors.tick(now))
+                next_tick = now.timestamp() + self._tick_s
+
+    def _drain(self) -> None:
+        """Process every urgent record, then ordinary batches, checking for urgent ones between batches."""
+        while True:
+            self._drain_urgent()
+            try:
+                batch = self._normal.get_nowait()
+            except queue.Empty:
+                return
+            findings: list[Finding] = []
+            for item in batch:
+                findings += self._observe(item)
+            self._emit(findings)
+
+    def _drain_urgent(self) -> None:
+        while True:
+            try:
+                item = self._urgent.get_nowait()
+            except queue.Empty:
+                return
+            self._emit(self._observe(item))
+
+    def _observe(self, item: Stored) -> list[Finding]:
+        if item.resident_id is None:
+            return []
+        with self._lock:
+            return self.detectors.observe(Observation(item.resident_id, item.record, item.received_at))
+
+    def _emit(self, findings: list[Finding]) -> None:
+        if not findings:
+            return
+        self.findings += len(findings)
+        try:
+            self._handle(findings)
+        except Exception:  # one bad finding must not stop detection for everyone else
+            LOG.exception("the alert service failed on %d findings", len(findings))

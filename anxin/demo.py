@@ -1,0 +1,106 @@
+"""Seed the demo neighbourhood for `make run`: the simulated fleet, three stations, twelve staff, demo accounts.
+
+Everything is upserted, so running it again on the kept `.data/` changes nothing. Demo passwords are
+generated on first use, stored hashed, and printed with the URL; they are never built into the code.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import psycopg
+
+from dashboard.roles import RoleName
+from dashboard.security import hash_password
+from dashboard.store.users import create_user
+from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
+from dispatch.places import AreaType, Point, RiskClass, Role, Station
+from gateway.registry import Device, DeviceKind
+from ingest.devices import upsert_devices, upsert_residents
+from notify.contacts import Channel, ChannelKind, Contact, Relation, save_contact
+from simulators.fleet import Resident, build_fleet
+from simulators.scenario import Scenario
+
+_STATION_OFFSETS: Final = ((0.004, -0.006), (-0.005, 0.002), (0.001, 0.008))
+_STAFF_NAMES: Final = ("李红", "张伟", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周丽", "吴强", "徐霞", "孙斌")
+_ROLES: Final = (Role.NURSE, Role.CAREGIVER, Role.CAREGIVER, Role.SOCIAL_WORKER)
+_CATEGORIES: Final = (("living_alone", "advanced_age"), ("empty_nest",), ("living_alone", "semi_disabled"),
+                      ("living_alone", "subsistence_allowance"), ("empty_nest", "advanced_age"))
+
+
+def fleet_devices(fleet: tuple[Resident, ...]) -> list[Device]:
+    """Turn the simulated fleet into registry entries (a hub relays the sensors of its home)."""
+    kinds = {"bracelet": DeviceKind.BRACELET, "hub": DeviceKind.HUB}
+    return [
+        Device(d.device_id, kinds.get(d.kind, DeviceKind.SENSOR), r.resident_id,
+               None if d.kind in kinds else d.kind, d.room, d.hub_id if d.kind not in kinds else None)
+        for r in fleet for d in r.devices
+    ]
+
+
+def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -> list[str]:
+    """Register the demo neighbourhood and its people; return lines describing the demo accounts."""
+    fleet = build_fleet(scenario.residents, scenario.seed, scenario.neighbourhood)
+    rng = random.Random(scenario.seed)  # noqa: S311 - demo data, not secrets
+    centre = Point(scenario.neighbourhood.lat, scenario.neighbourhood.lon)
+    with psycopg.connect(db_url) as conn:
+        upsert_residents(conn, [(r.resident_id, r.name) for r in fleet])
+        upsert_devices(conn, fleet_devices(fleet))
+        fresh = conn.execute("SELECT count(*) FROM stations").fetchone() == (0,)
+        if fresh:
+            _people(conn, fleet, rng)
+            _stations(conn, centre)
+        return _accounts(conn, fleet, data_dir, fresh)
+
+
+def _people(conn: psycopg.Connection, fleet: tuple[Resident, ...], rng: random.Random) -> None:
+    for i, r in enumerate(fleet):
+        save_resident_profile(conn, ResidentProfile(
+            r.resident_id, r.name, Point(r.home.lat, r.home.lon), AreaType.CITY,
+            address=f"幸福路{10 + i}号 {1 + i % 6}单元", categories=_CATEGORIES[i % len(_CATEGORIES)],
+            assessment_level=i % 4, risk_class=(RiskClass.A, RiskClass.B, RiskClass.C)[i % 3],
+            medical_notes=rng.choice(("高血压", "糖尿病", "冠心病，服用阿司匹林", "轻度认知障碍", None)),
+            key_holder="邻居 (隔壁) 持有钥匙" if i % 2 else "社区网格员持有钥匙",
+        ))
+        save_contact(conn, r.resident_id, Contact(
+            name=f"{r.name[0]}女士 (女儿)", relation=Relation.FAMILY, position=1, phone=f"1390000{i:04d}",
+            channels=(Channel(ChannelKind.EMAIL, f"family-{r.resident_id}@example.invalid"),),
+        ))
+
+
+def _stations(conn: psycopg.Connection, centre: Point) -> None:
+    now = datetime.now(UTC)
+    for s, (dlat, dlon) in enumerate(_STATION_OFFSETS):
+        station = Station(f"st{s + 1}", f"幸福社区居家养老服务站 {s + 1}",
+                          Point(centre.lat + dlat, centre.lon + dlon), AreaType.CITY)
+        add_station(conn, station, address=f"幸福路{100 + s}号")
+        for k in range(4):
+            staff_id = f"s{s * 4 + k + 1:02d}"
+            add_staff(conn, staff_id, _STAFF_NAMES[s * 4 + k], _ROLES[k], station.id)
+            add_shift(conn, staff_id, now - timedelta(hours=1), now + timedelta(days=365))
+
+
+def _accounts(conn: psycopg.Connection, fleet: tuple[Resident, ...], data_dir: Path, fresh: bool) -> list[str]:
+    """Create the demo users once; their passwords live in the data folder (mode 600)."""
+    path = data_dir / "demo-accounts.txt"
+    if not fresh and path.exists():
+        return path.read_text().splitlines()
+    users = [("operator", "值班调度员", RoleName.OPERATOR, None, ()),
+             ("supervisor", "中心主任", RoleName.SUPERVISOR, None, ()),
+             ("staff", _STAFF_NAMES[0], RoleName.STAFF, "s01", ()),
+             ("family", f"{fleet[0].name}的女儿", RoleName.FAMILY, None, (fleet[0].resident_id,)),
+             ("family2", f"{fleet[1].name}的儿子", RoleName.FAMILY, None, (fleet[1].resident_id,))]
+    lines = []
+    for username, display, role, staff_id, residents in users:
+        password = secrets.token_urlsafe(9)
+        create_user(conn, username, display, hash_password(password), role, staff_id=staff_id,
+                    resident_ids=residents)
+        lines.append(f"{role.value:<10} {username:<10} password {password}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return lines

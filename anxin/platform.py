@@ -1,0 +1,208 @@
+"""Process wiring: the one place that knows every package and connects them.
+
+`start_platform` resolves the services (private local ones when no URLs are set), migrates the
+database, and runs in this process: an ingest worker, the detection pipeline, the alert service's
+escalation clock, the rollup/retention upkeep, and the dashboard (uvicorn). Everything stops in
+reverse order when the context exits (Ctrl-C included).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+from pydantic import ValidationError
+
+from alerts.detectors import DetectorSet, ResidentProfile, standard_detectors
+from alerts.fall_model import load_fall_classifier
+from alerts.findings import Observation
+from alerts.pipeline import DetectionPipeline
+from alerts.service import AlertService
+from anxin.services import LocalPostgres, start_broker
+from anxin.settings import Settings
+from gateway.contract import Channel, Record, validate
+from gateway.mqtt import BrokerAddress, MqttConnection
+from ingest.database import DbMode, migrate
+from ingest.worker import IngestConfig, IngestWorker
+
+LOG = logging.getLogger("anxin.platform")
+
+
+def utc_now() -> datetime:
+    """Return the present time (the only clock the running platform reads)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Platform:
+    """What a running platform exposes to its caller (the CLI, tests, benchmarks)."""
+
+    settings: Settings
+    database_url: str
+    mqtt_url: str
+    db_mode: DbMode
+    ingest: IngestWorker
+    pipeline: DetectionPipeline
+    alerts: AlertService
+    bus: MqttConnection
+    dashboard_url: str | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str]:
+    """Use the configured servers, or start private local ones under the data folder."""
+    db_url, mqtt_url = settings.database_url, settings.mqtt_url
+    data = Path(settings.data_dir).resolve()
+    if db_url is None:
+        server = stack.enter_context(LocalPostgres(data / "postgres"))
+        db_url = server.url()
+    else:
+        LOG.info("using the PostgreSQL at DATABASE_URL")
+    if mqtt_url is None:
+        broker = start_broker(data / "mosquitto")
+        stack.callback(broker.stop)
+        mqtt_url = broker.url
+    else:
+        LOG.info("using the MQTT broker at MQTT_URL")
+    return db_url, mqtt_url
+
+
+def load_profiles(conn: psycopg.Connection) -> list[ResidentProfile]:
+    """Build every resident's detector profile from the registry."""
+    rows = conn.execute(
+        "SELECT r.id, d.id, d.kind FROM residents r LEFT JOIN devices d ON d.resident_id = r.id ORDER BY r.id, d.id"
+    ).fetchall()
+    devices: dict[str, list[tuple[str, str]]] = {}
+    for resident_id, device_id, kind in rows:
+        devices.setdefault(resident_id, [])
+        if device_id is not None:
+            devices[resident_id].append((device_id, kind))
+    return [
+        ResidentProfile(
+            resident_id=rid,
+            bracelet_id=next((d for d, k in owned if k == "bracelet"), None),
+            devices=tuple(d for d, _ in owned),
+        )
+        for rid, owned in devices.items()
+    ]
+
+
+def load_history(conn: psycopg.Connection, since: datetime, prefix: str) -> list[Observation]:
+    """Read the residents' recent events back as observations, so detectors learn their routines."""
+    rows = conn.execute(
+        "SELECT device_id, seq, ts, kind, state, room, sensor_id, resident_id, received_at FROM events"
+        " WHERE ts >= %s AND resident_id IS NOT NULL AND kind IN ('motion', 'door', 'bed', 'bathroom') ORDER BY ts",
+        (since,),
+    ).fetchall()
+    history = []
+    for device_id, seq, ts, kind, state, room, sensor_id, resident_id, received_at in rows:
+        body: dict[str, object] = {"seq": seq, "ts": ts, "kind": kind}
+        body |= {k: v for k, v in (("state", state), ("sensor_id", sensor_id)) if v is not None}
+        if kind == "motion":
+            body["room"] = room or "unknown"
+        try:
+            record = Record(device_id, Channel.EVENT, validate(Channel.EVENT, body))
+        except ValidationError:
+            continue
+        history.append(Observation(resident_id, record, received_at))
+    return history
+
+
+def _connection_source(pool: ConnectionPool[Any]) -> Callable[[], AbstractContextManager[Any]]:
+    return pool.connection
+
+
+def _thread(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _every(seconds: float, action: Callable[[], object], what: str) -> Callable[[threading.Event], None]:
+    """Make a loop that runs ``action`` every ``seconds`` until stopped, logging (not dying on) failures."""
+
+    def loop(stop: threading.Event) -> None:
+        while not stop.wait(seconds):
+            try:
+                action()
+            except Exception:
+                LOG.exception("%s failed; trying again in %.0f s", what, seconds)
+
+    return loop
+
+
+@contextmanager
+def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterator[Platform]:
+    """Start the whole platform in this process; stop it when the block ends."""
+    with ExitStack() as stack:
+        db_url, mqtt_url = _resolve_services(settings, stack)
+        with psycopg.connect(db_url) as conn:
+            mode = migrate(conn, settings.retention_days)
+            profiles = load_profiles(conn)
+            history = load_history(conn, utc_now() - timedelta(days=28), settings.topic_prefix)
+        LOG.info("database mode: %s", mode.value)
+        pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
+        stack.callback(pool.close)
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        address = BrokerAddress.from_url(mqtt_url, settings.mqtt_username, password)
+        bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
+        bus.connect()
+        stack.callback(bus.close)
+        alert_service = AlertService(_connection_source(pool), bus.publish, utc_now)
+        detectors = DetectorSet(standard_detectors(load_fall_classifier()))
+        for profile in profiles:
+            detectors.register_resident(profile)
+        detectors.learn(history)
+        pipeline = DetectionPipeline(detectors, alert_service.handle, utc_now)
+        ingest_conn = MqttConnection(address, settings.ingest_client_id, manual_ack=True)
+        worker = IngestWorker(
+            IngestConfig(spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
+                         topic_prefix=settings.topic_prefix, group=settings.ingest_group,
+                         batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
+                         spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s),
+            db_url, ingest_conn, sink=pipeline.submit, urgent_sink=pipeline.submit_urgent, clock=utc_now,
+            worker_name=settings.ingest_client_id,
+        )
+        platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, bus)
+        stop = platform.stop
+        threads = [_thread("detection", pipeline.run, stop),
+                   _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
+                   _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, detectors), "profiles"), stop)]
+        ingest_conn.connect()
+        stack.callback(ingest_conn.close)
+        threads.append(_thread("ingest", worker.run, stop))
+        if with_dashboard:
+            platform.dashboard_url = _start_dashboard(settings, pool, bus, alert_service, stop, threads)
+        LOG.info("platform running: ingest → detection → alerts%s", " → dashboard" if with_dashboard else "")
+        try:
+            yield platform
+        finally:
+            stop.set()
+            for thread in reversed(threads):
+                thread.join(30)
+
+
+def _refresh_profiles(pool: ConnectionPool[Any], detectors: DetectorSet) -> None:
+    """Register residents added since the start (profiles replace the old ones)."""
+    with pool.connection() as conn:
+        for profile in load_profiles(conn):
+            detectors.register_resident(profile)
+
+
+def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, alerts: AlertService,
+                     stop: threading.Event, threads: list[threading.Thread]) -> str | None:
+    """Serve the dashboard with uvicorn on a thread; return its URL."""
+    try:
+        from anxin.web import serve_dashboard  # noqa: PLC0415 - the dashboard is optional in workers
+    except ImportError:
+        LOG.warning("dashboard wiring not available; running without the web console")
+        return None
+    return serve_dashboard(settings, pool, bus, alerts, stop, threads)
