@@ -129,9 +129,9 @@ class Platform:
         return change.alert_id
 
 
-def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None]) -> Platform:
+def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None], **alert_options: Any) -> Platform:
     """Wire the alert service and the dispatch flow as the composition root does."""
-    alerts = AlertService(pool.connection, publish, lambda: datetime.now(UTC))
+    alerts = AlertService(pool.connection, publish, lambda: datetime.now(UTC), **alert_options)
 
     def on_stage(alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
                  outcome: str | None = None) -> None:

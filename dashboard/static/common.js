@@ -1,0 +1,133 @@
+// Shared by every page: the API, the signed-in user, strings in two languages, times in the configured zone,
+// and the live WebSocket. Plain ES module; the session travels in an HttpOnly cookie, never in script.
+
+const state = { config: null, strings: {}, locale: "zh-CN", user: null };
+
+export async function api(path, options = {}) {
+  const init = { credentials: "same-origin", headers: { "Accept": "application/json" }, ...options };
+  if (options.body !== undefined && typeof options.body !== "string") {
+    init.body = JSON.stringify(options.body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401 && !path.startsWith("/api/auth/login")) {
+    location.href = "/login";
+    throw new Error("signed out");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
+    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+export async function boot({ requireUser = true } = {}) {
+  state.config = await api("/api/config");
+  state.locale = localStorage.getItem("anxin.locale") || state.config.default_locale;
+  await loadStrings(state.locale);
+  if (requireUser) state.user = await api("/api/auth/me");
+  renderLocaleSwitch();
+  document.documentElement.lang = state.locale;
+  applyStrings(document);
+  return state;
+}
+
+async function loadStrings(locale) {
+  const response = await fetch(`/static/i18n/${locale}.json`);
+  state.strings = await response.json();
+}
+
+export function t(key, params = {}) {
+  let text = state.strings[key] ?? key;
+  for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, value);
+  return text;
+}
+
+export function isZh() { return state.locale.startsWith("zh"); }
+
+export function kindTitle(kind) {
+  const k = state.config.kinds[kind];
+  return k ? (isZh() ? k.zh : k.en) : kind;
+}
+
+export function applyStrings(root) {
+  root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+}
+
+function renderLocaleSwitch() {
+  const button = document.getElementById("locale-switch");
+  if (!button) return;
+  button.textContent = isZh() ? "English" : "中文";
+  button.onclick = () => {
+    localStorage.setItem("anxin.locale", isZh() ? "en" : "zh-CN");
+    location.reload();
+  };
+}
+
+export function fmtTime(iso, withDate = false) {
+  if (!iso) return "—";
+  const options = { timeZone: state.config.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+  if (withDate) Object.assign(options, { month: "2-digit", day: "2-digit" });
+  return new Intl.DateTimeFormat(state.locale, options).format(new Date(iso));
+}
+
+export function fmtSpan(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const sign = seconds < 0 ? "-" : "";
+  const s = Math.abs(Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = String(m).padStart(2, "0"), ss = String(r).padStart(2, "0");
+  return h ? `${sign}${h}:${mm}:${ss}` : `${sign}${mm}:${ss}`;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function live(onMessage, onStatus = () => {}) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let retry = 500;
+  const open = () => {
+    const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+    socket.onopen = () => { retry = 500; onStatus(true); };
+    socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+    socket.onclose = () => { onStatus(false); setTimeout(open, retry); retry = Math.min(retry * 2, 15000); };
+  };
+  open();
+}
+
+export async function signOut() {
+  await api("/api/auth/logout", { method: "POST" });
+  location.href = "/login";
+}
+
+export function wireHeader() {
+  const who = document.getElementById("who");
+  if (who && state.user) who.textContent = `${state.user.display_name} · ${t("role." + state.user.role)}`;
+  const out = document.getElementById("sign-out");
+  if (out) out.onclick = signOut;
+}
+
+export function toast(message, isError = false) {
+  const box = document.getElementById("toast") || document.body.appendChild(el("div", { id: "toast" }));
+  box.textContent = message;
+  box.className = isError ? "show error" : "show";
+  setTimeout(() => { box.className = ""; }, 4000);
+}
+
+export function config() { return state.config; }
+export function user() { return state.user; }
+export function locale() { return state.locale; }
