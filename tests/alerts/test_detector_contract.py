@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from detector_factories import PROFILE, START, ev, normal_day, normal_week, raised, replay, telemetry
 
 from alerts.detectors import (
     Detector,
@@ -25,6 +24,7 @@ from alerts.detectors import (
 )
 from alerts.findings import Observation
 from gateway.contract import DoorEvent, FallEvent, ImpactEvent, SmokeEvent, SosEvent
+from tests.alerts.detector_factories import PROFILE, START, ev, normal_day, normal_week, raised, replay, telemetry
 
 STEP = timedelta(minutes=5)
 WEEK2 = START + timedelta(days=7)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from detector_factories import PROFILE, START, ev, normal_week, obs, raised, replay, telemetry
-
 from alerts.detectors import (
     DetectorSet,
     DeviceHealthDetector,
@@ -21,6 +19,7 @@ from alerts.detectors.base import duration_text
 from alerts.findings import Observation
 from alerts.kinds import ALERT_KINDS, Severity
 from gateway.contract import BedEvent, DoorEvent, FallEvent, GasEvent, MotionEvent, OkEvent, SosEvent, Status
+from tests.alerts.detector_factories import PROFILE, START, ev, normal_week, obs, raised, replay, telemetry
 
 T0 = START + timedelta(hours=15)
 

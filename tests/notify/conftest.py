@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from notify_receivers import HttpReceiver, SmtpSink, smtp_session
+
+from tests.notify.notify_receivers import HttpReceiver, SmtpSink, smtp_session
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from notify_receivers import HttpReceiver, SmtpSink
-
 from notify.channels import AppriseSender, ChannelSenders, Outgoing, WebhookSender
 from notify.contacts import Channel, ChannelKind
 from notify.signing import verify_webhook
+from tests.notify.notify_receivers import HttpReceiver, SmtpSink
 
 SECRET = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="  # base64 of a 29-byte test key
 MESSAGE = Outgoing("msg_1_1", "alert_raised", "【安心】王奶奶：跌倒", "王奶奶于08:00发生「跌倒」。", {"notice_id": 1})

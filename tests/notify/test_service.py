@@ -11,7 +11,6 @@ from urllib.parse import urlparse
 
 import psycopg
 import pytest
-from notify_receivers import HttpReceiver, SmtpSink
 
 from alerts.kinds import Severity
 from dispatch.people import ResidentProfile, save_resident_profile
@@ -21,6 +20,7 @@ from notify.contacts import Channel, ChannelKind, Contact, Relation, save_contac
 from notify.rules import RetryPolicy
 from notify.service import FamilyNotifier, Notice, NotifySettings
 from notify.signing import verify_webhook
+from tests.notify.notify_receivers import HttpReceiver, SmtpSink
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 NIGHT = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
