@@ -1,0 +1,271 @@
+"""Broker credentials and access rules, made from the device registry: pure functions, no I/O.
+
+Every device that connects to the broker signs in as itself: its username is its device id and its
+password a 256-bit random secret made here and handed to the device factory once. The broker keeps
+only a PBKDF2-SHA512 hash in the ``$7$`` format that Mosquitto 2 reads (what ``mosquitto_passwd``
+writes). Access is an allow-list: a device may publish only on its own telemetry, event and status
+topics and read only its own ``cmd`` topic; anonymous clients get nothing. The broker replaces each
+client id with the username (``use_username_as_clientid``), so no one can take over another's session.
+
+The platform's own services sign in with accounts of their own, one per running instance (the client
+id is the username, so two instances of one account would keep disconnecting each other). Service
+usernames contain a dot, which a device id never does, so they can never collide with a device.
+
+The hash's work factor protects nothing here: the secrets are random 256-bit tokens, not passwords a
+person chose, so the broker uses Mosquitto's own default count and a reconnect storm stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from gateway.contract import TOPIC_PREFIX, Channel
+from gateway.registry import Device
+
+PBKDF2_ITERATIONS: Final = 101  # Mosquitto 2.0's default; see the module docstring for why it is enough
+SALT_BYTES: Final = 12
+SECRET_BYTES: Final = 32
+SERVICE_SEPARATOR: Final = "."  # never in a device id (gateway.contract.DEVICE_ID_PATTERN)
+
+
+class ProvisioningError(ValueError):
+    """A provisioning request cannot be carried out (a bad name, count or hash)."""
+
+
+class Access(StrEnum):
+    """What an ACL line allows on a topic."""
+
+    READ = "read"
+    WRITE = "write"
+    READWRITE = "readwrite"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One ACL line; ``{prefix}`` and ``{id}`` are filled in per account."""
+
+    access: Access
+    pattern: str
+
+    def render(self, prefix: str, device_id: str = "") -> str:
+        """Return the Mosquitto ACL line for this rule."""
+        return f"topic {self.access.value} {self.pattern.format(prefix=prefix, id=device_id)}"
+
+
+DEVICE_RULES: Final[tuple[Rule, ...]] = (
+    *(Rule(Access.WRITE, f"{{prefix}}/{{id}}/{c.value}") for c in (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)),
+    Rule(Access.READ, f"{{prefix}}/{{id}}/{Channel.CMD.value}"),
+)
+_DEVICE_CHANNELS: Final = (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRole:
+    """A kind of platform service and what it may do on the broker."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    purpose: str
+
+
+SERVICE_ROLES: Final[dict[str, ServiceRole]] = {
+    r.name: r
+    for r in (
+        ServiceRole(
+            "ingest",
+            (
+                # Mosquitto checks a shared subscription against its full filter, the delivered
+                # messages against their topics: both are granted, for any group name.
+                *(Rule(Access.READ, f"$share/+/{{prefix}}/+/{c.value}") for c in _DEVICE_CHANNELS),
+                *(Rule(Access.READ, f"{{prefix}}/+/{c.value}") for c in _DEVICE_CHANNELS),
+                Rule(Access.WRITE, f"{{prefix}}/+/{Channel.CMD.value}"),
+            ),
+            "drain devices' messages into the database; confirm stored events on cmd",
+        ),
+        ServiceRole(
+            "core",
+            (Rule(Access.READWRITE, "anxin/v1/#"), Rule(Access.READ, f"{{prefix}}/+/{Channel.STATUS.value}")),
+            "alerts, dispatch and the dashboard's live feed; device presence",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A broker sign-in: a device's or a service instance's."""
+
+    username: str
+    password: str = field(repr=False)
+    role: str  # "device" or a SERVICE_ROLES name
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one provisioning run produces."""
+
+    password_file: str
+    acl_file: str
+    device_hashes: Mapping[str, str]  # every connecting device's hash, to keep in the registry
+    issued: tuple[Account, ...]  # devices whose secret was made in this run: hand these to the factory
+    services: tuple[Account, ...]  # every service account with its secret
+
+
+def new_secret() -> str:
+    """Make a random 256-bit secret, URL-safe (no ``:`` or whitespace)."""
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """Hash a secret in Mosquitto 2's ``$7$`` (PBKDF2-SHA512) format."""
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Tell whether ``password`` matches a ``$7$`` hash."""
+    try:
+        _, kind, iterations, salt, digest = encoded.split("$")
+        if kind != "7":
+            return False
+        expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, base64.b64decode(digest))
+
+
+def connects_itself(device: Device) -> bool:
+    """Tell whether a device signs in to the broker (a sensor relayed by its hub does not)."""
+    return device.parent_id is None
+
+
+def service_username(role: str, instance: int) -> str:
+    """Name the account of one running instance of a service."""
+    if role not in SERVICE_ROLES:
+        raise ProvisioningError(f"unknown service role {role!r}; known: {', '.join(SERVICE_ROLES)}")
+    return f"{role}{SERVICE_SEPARATOR}{instance}"
+
+
+def service_accounts(counts: Mapping[str, int], known: Mapping[str, str]) -> tuple[Account, ...]:
+    """Give every service instance an account, keeping the secrets already issued in ``known``."""
+    accounts = []
+    for role, count in counts.items():
+        if count < 0:
+            raise ProvisioningError(f"negative instance count for {role}")
+        for instance in range(1, count + 1):
+            name = service_username(role, instance)
+            accounts.append(Account(name, known.get(name) or new_secret(), role))
+    return tuple(accounts)
+
+
+def device_hashes(
+    devices: Iterable[Device], known: Mapping[str, str], rotate: Collection[str] = ()
+) -> tuple[dict[str, str], tuple[Account, ...]]:
+    """Keep the known hash of every connecting device; make secrets for new ones and those in ``rotate``."""
+    hashes: dict[str, str] = {}
+    issued = []
+    for device in sorted(devices, key=lambda d: d.id):
+        if not connects_itself(device):
+            continue
+        if device.id in known and device.id not in rotate:
+            hashes[device.id] = known[device.id]
+            continue
+        account = Account(device.id, new_secret(), "device")
+        hashes[device.id] = hash_password(account.password)
+        issued.append(account)
+    unknown = set(rotate) - set(hashes)
+    if unknown:
+        raise ProvisioningError(f"cannot rotate devices that do not connect or are not registered: {sorted(unknown)}")
+    return hashes, tuple(issued)
+
+
+def password_file(entries: Mapping[str, str]) -> str:
+    """Render a Mosquitto password file from username → ``$7$`` hash."""
+    for name, encoded in entries.items():
+        if ":" in name or "\n" in name or not encoded.startswith("$7$"):
+            raise ProvisioningError(f"cannot write a password entry for {name!r}")
+    return "".join(f"{name}:{encoded}\n" for name, encoded in sorted(entries.items()))
+
+
+def acl_file(device_ids: Iterable[str], services: Sequence[Account], prefix: str = TOPIC_PREFIX) -> str:
+    """Render the Mosquitto ACL file: nothing for anonymous clients, an allow-list per account."""
+    lines = ["# Generated by `anxin devices provision`; edits are overwritten. No rule grants anonymous access."]
+    for account in services:
+        lines += ["", f"user {account.username}", *(r.render(prefix) for r in SERVICE_ROLES[account.role].rules)]
+    for device_id in sorted(device_ids):
+        lines += ["", f"user {device_id}", *(r.render(prefix, device_id) for r in DEVICE_RULES)]
+    return "\n".join(lines) + "\n"
+
+
+def plan(
+    devices: Iterable[Device],
+    known_hashes: Mapping[str, str],
+    service_counts: Mapping[str, int],
+    known_services: Mapping[str, str],
+    prefix: str = TOPIC_PREFIX,
+    rotate: Collection[str] = (),
+) -> Plan:
+    """Work out every account, the password file and the ACL file for the registry's devices."""
+    hashes, issued = device_hashes(devices, known_hashes, rotate)
+    services = service_accounts(service_counts, known_services)
+    entries = hashes | {s.username: hash_password(s.password) for s in services}
+    return Plan(password_file(entries), acl_file(hashes, services, prefix), hashes, issued, services)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerLimits:
+    """Per-listener and per-client limits that the generated config sets."""
+
+    max_connections: int = 20_000
+    max_queued_bytes: int = 1024 * 1024 * 1024  # per client: bounds a big backlog in bytes, not only in messages
+
+
+@dataclass(frozen=True, slots=True)
+class TlsListener:
+    """A TLS listener: where it listens and the server's certificate chain."""
+
+    port: int
+    certfile: Path
+    keyfile: Path
+    cafile: Path | None = None  # the chain's CA, when the certificate file holds only the leaf
+    bind: str = "0.0.0.0"  # noqa: S104 - devices connect from outside; the address is configurable
+
+
+def _listener_lines(limits: BrokerLimits) -> list[str]:
+    """Return the settings every listener needs (they apply to the listener line above them)."""
+    return ["use_username_as_clientid true", f"max_connections {limits.max_connections}"]
+
+
+def _tls_lines(tls: TlsListener, limits: BrokerLimits) -> list[str]:
+    """Return a TLS listener section."""
+    lines = ["", f"listener {tls.port} {tls.bind}", *_listener_lines(limits),
+             f"certfile {tls.certfile}", f"keyfile {tls.keyfile}", "tls_version tlsv1.2"]
+    return lines + ([f"cafile {tls.cafile}"] if tls.cafile else [])
+
+
+def broker_config(
+    password_path: Path, acl_path: Path, limits: BrokerLimits = BrokerLimits(), tls: TlsListener | None = None
+) -> str:
+    """Render the security part of mosquitto.conf, to follow the project's config and the plain listener."""
+    lines = [
+        "# Generated by `anxin devices provision`: follows deploy/mosquitto/mosquitto.conf and its listener.",
+        "allow_anonymous false",
+        f"password_file {password_path}",
+        f"acl_file {acl_path}",
+        "check_retain_source true",  # a revoked device's retained status is not served any more
+        f"max_queued_bytes {limits.max_queued_bytes}",
+        "# Settings of the listener above:",
+        *_listener_lines(limits),
+    ]
+    if tls is not None:
+        lines += _tls_lines(tls, limits)
+    return "\n".join(lines) + "\n"
