@@ -1,6 +1,7 @@
 """Load mode: thousands of bracelets from a few processes at a target message rate.
 
-Devices ``{prefix}load{n:05d}`` are split over worker processes; each worker opens one MQTT
+Devices ``load{n:05d}`` are split over worker processes (at least one per 800 devices with
+per-device connections, as paho's ``select()`` loop cannot watch more sockets); each worker opens one MQTT
 connection per device or one shared connection, waits until every worker is connected, then
 publishes QoS 1 telemetry at its share of the rate for the duration, and finally waits (a few
 seconds at most) for the broker's PUBACKs. The report is honest: ``achieved_rate`` counts only
@@ -10,9 +11,11 @@ arrived (or the drain gave up), and ``within_10pct`` says whether that met the t
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
+import resource
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +24,7 @@ from simulators.messages import build
 from simulators.transport import MqttTransport, Outgoing
 
 DRAIN_S = 10.0
+SOCKETS_PER_PROCESS = 800  # paho's loop uses select(), which cannot watch descriptors past 1023
 TICK_S = 0.002
 
 
@@ -49,6 +53,13 @@ class WorkerReport:
     connect_s: float
 
 
+def processes_needed(plan: LoadPlan) -> int:
+    """Return enough workers that none holds more sockets than paho's ``select()`` loop can watch."""
+    if plan.connections != "per-device":
+        return plan.processes
+    return max(plan.processes, math.ceil(plan.devices / SOCKETS_PER_PROCESS))
+
+
 def device_ids(plan: LoadPlan, worker: int) -> list[str]:
     """Return the device ids worker ``worker`` drives."""
     return [f"{plan.device_prefix}{n:05d}" for n in range(worker, plan.devices, plan.processes)]
@@ -56,6 +67,7 @@ def device_ids(plan: LoadPlan, worker: int) -> list[str]:
 
 def run_load(plan: LoadPlan) -> dict[str, Any]:
     """Run the load test and return its summary."""
+    plan = replace(plan, processes=processes_needed(plan))
     ctx = mp.get_context("spawn")
     results: mp.Queue[WorkerReport | str] = ctx.Queue()
     ready, go = ctx.Barrier(plan.processes + 1), ctx.Event()
@@ -95,6 +107,8 @@ def _worker(plan: LoadPlan, index: int, ready: Any, go: Any, results: Any) -> No
 
 
 def _drive(plan: LoadPlan, index: int, ready: Any, go: Any) -> WorkerReport:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     ids = device_ids(plan, index)
     t0 = time.monotonic()
     transport = MqttTransport(plan.url, ids, prefix=plan.prefix, mode=plan.connections,
@@ -129,5 +143,6 @@ def _publish_for(transport: MqttTransport, ids: list[str], rate: float, duration
 
 def _telemetry(device_id: str, seq: int, now: datetime, n: int) -> bytes:
     body = build(Telemetry, {"device_id": device_id, "seq": seq, "ts": now, "heart_rate": 60 + n % 40,
-                             "spo2": 95 + n % 5, "steps": n, "battery": 80, "worn": True, "skin_temp_c": 33.5})
+                             "spo2": 95 + n % 5, "steps": n % 200_000, "battery": 80, "worn": True,
+                             "skin_temp_c": 33.5})
     return encode(body)

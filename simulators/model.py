@@ -89,11 +89,13 @@ class ResidentModel:
         """Yield this resident's messages and incidents, day by day, within the run."""
         day = local_midnight(self.world.start, self.world.tz_offset_s)
         while day < self.world.end:
-            yield from self.day(day)
+            for item in self.day(day):
+                # bodies are built as they are taken: a month of 200 residents keeps a day each in the merge
+                yield self.numbering.number(item) if isinstance(item, Draft) else item
             day += DAY
 
-    def day(self, day_start: float) -> list[Item]:
-        """Simulate one local day and return its items inside the run, in time order."""
+    def day(self, day_start: float) -> list[Draft | Truth]:
+        """Simulate one local day and return its drafts and incidents inside the run, in time order."""
         key = (self.world.seed, self.resident.resident_id, f"{day_start:.0f}")
         rng, nprng = seeded(*key), seeded_np(*key)
         plan = plan_day(self.profile, self._context(day_start), rng)
@@ -144,13 +146,13 @@ class ResidentModel:
                 drafts = silenced(drafts, p)
         return drafts
 
-    def _finish(self, drafts: list[Draft], placed: list[Placed]) -> list[Item]:
+    def _finish(self, drafts: list[Draft], placed: list[Placed]) -> list[Draft | Truth]:
         lo, hi = self.world.start, self.world.end
-        drafts = sorted((d for d in drafts if lo <= d.t < hi), key=lambda d: (d.t, d.publisher))
-        items: list[Item] = [self.numbering.number(d) for d in drafts]
+        kept = sorted((d for d in drafts if lo <= d.t < hi), key=lambda d: (d.t, d.publisher))
+        items: list[Draft | Truth] = list(kept)
         rid = self.resident.resident_id
         items += [Truth(p.start, rid, p.device_id, p.kind.name, p.start, p.end) for p in placed if lo <= p.start < hi]
-        return sorted(items, key=lambda i: i.t)
+        return sorted(items, key=lambda i: i.t)  # stable: drafts keep their (t, publisher) order
 
 
 def home_events(resident: Resident, plan: Plan, last: Segment | None, rng: random.Random) -> list[Draft]:

@@ -4,8 +4,8 @@
 which incidents may then override (tachycardia, low SpO2, a flat battery…) before they become
 messages. All randomness comes from the numpy ``Generator`` passed in.
 
-Documented bounds for a healthy resident at rest (checked by the tests): heart rate 40–110 bpm,
-SpO2 90–100 %, skin temperature 30–36.5 °C, steps 0–25 000 a day, battery 0–100 %.
+Documented bounds for a healthy resident (checked by the tests): heart rate 40–130 bpm (asleep to a
+brisk walk), SpO2 90–100 %, skin temperature 30–36.5 °C, steps 300–25 000 a day, battery 0–100 %.
 """
 
 from __future__ import annotations
