@@ -29,6 +29,16 @@ def register(sub: Any) -> None:
         inactivity.set_defaults(func=run_inactivity)
     # --- end of inactivity ----------------------------------------------------------------------
 
+    fleet = benches.add_parser("fleet", help="score every detector on the simulated fleet against its ground truth")
+    fleet.add_argument("--residents", type=int, default=50, help="residents in the simulated fleet")
+    fleet.add_argument("--days", type=int, default=7, help="simulated days of evaluation, with incidents")
+    fleet.add_argument("--learn-days", type=int, default=14, help="simulated days of normal life learned first")
+    fleet.add_argument("--seed", type=int, default=7)
+    fleet.add_argument("--per-kind", type=int, default=None,
+                       help="incidents of each kind (default: about one per 50 resident-days)")
+    fleet.add_argument("--model", type=Path, default=None, help="fall model file (default: the shipped one)")
+    fleet.set_defaults(func=run_fleet)
+
 
 def run_falls(args: argparse.Namespace) -> int:
     """Print the fall benchmark record as the last line."""
@@ -43,6 +53,17 @@ def run_inactivity(args: argparse.Namespace) -> int:
     """Print the inactivity benchmark record as the last line."""
     module = importlib.import_module("alerts.inactivity_eval")
     print(json.dumps(module.evaluate_homes(args.data), ensure_ascii=False))
+    return 0
+
+
+def run_fleet(args: argparse.Namespace) -> int:
+    """Print the fleet benchmark record as the last line."""
+    from alerts.fleet_eval import EXPECTED, FleetRun, evaluate_fleet  # noqa: PLC0415 — sklearn is slow to import
+
+    counts = None if args.per_kind is None else dict.fromkeys(EXPECTED, args.per_kind)
+    run = FleetRun(residents=args.residents, learn_days=args.learn_days, eval_days=args.days, seed=args.seed,
+                   incidents=counts)
+    print(json.dumps(evaluate_fleet(run, model=args.model), ensure_ascii=False))
     return 0
 
 
