@@ -26,6 +26,7 @@ from alerts.fall_model import load_fall_classifier
 from alerts.findings import Observation
 from alerts.pipeline import DetectionPipeline
 from alerts.service import AlertService
+from anxin.care import Care
 from anxin.services import LocalPostgres, start_broker
 from anxin.settings import Settings
 from gateway.contract import Channel, Record, validate
@@ -52,6 +53,7 @@ class Platform:
     ingest: IngestWorker
     pipeline: DetectionPipeline
     alerts: AlertService
+    care: Care
     bus: MqttConnection
     dashboard_url: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -156,12 +158,14 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
         bus.connect()
         stack.callback(bus.close)
-        alert_service = AlertService(_connection_source(pool), bus.publish, utc_now)
+        care = Care(settings, pool, bus, utc_now)
+        alert_service = AlertService(_connection_source(pool), bus.publish, utc_now, notify=care.on_escalation)
+        care.alerts = alert_service
         detectors = DetectorSet(standard_detectors(load_fall_classifier()))
         for profile in profiles:
             detectors.register_resident(profile)
         detectors.learn(history)
-        pipeline = DetectionPipeline(detectors, alert_service.handle, utc_now)
+        pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)
         ingest_conn = MqttConnection(address, settings.ingest_client_id, manual_ack=True)
         worker = IngestWorker(
             IngestConfig(spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
@@ -171,16 +175,19 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             db_url, ingest_conn, sink=pipeline.submit, urgent_sink=pipeline.submit_urgent, clock=utc_now,
             worker_name=settings.ingest_client_id,
         )
-        platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, bus)
+        platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
         stop = platform.stop
         threads = [_thread("detection", pipeline.run, stop),
                    _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
+                   _thread("care", _every(5.0, care.run_due, "notices and offers"), stop),
+                   _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
                    _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, detectors), "profiles"), stop)]
         ingest_conn.connect()
+        ingest_conn.subscribe(worker.config.subscriptions())  # before start_platform returns: nothing is missed
         stack.callback(ingest_conn.close)
         threads.append(_thread("ingest", worker.run, stop))
         if with_dashboard:
-            platform.dashboard_url = _start_dashboard(settings, pool, bus, alert_service, stop, threads)
+            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads)
         LOG.info("platform running: ingest → detection → alerts%s", " → dashboard" if with_dashboard else "")
         try:
             yield platform
@@ -197,7 +204,7 @@ def _refresh_profiles(pool: ConnectionPool[Any], detectors: DetectorSet) -> None
             detectors.register_resident(profile)
 
 
-def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, alerts: AlertService,
+def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, care: Care,
                      stop: threading.Event, threads: list[threading.Thread]) -> str | None:
     """Serve the dashboard with uvicorn on a thread; return its URL."""
     try:
@@ -205,4 +212,4 @@ def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttCon
     except ImportError:
         LOG.warning("dashboard wiring not available; running without the web console")
         return None
-    return serve_dashboard(settings, pool, bus, alerts, stop, threads)
+    return serve_dashboard(settings, pool, bus, care, stop, threads)

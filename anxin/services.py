@@ -151,6 +151,7 @@ class LocalPostgres:
     durable: bool = True  # tests turn fsync off: faster, and their data is thrown away
     timescaledb: bool | None = None  # None: use it where installed
     user: str = "anxin"
+    options: tuple[str, ...] = ()  # extra server settings, "name=value", passed as -c
     _proc: subprocess.Popen[bytes] | None = None
     _bindir: Path | None = None
 
@@ -183,6 +184,8 @@ class LocalPostgres:
             args += ["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        for option in self.options:
+            args += ["-c", option]
         _own(self.root, account)
         self._proc = _spawn(args, account, self.root / "postgres.log")
         self._wait_ready()

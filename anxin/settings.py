@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Configuration read from `ANXIN_*` environment variables (and `DATABASE_URL`, `MQTT_URL`)."""
 
-    model_config = SettingsConfigDict(env_prefix="ANXIN_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ANXIN_", env_file=None, extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "ANXIN_DATABASE_URL")
@@ -41,7 +41,13 @@ class Settings(BaseSettings):
     # dashboard
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    secret_key: SecretStr | None = None
+    secret_key: SecretStr | None = None  # signs dashboard sessions; required with real servers
+    public_url: str | None = None  # how families reach the platform, for reply links (https://…)
+
+    # notifications: signing keys have no defaults (generated only for local services)
+    webhook_secret: SecretStr | None = None
+    reply_secret: SecretStr | None = None
+    mail_url: str | None = None  # Apprise mailto:// URL of the SMTP server for e-mail contacts
 
     log_level: str = "INFO"
 

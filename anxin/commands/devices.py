@@ -1,0 +1,126 @@
+"""`anxin devices provision`: broker credentials and access rules for every registered device.
+
+Reads the registry from DATABASE_URL, keeps the credentials already issued (their hashes live in
+``device_credentials``), makes secrets for new devices (and for those named with ``--rotate``), and
+writes into the output folder, every file mode 600:
+
+- ``issued/devices-<time>.csv``: the new secrets, for the device factory — the only copy;
+- ``services.json``: the service accounts' secrets (kept across runs);
+- ``passwd`` and ``acl``: Mosquitto's password and ACL files;
+- ``security.conf``: the lines to append to mosquitto.conf after the listener.
+
+Mosquitto reloads the password and ACL files on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from anxin.settings import load_settings
+from gateway.provisioning import Account, BrokerLimits, Plan, TlsListener, broker_config, plan
+from ingest.credentials import load_connecting_devices, load_credential_hashes, store_credential_hashes
+from ingest.database import migrate
+
+LOG = logging.getLogger("anxin.devices")
+
+
+def register(sub: Any) -> None:
+    """Add the `devices` subcommand with `provision`."""
+    parser: argparse.ArgumentParser = sub.add_parser("devices", help="manage devices' broker access")
+    actions = parser.add_subparsers(dest="action", required=True)
+    prov = actions.add_parser("provision", help="issue credentials; write Mosquitto's password, ACL and config")
+    prov.add_argument("--out", type=Path, default=None, help="output folder (default: <data dir>/broker)")
+    prov.add_argument("--ingest-workers", type=int, default=2, help="ingest accounts to create (ingest.1 … N)")
+    prov.add_argument("--core", type=int, default=1, help="core/dashboard accounts to create (core.1 … N)")
+    prov.add_argument("--rotate", action="append", default=[], metavar="DEVICE_ID", help="issue a new secret")
+    prov.add_argument("--max-connections", type=int, default=BrokerLimits().max_connections)
+    prov.add_argument("--tls-port", type=int, default=None, help="add a TLS listener on this port")
+    prov.add_argument("--tls-cert", type=Path, default=None, help="server certificate (PEM, chain)")
+    prov.add_argument("--tls-key", type=Path, default=None, help="server private key (PEM)")
+    prov.add_argument("--tls-ca", type=Path, default=None, help="CA certificate, when the chain lacks it")
+    prov.set_defaults(func=provision)
+
+
+def provision(args: argparse.Namespace) -> int:
+    """Provision every registered device and service account; write the broker's files."""
+    settings = load_settings()
+    if not settings.database_url:
+        LOG.error("anxin devices provision needs DATABASE_URL (the device registry)")
+        return 2
+    tls = _tls(args)
+    if args.tls_port is not None and tls is None:
+        LOG.error("--tls-port needs --tls-cert and --tls-key")
+        return 2
+    out: Path = (args.out or Path(settings.data_dir) / "broker").resolve()
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with psycopg.connect(settings.database_url) as conn:
+        migrate(conn, settings.retention_days)
+        known = load_credential_hashes(conn)
+        devices = load_connecting_devices(conn)
+    result = plan(devices, known, {"ingest": args.ingest_workers, "core": args.core}, _known_services(out),
+                  settings.topic_prefix, set(args.rotate))
+    _write_outputs(out, result, settings.database_url, BrokerLimits(max_connections=args.max_connections), tls)
+    return 0
+
+
+def _tls(args: argparse.Namespace) -> TlsListener | None:
+    """Build the TLS listener the arguments ask for, if any."""
+    if args.tls_port is None or args.tls_cert is None or args.tls_key is None:
+        return None
+    ca = args.tls_ca.resolve() if args.tls_ca else None
+    return TlsListener(args.tls_port, args.tls_cert.resolve(), args.tls_key.resolve(), ca)
+
+
+def _write_outputs(out: Path, result: Plan, db_url: str, limits: BrokerLimits, tls: TlsListener | None) -> None:
+    """Save the new secrets first, then the hashes, then the broker's files (so no secret is ever lost)."""
+    if result.issued:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        (out / "issued").mkdir(exist_ok=True, mode=0o700)
+        write_private(out / "issued" / f"devices-{stamp}.csv", _credentials_csv(result.issued))
+    with psycopg.connect(db_url) as conn:
+        changed = store_credential_hashes(conn, result.device_hashes)
+    write_private(out / "services.json", json.dumps({a.username: a.password for a in result.services}, indent=2))
+    write_private(out / "passwd", result.password_file)
+    write_private(out / "acl", result.acl_file)
+    write_private(out / "security.conf", broker_config(out / "passwd", out / "acl", limits, tls))
+    LOG.info("%d devices can sign in (%d new secrets, %d hashes changed), %d service accounts; files in %s. "
+             "Send SIGHUP to Mosquitto to reload.", len(result.device_hashes), len(result.issued), changed,
+             len(result.services), out)
+
+
+def _known_services(out: Path) -> dict[str, str]:
+    """Read the service secrets issued by an earlier run."""
+    path = out / "services.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _credentials_csv(accounts: tuple[Account, ...]) -> str:
+    """Render issued device credentials as CSV for the device factory."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["device_id", "username", "password"])
+    writer.writerows([a.username, a.username, a.password] for a in accounts)
+    return buffer.getvalue()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (mode 600), replacing it atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
