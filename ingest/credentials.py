@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import psycopg
 
+from gateway.registry import Device, DeviceKind
+
 
 def load_credential_hashes(conn: psycopg.Connection) -> dict[str, str]:
     """Return device id → ``$7$`` hash for every device that has broker credentials."""
@@ -25,3 +27,11 @@ def store_credential_hashes(conn: psycopg.Connection, hashes: Mapping[str, str])
         )
         cur.execute("DELETE FROM device_credentials WHERE NOT (device_id = ANY(%s))", (list(hashes),))
     return len(changed)
+
+
+def load_connecting_devices(conn: psycopg.Connection) -> list[Device]:
+    """Return the registered devices that sign in to the broker themselves (not relayed by a hub)."""
+    rows = conn.execute(
+        "SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices WHERE parent_id IS NULL"
+    ).fetchall()
+    return [Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
