@@ -1,0 +1,249 @@
+"""Fall confirmation from the impact window: resampling, features, the rule, the model, training, evaluation."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from alerts.fall_data import iter_trial_windows, read_trials
+from alerts.fall_eval import evaluate_falls, judge_trials, outcome_rates
+from alerts.fall_model import (
+    DEFAULT_MODEL_PATH,
+    FEATURE_NAMES,
+    MODEL_RATE_HZ,
+    FallClassifier,
+    ThresholdFallRule,
+    dejitter,
+    impact_features,
+    load_fall_classifier,
+    resample,
+)
+from alerts.fall_training import TrainingConfig, report_paths, save, train_fall_model
+from gateway.contract import ImpactEvent
+
+RATE = 50.0
+
+
+def _quiet(seconds: float, gravity: tuple[float, float, float], rng: np.random.Generator, noise: float = 0.02):
+    n = round(seconds * RATE)
+    return np.asarray(gravity) + rng.normal(0.0, noise, (n, 3))
+
+
+def synthetic_fall(rng: np.random.Generator) -> np.ndarray:
+    """Stand still, drop in free fall, hit the floor hard, lie still on the side."""
+    stand = _quiet(4.0, (0.0, 0.0, 1.0), rng)
+    dip = np.linspace(1.0, 0.15, round(0.35 * RATE))[:, None] * np.array([0.0, 0.2, 0.98])
+    spike = np.array([[2.5, 1.0, 4.0], [4.0, 2.0, 5.0], [1.5, 0.5, 2.0]])
+    lie = _quiet(6.0, (1.0, 0.0, 0.0), rng, noise=0.015)
+    return np.vstack([stand, dip, spike, lie])
+
+
+def synthetic_walk_and_sit(rng: np.random.Generator) -> np.ndarray:
+    """Walk at two steps a second, then sit down gently and stay seated."""
+    t = np.arange(round(6.0 * RATE)) / RATE
+    walk = np.column_stack(
+        [0.15 * np.sin(2 * np.pi * 1 * t), 0.1 * np.cos(2 * np.pi * 2 * t), 1.0 + 0.35 * np.sin(2 * np.pi * 2 * t)]
+    )
+    sit = np.linspace(1.0, 0.8, round(0.4 * RATE))[:, None] * np.array([0.0, 0.0, 1.0])
+    land = np.array([[0.1, 0.1, 1.4], [0.1, 0.1, 1.3]])
+    seated = _quiet(4.0, (0.3, 0.0, 0.95), rng)
+    return np.vstack([walk + rng.normal(0, 0.02, walk.shape), sit, land, seated])
+
+
+def feature(window: np.ndarray, name: str) -> float:
+    return float(impact_features(window, RATE)[FEATURE_NAMES.index(name)])
+
+
+# --- resampling -------------------------------------------------------------------------------
+
+
+def test_resample_irregular_timestamps_lands_on_an_even_grid() -> None:
+    rng = np.random.default_rng(1)
+    t = np.concatenate(([0.0], np.cumsum(rng.uniform(0.06, 0.2, 40))))  # sparser than the 20 Hz grid
+    xyz = np.column_stack([t, 2 * t, np.ones_like(t)])
+    out = resample(t[::-1], xyz[::-1], 20.0)  # order of arrival must not matter
+    n = int(t[-1] * 20.0 + 1e-9) + 1
+    assert out.shape == (n, 3)
+    np.testing.assert_allclose(out[:, 0], np.arange(n) / 20.0, atol=1e-9)
+    np.testing.assert_allclose(out[:, 1], 2 * np.arange(n) / 20.0, atol=1e-9)
+
+
+def test_dejitter_spreads_batched_delivery_stamps() -> None:
+    batches = np.repeat(np.arange(0.0, 2.0, 0.1), 3) + np.tile([0.0, 0.001, 0.002], 20)
+    fixed = dejitter(batches)
+    np.testing.assert_allclose(np.diff(fixed), np.diff(fixed)[0])
+    honest = np.cumsum(np.full(50, 0.05))
+    np.testing.assert_array_equal(dejitter(honest), honest)
+
+
+def test_resample_keeps_a_short_impact_when_downsampling() -> None:
+    t = np.arange(500) / 100.0
+    xyz = np.tile([0.0, 0.0, 1.0], (500, 1))
+    xyz[251] = [0.0, 3.0, 4.0]  # one 10 ms sample of 5 g
+    out = resample(t, xyz, 20.0)
+    assert np.linalg.norm(out, axis=1).max() == pytest.approx(5.0)
+
+
+def test_resample_clips_glitches_and_survives_duplicates() -> None:
+    t = np.array([0.0, 0.1, 0.1, 0.2, 0.3])
+    xyz = np.array([[0, 0, 1], [0, 0, 1], [0, 0, 1], [500.0, 0, 1], [0, 0, 1]])
+    out = resample(t, xyz, 10.0)
+    assert np.isfinite(out).all()
+    assert out[:, 0].max() <= 16.0
+
+
+# --- features, rule and model on synthetic windows ------------------------------------------
+
+
+def test_features_describe_dip_impact_stillness_and_turn() -> None:
+    rng = np.random.default_rng(2)
+    fall, walk = synthetic_fall(rng), synthetic_walk_and_sit(rng)
+    assert impact_features(fall, RATE).shape == (len(FEATURE_NAMES),)
+    assert feature(fall, "peak_g") > 4.0
+    assert feature(fall, "dip_min_g") < 0.4
+    assert feature(fall, "post_std_g") < 0.05
+    assert feature(fall, "orientation_change_deg") > 60
+    assert feature(walk, "peak_g") < 2.0
+    assert feature(walk, "periodicity") > 0.3
+
+
+def test_short_windows_give_nan_not_errors() -> None:
+    window = np.array([[0.0, 0.0, 1.0]] * 7 + [[0.0, 0.0, 4.0]])  # the impact is the last sample
+    values = impact_features(window, RATE)
+    assert np.isnan(values[FEATURE_NAMES.index("post_mean_g")])
+
+
+def test_threshold_rule_calls_the_fall_and_not_the_walk() -> None:
+    rng = np.random.default_rng(3)
+    rule = ThresholdFallRule()
+    assert rule.is_fall(synthetic_fall(rng), RATE)
+    assert rule.score(synthetic_fall(rng), RATE) == 1.0
+    assert not rule.is_fall(synthetic_walk_and_sit(rng), RATE)
+
+
+def test_missing_model_file_falls_back_to_the_rule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        scorer = load_fall_classifier(tmp_path / "absent.joblib")
+    assert isinstance(scorer, ThresholdFallRule)
+    assert "threshold rule" in caplog.text
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
+def test_shipped_model_scores_an_impact_event() -> None:
+    rng = np.random.default_rng(4)
+    model = load_fall_classifier()
+    assert isinstance(model, FallClassifier)
+    event = ImpactEvent(
+        kind="impact",
+        seq=1,
+        ts=datetime(2025, 3, 1, tzinfo=UTC),
+        rate_hz=RATE,
+        samples=[tuple(map(float, s)) for s in synthetic_fall(rng)],
+    )
+    fall_score = model.score(event.samples, event.rate_hz)
+    walk_score = model.score(synthetic_walk_and_sit(rng), RATE)
+    assert 0.0 <= walk_score < fall_score <= 1.0
+    assert model.is_fall(event.samples, event.rate_hz)
+    assert not model.is_fall(synthetic_walk_and_sit(rng), RATE)
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
+def test_shipped_model_report_sits_beside_it() -> None:
+    json_path, md_path = report_paths(DEFAULT_MODEL_PATH)
+    assert json_path.is_file() and md_path.is_file()
+    assert DEFAULT_MODEL_PATH.stat().st_size < 2_000_000
+
+
+# --- training end to end on a tiny synthetic folder ------------------------------------------
+
+
+def write_folder(root: Path, subjects: int = 4, per_label: int = 2) -> Path:
+    """Write a falls folder: irregular timestamps, two sources' worth of subjects."""
+    rng = np.random.default_rng(5)
+    (root / "synth").mkdir(parents=True)
+    rows = []
+    for s in range(subjects):
+        for label, make in (("fall", synthetic_fall), ("adl", synthetic_walk_and_sit)):
+            for k in range(per_label):
+                xyz = make(rng)
+                t = np.arange(len(xyz)) / RATE + rng.uniform(-0.004, 0.004, len(xyz))
+                trial_id = f"S{s}_{label}_{k}"
+                with (root / "synth" / f"{trial_id}.csv").open("w", newline="") as fh:
+                    out = csv.writer(fh)
+                    out.writerow(["t_s", "ax_g", "ay_g", "az_g"])
+                    out.writerows([[f"{ti:.3f}", *(f"{v:.4f}" for v in row)] for ti, row in zip(t, xyz, strict=True)])
+                age = "old" if s % 2 else "30"
+                rows.append(["synth", trial_id, f"synth/{trial_id}.csv", f"S{s}", age, label, "x", RATE, "", ""])
+    with (root / "trials.csv").open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(
+            [
+                "source",
+                "trial_id",
+                "file",
+                "subject",
+                "age",
+                "label",
+                "activity",
+                "rate_hz",
+                "fall_start_s",
+                "fall_end_s",
+            ]
+        )
+        out.writerows(rows)
+    return root
+
+
+def test_training_on_a_tiny_folder_end_to_end(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "falls")
+    config = TrainingConfig(n_splits=2, inner_splits=2, max_iter=10, min_samples_leaf=2)
+    with threadpool_limits(1):  # tiny fits: OpenMP threads only wait on each other, worse on a busy machine
+        result = train_fall_model(folder, config)
+    model_path = tmp_path / "model" / "fall.joblib"
+    save(result, model_path)
+    assert all(p.is_file() for p in report_paths(model_path))
+    overall = result.report["cross_validated"]["overall"]
+    assert overall["trials"] == 16 and overall["falls"] == 8
+    assert overall["sensitivity"] >= 0.9 and overall["specificity"] >= 0.9
+    assert len(result.report["cross_validated"]["folds"]) == 2
+    loaded = load_fall_classifier(model_path)
+    assert isinstance(loaded, FallClassifier)
+    rng = np.random.default_rng(6)
+    assert loaded.is_fall(synthetic_fall(rng), RATE)
+    record = evaluate_falls(folder, model_path)
+    assert record["bench"] == "falls" and record["trials"] == 16
+    assert record["held_out"] is False and record["overlap_trials"] == 16
+
+
+# --- the reference recordings ----------------------------------------------------------------
+
+
+@pytest.fixture
+def falls_dir(data_dir: Path) -> Path:
+    folder = data_dir / "falls"
+    if not (folder / "trials.csv").is_file():
+        pytest.skip(f"no falls recordings at {folder} (set DATA_DIR)")
+    return folder
+
+
+def test_reference_trials_give_windows_the_bracelet_would_send(falls_dir: Path) -> None:
+    trials = [t for t in read_trials(falls_dir) if t.source.startswith("umafall")][:10]
+    trials += [t for t in read_trials(falls_dir) if t.elderly and t.source.startswith("smartfall")][:10]
+    windows = list(iter_trial_windows(falls_dir, trials))
+    assert len(windows) == 20
+    expected = round(10.0 * MODEL_RATE_HZ) + 1
+    assert all(w.shape == (expected, 3) for tw in windows for w in tw.windows)
+    assert all(tw.trial.elderly for tw in windows[10:])
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
+def test_shipped_model_finds_most_umafall_falls(falls_dir: Path) -> None:
+    trials = [t for t in read_trials(falls_dir) if t.source.startswith("umafall") and t.is_fall][:40]
+    outcomes = judge_trials(load_fall_classifier(), list(iter_trial_windows(falls_dir, trials)))
+    assert outcome_rates(outcomes)["sensitivity"] >= 0.9
