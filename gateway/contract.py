@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, TypeAdapter, ValidationError
 
 from gateway.errors import ContractError
 
@@ -108,7 +108,8 @@ class ImpactEvent(_Event):
 
     kind: Literal["impact"]
     rate_hz: float = Field(ge=5, le=400)
-    samples: list[tuple[float, float, float]] = Field(min_length=8, max_length=MAX_IMPACT_SAMPLES)
+    # Finite: NaN and Infinity cannot be stored in jsonb, and would stall the batch that carries them.
+    samples: list[tuple[FiniteFloat, FiniteFloat, FiniteFloat]] = Field(min_length=8, max_length=MAX_IMPACT_SAMPLES)
 
 
 class MotionEvent(_Event):
@@ -197,7 +198,7 @@ class Status(_Message):
     """Device status; published retained. The last will carries ``state: offline``."""
 
     state: Literal["online", "offline"]
-    firmware: str | None = Field(default=None, max_length=32)
+    firmware: str | None = Field(default=None, max_length=32, pattern=r"^[^\x00-\x1f\x7f]*$")  # no NUL: text
     battery: int | None = Field(default=None, ge=0, le=100)
     reason: Name | None = None
 
