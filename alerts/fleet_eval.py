@@ -5,12 +5,13 @@ decodes it (``now`` is the message's own time), attributed to residents by the f
 document, and fed in device-time order to a `DetectorSet` that ticks every simulated minute.
 
 The first ``learn_days`` are normal life, without incidents: their home events are the history the
-detectors learn their baselines from, and they warm up the detectors' live state; their findings are
-not scored. Incidents are injected only in the ``eval_days`` after. A finding matches an incident of
-its resident when `EXPECTED` accepts its kind for the incident's kind and it falls inside the
-incident's span, with a little slack either side; a finding that matches no incident is a false
-positive. Recall per alert kind counts the incidents that expect that kind; the figures per incident
-kind count an incident as detected when any of its expected kinds answered it.
+detectors learn their baselines from (at the start of the evaluation), and their last ``warm_up`` runs
+through the detectors to set their live state; their findings are not scored. Incidents are injected
+only in the ``eval_days`` after. A finding matches an incident of its resident when `EXPECTED` accepts
+its kind for the incident's kind and it falls inside the incident's span, with a little slack either
+side; a finding that matches no incident is a false positive. Recall per alert kind counts the
+incidents that expect that kind; the figures per incident kind count an incident as detected when any
+of its expected kinds answered it.
 
 Pure but for reading the shipped fall model: nothing is written, no clock is read.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,6 +86,7 @@ class FleetRun:
     seed: int = 7
     incidents: Mapping[str, int] | None = None  # None: `per_kind_default` of every kind in `EXPECTED`
     tick: timedelta = timedelta(minutes=1)
+    warm_up: timedelta = timedelta(days=1)  # the end of the learning period the detectors also run through
     before: timedelta = timedelta(minutes=2)  # a finding this early still matches (impact window precedes)
     after: timedelta = timedelta(minutes=15)  # nor does one this late after the end count as false
     start: datetime = START
@@ -152,7 +154,11 @@ def replay_fleet(run: FleetRun, classifier: FallClassifier | None) -> Replay:
     sim = simulation(run)
     registry, profiles = registry_of(registry_document(sim.fleet, run.seed))
     detectors = DetectorSet(standard_detectors(classifier), profiles={p.resident_id: p for p in profiles})
-    return _replay(sim, registry, detectors, run)
+    replayer = _Replayer(registry, detectors, run)
+    for item in sim.stream():
+        replayer.feed(item)
+    replayer.tick_until(run.end.timestamp())
+    return replayer.out
 
 
 def simulation(run: FleetRun) -> Simulation:
@@ -189,61 +195,59 @@ def _registry_device(resident_id: str, d: Mapping[str, Any]) -> Device:
     return Device(d["device_id"], DeviceKind.SENSOR, resident_id, d["kind"], d["room"], d["hub_id"])
 
 
-def _replay(sim: Simulation, registry: Registry, detectors: DetectorSet, run: FleetRun) -> Replay:
-    out, history = Replay(), list[Observation]()
-    eval_at, tick_s = run.eval_start.timestamp(), run.tick.total_seconds()
-    learned, next_tick = False, run.start.timestamp() + tick_s
-    for item in sim.stream():
-        for now in _ticks(next_tick, item.t, tick_s):
-            _keep(out, detectors.tick(now), eval_at)
-            next_tick = now.timestamp() + tick_s
+class _Replayer:
+    """Feed one run's stream to the detectors, phase by phase, and keep what the evaluation scores."""
+
+    def __init__(self, registry: Registry, detectors: DetectorSet, run: FleetRun) -> None:
+        self.registry, self.detectors, self.out = registry, detectors, Replay()
+        self.history: list[Observation] | None = []  # None once learned
+        self.eval_at, self.step = run.eval_start.timestamp(), run.tick.total_seconds()
+        self.warm_at = self.eval_at - run.warm_up.total_seconds()
+        self.next_tick = self.warm_at
+
+    def feed(self, item: Message | Truth) -> None:
+        """Take the next item of the stream."""
         if isinstance(item, Truth):
-            out.truths.append(item)
-            continue
-        if not learned and item.t >= eval_at:
-            learned, out.learned_from = True, _learn(detectors, history)
-        obs = _observation(item, registry, out)
-        if obs is None:
-            continue
-        if not learned and obs.record.channel is Channel.EVENT:
-            history.append(obs)  # the baselines are of home events; telemetry is 90 % of the volume
-        _keep(out, detectors.observe(obs), eval_at)
-    for now in _ticks(next_tick, run.end.timestamp(), tick_s):
-        _keep(out, detectors.tick(now), eval_at)
-    return out
+            self.out.truths.append(item)
+            return
+        self.out.messages += 1
+        if item.t < self.warm_at:
+            # Early learning days: only the home events the baselines are learned from (telemetry is 90 %).
+            if item.channel is Channel.EVENT:
+                self._remember(self._decode(item))
+            return
+        self.tick_until(item.t)
+        if self.history is not None and item.t >= self.eval_at:
+            self.detectors.learn(self.history)
+            self.out.learned_from, self.history = len(self.history), None
+        obs = self._decode(item)
+        if obs is not None:
+            self._remember(obs)
+            self._keep(self.detectors.observe(obs))
 
+    def tick_until(self, t: float) -> None:
+        """Tick every ``step`` up to ``t``."""
+        while self.next_tick <= t:
+            self._keep(self.detectors.tick(datetime.fromtimestamp(self.next_tick, UTC)))
+            self.next_tick += self.step
 
-def _ticks(first: float, until: float, step: float) -> Iterator[datetime]:
-    """Yield the tick times from ``first`` up to and including ``until``."""
-    t = first
-    while t <= until:
-        yield datetime.fromtimestamp(t, UTC)
-        t += step
+    def _decode(self, item: Message) -> Observation | None:
+        """Decode and attribute one message the way ingest does, or count it rejected."""
+        now = device_time(item.t)
+        try:
+            record = decode(item.topic(PREFIX), item.payload(), now, PREFIX)
+            resident = self.registry.attribute(record).resident_id
+        except ContractError:
+            self.out.rejected += 1
+            return None
+        return None if resident is None else Observation(resident, record, now)
 
+    def _remember(self, obs: Observation | None) -> None:
+        if obs is not None and self.history is not None and obs.record.channel is Channel.EVENT:
+            self.history.append(obs)
 
-def _learn(detectors: DetectorSet, history: list[Observation]) -> int:
-    """Let the detectors learn from the history, then drop it; return its length."""
-    detectors.learn(history)
-    count = len(history)
-    history.clear()
-    return count
-
-
-def _observation(item: Message, registry: Registry, out: Replay) -> Observation | None:
-    """Decode and attribute one message the way ingest does; count it, or count it rejected."""
-    out.messages += 1
-    now = device_time(item.t)
-    try:
-        record = decode(item.topic(PREFIX), item.payload(), now, PREFIX)
-        resident = registry.attribute(record).resident_id
-    except ContractError:
-        out.rejected += 1
-        return None
-    return None if resident is None else Observation(resident, record, now)
-
-
-def _keep(out: Replay, found: Iterable[Finding], eval_at: float) -> None:
-    out.findings += (f for f in found if f.at.timestamp() >= eval_at)
+    def _keep(self, found: Iterable[Finding]) -> None:
+        self.out.findings += (f for f in found if f.at.timestamp() >= self.eval_at)
 
 
 def alert_key(f: Finding) -> str | None:
