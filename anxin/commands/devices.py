@@ -84,9 +84,9 @@ def _tls(args: argparse.Namespace) -> TlsListener | None:
 def _write_outputs(out: Path, result: Plan, db_url: str, limits: BrokerLimits, tls: TlsListener | None) -> None:
     """Save the new secrets first, then the hashes, then the broker's files (so no secret is ever lost)."""
     if result.issued:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         (out / "issued").mkdir(exist_ok=True, mode=0o700)
-        write_private(out / "issued" / f"devices-{stamp}.csv", _credentials_csv(result.issued))
+        write_private(out / "issued" / f"devices-{stamp}.csv", _credentials_csv(result.issued), replace=False)
     with psycopg.connect(db_url) as conn:
         changed = store_credential_hashes(conn, result.device_hashes)
     write_private(out / "services.json", json.dumps({a.username: a.password for a in result.services}, indent=2))
@@ -116,8 +116,10 @@ def _credentials_csv(accounts: tuple[Account, ...]) -> str:
     return buffer.getvalue()
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (mode 600), replacing it atomically."""
+def write_private(path: Path, text: str, replace: bool = True) -> None:
+    """Write a file readable by its owner only (mode 600) atomically; never replace one unless ``replace``."""
+    if not replace and path.exists():
+        raise FileExistsError(f"{path} exists; refusing to overwrite issued secrets")
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
