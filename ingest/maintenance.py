@@ -95,19 +95,28 @@ class Maintenance:
     def run(self, conn: psycopg.Connection, now: datetime, window: timedelta | None = None) -> MaintenanceReport:
         """Do one round of upkeep as of ``now``; ``window`` asks for a refresh of that many recent hours.
 
-        The connection is switched to autocommit: each step commits on its own.
+        Each step commits on its own: the connection (idle, e.g. from a pool) runs in autocommit until
+        the call returns.
         """
-        conn.autocommit = True
-        mode = db_mode(conn)
-        if not _try_lock(conn):
-            LOG.info("maintenance skipped: another process is running it")
-            return MaintenanceReport(mode, False, None, (), {})
+        previous, conn.autocommit = conn.autocommit, True
         try:
-            if mode is DbMode.TIMESCALEDB:
-                return self._timescaledb(conn, now, window)
-            return self._postgresql(conn, now, window or self.window)
+            mode = db_mode(conn)
+            if not _try_lock(conn):
+                LOG.info("maintenance skipped: another process is running it")
+                return MaintenanceReport(mode, False, None, (), {})
+            try:
+                return self._round(conn, mode, now, window)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
+            conn.autocommit = previous
+
+    def _round(self, conn: psycopg.Connection, mode: DbMode, now: datetime,
+               window: timedelta | None) -> MaintenanceReport:
+        """Do the work of the mode."""
+        if mode is DbMode.TIMESCALEDB:
+            return self._timescaledb(conn, now, window)
+        return self._postgresql(conn, now, window or self.window)
 
     def _postgresql(self, conn: psycopg.Connection, now: datetime, window: timedelta) -> MaintenanceReport:
         """Recompute the rollup hours of the window, then apply retention."""

@@ -22,7 +22,7 @@ def _require(mode: DbMode, wanted: DbMode) -> None:
 
 def _rows(db_url: str, query: str) -> list[tuple[object, ...]]:
     with psycopg.connect(db_url) as conn:
-        return conn.execute(query).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query).fetchall()
 
 
 def test_hours_around_widens_to_whole_hours() -> None:
@@ -80,13 +80,14 @@ def test_a_run_is_skipped_while_another_holds_the_lock(db_url: str) -> None:
         assert Maintenance().run(conn, BASE).ran  # the lock is released after a run
         holder.execute("SELECT pg_advisory_lock(%s)", (0x616E78696E02,))
         assert not Maintenance().run(conn, BASE).ran
+        assert not conn.autocommit  # given back as it came
 
 
 @pytest.mark.timescaledb
 def test_timescaledb_run_does_nothing_unless_asked_for_a_window(db_url: str) -> None:
     register(db_url, "r0")
     write(db_url, telemetry=[telemetry("r0", BASE + i * MIN, i, hr=60 + i) for i in range(10)])
-    with psycopg.connect(db_url) as conn:
+    with psycopg.connect(db_url, autocommit=True) as conn:
         idle = Maintenance(retention_days=1).run(conn, BASE + 3 * 24 * HOUR)
         assert (idle.window, idle.refreshed, idle.deleted) == (None, (), {})
         assert _materialized(conn, "heart_rate_hourly") == 0
@@ -102,6 +103,6 @@ def _materialized(conn: psycopg.Connection, view: str) -> int:
         "SELECT format('%%I.%%I', materialization_hypertable_schema, materialization_hypertable_name)"
         " FROM timescaledb_information.continuous_aggregates WHERE view_name = %s", (view,)).fetchone()
     assert row is not None
-    count = conn.execute(f"SELECT count(*) FROM {row[0]}").fetchone()  # type: ignore[arg-type]
+    count = conn.execute(f"SELECT count(*) FROM {row[0]}").fetchone()
     assert count is not None
     return int(count[0])
