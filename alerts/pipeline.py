@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -42,6 +44,9 @@ class DetectionPipeline:
         self._normal: queue.Queue[Sequence[Stored]] = queue.Queue(maxsize=max(1, max_backlog // 1000))
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._retry: deque[Finding] = deque(maxlen=100_000)  # findings the alert service could not take yet
+        self._retry_at = 0.0
+        self.retry_s = 1.0
         self.findings = 0
 
     def submit_urgent(self, items: Sequence[Stored]) -> None:
@@ -62,6 +67,10 @@ class DetectionPipeline:
             self._wake.wait(0.2)
             self._wake.clear()
             self._drain()
+            if self._retry and time.monotonic() >= self._retry_at:
+                pending = list(self._retry)
+                self._retry.clear()
+                self._emit(pending)
             now = self._clock()
             if now.timestamp() >= next_tick:
                 self._emit(self.detectors.tick(now))
@@ -95,10 +104,14 @@ class DetectionPipeline:
             return self.detectors.observe(Observation(item.resident_id, item.record, item.received_at))
 
     def _emit(self, findings: list[Finding]) -> None:
+        """Hand findings to the alert service; keep them for a retry when it fails (database down)."""
         if not findings:
             return
-        self.findings += len(findings)
         try:
             self._handle(findings)
-        except Exception:  # one bad finding must not stop detection for everyone else
-            LOG.exception("the alert service failed on %d findings", len(findings))
+        except Exception:  # the alert service failing must not stop detection; nothing is dropped either
+            LOG.exception("the alert service failed on %d findings; retrying in %.0f s", len(findings), self.retry_s)
+            self._retry.extend(findings)
+            self._retry_at = time.monotonic() + self.retry_s
+            return
+        self.findings += len(findings)

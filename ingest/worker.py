@@ -261,7 +261,8 @@ class IngestWorker:
         LOG.info("replayed %d spooled messages (%d stored, %d duplicates)", len(messages), result.stored,
                  result.duplicates)
         if self._sink is not None:
-            self._sink([s for s in replay.stored if not s.record.urgent])  # urgent ones went on when spooled
+            # Urgent ones went on when spooled too; the alert service keeps one open alert per kind.
+            self._sink(replay.stored)
 
     def _take_for_replay(self, msg: Inbound, replay: _Pending) -> None:
         try:
