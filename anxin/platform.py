@@ -153,8 +153,8 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         LOG.info("database mode: %s", mode.value)
         pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
         stack.callback(pool.close)
-        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-        address = BrokerAddress.from_url(mqtt_url, settings.mqtt_username, password)
+        address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("core"))
+        ingest_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest"))
         bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
         bus.connect()
         stack.callback(bus.close)
@@ -166,7 +166,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             detectors.register_resident(profile)
         detectors.learn(history)
         pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)
-        ingest_conn = MqttConnection(address, settings.ingest_client_id, manual_ack=True)
+        ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
         worker = IngestWorker(
             IngestConfig(spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
                          topic_prefix=settings.topic_prefix, group=settings.ingest_group,

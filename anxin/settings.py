@@ -34,9 +34,18 @@ class Settings(BaseSettings):
     max_future_skew_s: float = Field(default=300.0, gt=0)
     retention_days: int = Field(default=180, ge=1)
 
-    # platform service accounts on the broker (used when the broker enforces credentials)
+    # the platform's broker accounts (`anxin devices provision` makes them): with client ids bound to
+    # user names, each connection needs its own account, so ingest and the core bus have one each
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    mqtt_ingest_username: str | None = None
+    mqtt_ingest_password: SecretStr | None = None
+
+    def broker_account(self, role: str) -> tuple[str | None, str | None]:
+        """Return (user name, password) of the ``core`` or ``ingest`` connection."""
+        user, secret = (self.mqtt_ingest_username, self.mqtt_ingest_password) if role == "ingest" else (None, None)
+        user, secret = (user, secret) if user else (self.mqtt_username, self.mqtt_password)
+        return user, secret.get_secret_value() if secret else None
 
     # dashboard
     http_host: str = "127.0.0.1"

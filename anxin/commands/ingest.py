@@ -37,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
     client_id = args.client_id or settings.ingest_client_id
     with psycopg.connect(settings.database_url) as conn:
         mode = migrate(conn, settings.retention_days)
-    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-    connection = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, settings.mqtt_username, password),
+    connection = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest")),
                                 client_id, manual_ack=True)
     config = IngestConfig(
         spool_dir=Path(settings.data_dir) / "spool" / client_id, topic_prefix=settings.topic_prefix,
