@@ -32,6 +32,7 @@ from anxin.settings import Settings
 from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
+from ingest.maintenance import Maintenance
 from ingest.worker import IngestConfig, IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
@@ -180,6 +181,8 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         threads = [_thread("detection", pipeline.run, stop),
                    _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
                    _thread("care", _every(5.0, care.run_due, "notices and offers"), stop),
+                   _thread("upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days),
+                                            "rollups and retention"), stop),
                    _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
                    _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, detectors), "profiles"), stop)]
         ingest_conn.connect()
@@ -195,6 +198,12 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             stop.set()
             for thread in reversed(threads):
                 thread.join(30)
+
+
+def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:
+    """Refresh the rollups and apply retention (plain PostgreSQL; TimescaleDB's policies do it there)."""
+    with pool.connection() as conn:
+        Maintenance(retention_days=retention_days).run(conn, utc_now())
 
 
 def _refresh_profiles(pool: ConnectionPool[Any], detectors: DetectorSet) -> None:
