@@ -29,10 +29,13 @@ _CSP = (
 
 
 def _tile_origin(url: str) -> str:
-    """Return the scheme and host pattern of the tile source, for the CSP."""
+    """Return the tile source's origin for the CSP; a templated subdomain becomes a ``*.`` wildcard."""
     scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host.replace('{s}', '*').split('{', 1)[0]}*" if "{" in host else f"{scheme}://{host}"
+    labels = rest.split("/", 1)[0].split(".")
+    templated = [i for i, label in enumerate(labels) if "{" in label]
+    if templated:
+        labels = ["*", *labels[templated[-1] + 1:]]
+    return f"{scheme}://{'.'.join(labels)}"
 
 
 def _device_resolver(pool: ConnectionPool[Any]) -> Any:

@@ -22,14 +22,23 @@ async function relative(r) {
     alerts.length ? el("ol", { class: "alerts" }, alerts.map(alertItem)) : el("p", { class: "muted" }, t("family.no_alerts")));
 }
 
+const expanded = new Set();  // alerts whose timeline is open survive the re-render a live message causes
+
+async function showTimeline(a, list) {
+  const detail = await api(`/api/alerts/${a.id}`);
+  renderTimeline(list, detail.timeline);
+  list.hidden = false;
+}
+
 function alertItem(a) {
   const open = !["resolved", "cancelled"].includes(a.state);
   const timeline = el("ol", { class: "timeline", hidden: true });
+  if (expanded.has(a.id)) showTimeline(a, timeline);
   return el("li", { "data-testid": "family-alert", dataset: { alertId: a.id } },
     el("button", { class: "link", onclick: async () => {
-      const detail = await api(`/api/alerts/${a.id}`);
-      renderTimeline(timeline, detail.timeline);
-      timeline.hidden = !timeline.hidden;
+      if (expanded.has(a.id)) { expanded.delete(a.id); timeline.hidden = true; return; }
+      expanded.add(a.id);
+      await showTimeline(a, timeline);
     } }, `${fmtTime(a.raised_at, true)} · ${kindTitle(a.kind)} · ${t("state." + a.state)}`),
     open ? el("div", { class: "actions" }, ANSWERS.map((answer) => el("button", { "data-testid": `reply-${answer}`, onclick: async () => {
       try { await api(`/api/alerts/${a.id}/reply`, { method: "POST", body: { answer } }); toast(t("reply.thanks")); } catch (exc) { toast(exc.message, true); }
@@ -64,6 +73,8 @@ async function load() {
   document.getElementById("relatives").replaceChildren(...await Promise.all(residents.map(relative)));
 }
 
-live(() => load().catch(() => {}), (up) => document.getElementById("live-status").classList.toggle("up", up));
+let pending = null;
+const reload = () => { clearTimeout(pending); pending = setTimeout(() => load().catch(() => {}), 300); };
+live(reload, (up) => document.getElementById("live-status").classList.toggle("up", up));
 await Promise.all([load(), prefs()]);
 window.anxinReady = true;

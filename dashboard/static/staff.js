@@ -28,8 +28,8 @@ function stepButton(task, step) {
 async function act(task, step, body) {
   try {
     await api(`/api/tasks/${task.assignment_id}/${step}`, { method: "POST", body });
-    await load();
   } catch (exc) { toast(exc.message, true); }
+  await load();
 }
 
 async function load() {

@@ -28,12 +28,13 @@ from psycopg_pool import ConnectionPool
 from alerts.findings import Finding
 from dashboard.app import create_app
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
-from tests.dashboard.world import PASSWORD, platform, seed, settings
+from tests.dashboard.world import PASSWORD, SECRET, platform, seed, settings
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "dashboard" / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = REPO / "test-artifacts" / "dashboard"
+NO_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # nothing listens: the map must show markers anyway
 
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and (WEB / "node_modules" / "playwright-core").is_dir() and shutil.which("node")),
@@ -62,19 +63,54 @@ def _sos_bridge(bus: MqttConnection, topic_prefix: str, world: Any) -> None:
     bus.route(f"{topic_prefix}/+/event", on_event)
 
 
-@pytest.fixture
-def served(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[tuple[str, MqttConnection]]:
-    """Run the wired platform and the dashboard on a free port; yield its URL and a broker connection."""
+@pytest.fixture(params=["local", "platform"])
+def served(request: pytest.FixtureRequest, db_url: str, mqtt_broker: Any, topic_prefix: str,
+           service_root: Path) -> Iterator[tuple[str, MqttConnection]]:
+    """Run the platform with the dashboard on a free port; yield its URL and a broker connection."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
+    if request.param == "platform":
+        # anxin.web.on_stage passes dispatch's bare staff id ("s1") as the lifecycle actor, which the
+        # lifecycle refuses ("staff:s1" expected), so "arrived" fails there until the root maps it.
+        request.applymarker(pytest.mark.xfail(reason="composition root: staff actor not mapped", strict=False))
+        yield from _whole_platform(db_url, mqtt_broker.url, topic_prefix, service_root)
+        return
+    yield from _wired_here(db_url, mqtt_broker.url, topic_prefix)
+
+
+def _whole_platform(db_url: str, mqtt_url: str, topic_prefix: str, service_root: Path) -> Iterator[tuple[str, Any]]:
+    """Start the composition root's platform: ingest → detection → alert service → dashboard."""
+    platform_module = pytest.importorskip("anxin.platform")
+    from anxin.settings import Settings  # noqa: PLC0415 - only when the composition root is there
+
+    name = uuid.uuid4().hex[:8]
+    secrets = {field: f"{SECRET}-{field}" for field, info in Settings.model_fields.items()
+               if "secret" in field and field != "secret_key" and "SecretStr" in str(info.annotation)}
+    config = Settings(database_url=db_url, mqtt_url=mqtt_url, topic_prefix=topic_prefix, http_port=_free_port(),
+                      secret_key=SECRET, data_dir=service_root / f"e2e-{name}", ingest_client_id=f"ingest-{name}",
+                      ingest_group=f"g{name}", **secrets)
+    try:
+        started = platform_module.start_platform(config)
+        running = started.__enter__()
+    except SystemExit as exc:  # the root refuses a setting it needs; say which instead of ending pytest
+        pytest.fail(f"start_platform refused to start: {exc}")
+    try:
+        yield running.dashboard_url.rstrip("/"), running.bus
+    finally:
+        started.__exit__(None, None, None)
+
+
+def _wired_here(db_url: str, mqtt_url: str, topic_prefix: str) -> Iterator[tuple[str, MqttConnection]]:
+    """Wire alert service, dispatch and dashboard in the test, with an SOS bridge standing in for detection."""
     root = f"{topic_prefix.split('/', maxsplit=1)[0]}/anxin/v1"
-    address = BrokerAddress.from_url(mqtt_broker.url)
+    address = BrokerAddress.from_url(mqtt_url)
     bus = MqttConnection(address, f"e2e-{uuid.uuid4().hex[:8]}", persistent=False)
     bus.connect()
     with ConnectionPool(db_url, min_size=2, max_size=8, open=True) as pool:
         world = platform(pool, bus.publish, topic_root=root)
         _sos_bridge(bus, topic_prefix, world)
-        app = create_app(settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix), pool,
+        dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
+        app = create_app(dash, pool,
                          subscriber=Subscriber(bus), actions=world.actions())
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -90,10 +126,12 @@ def served(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[tuple[s
             bus.close()
 
 
-def test_sos_to_resolution_in_the_browser(served: tuple[str, MqttConnection], topic_prefix: str) -> None:
+def test_sos_to_resolution_in_the_browser(served: tuple[str, MqttConnection], topic_prefix: str,
+                                          request: pytest.FixtureRequest) -> None:
     base, bus = served
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BASE_URL": base, "SHOTS": str(SHOTS), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB),
+    shots = SHOTS / request.node.callspec.params["served"]
+    shots.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BASE_URL": base, "SHOTS": str(shots), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB),
            "CHROMIUM": CHROMIUM, "STAFF_USER": "staff1"}
     script = Path(__file__).parent / "e2e" / "console_flow.mjs"
     with subprocess.Popen(["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -106,11 +144,12 @@ def test_sos_to_resolution_in_the_browser(served: tuple[str, MqttConnection], to
         proc.stdin.flush()
         result = json.loads(proc.stdout.read().strip().splitlines()[-1])
         proc.wait(60)
-    assert result["ok"], result.get("error")
+    assert result.get("appearedMs") is not None, result.get("error")
     assert result["appearedMs"] < 2000
+    assert result["ok"], result.get("error")
     assert result["suggestedStaff"] == "s1"
     assert result["familySees"] is True
     assert result["otherFamilySees"] is False
     assert result["otherFamilyResidents"] == ["r2"]
     for name in ("console-new-alert", "console-dispatch", "console-resolved", "staff-task", "family", "figures"):
-        assert (SHOTS / f"{name}.png").stat().st_size > 5000
+        assert (shots / f"{name}.png").stat().st_size > 5000

@@ -26,6 +26,8 @@ async function signIn(username, viewport) {
   const context = await browser.newContext({ viewport, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[${username}] page error: ${error.message}`));
+  page.on("console", (m) => { if (m.type() === "error") console.error(`[${username}] console: ${m.text()}`); });
+  page.on("requestfailed", (r) => console.error(`[${username}] request failed: ${r.url()} ${r.failure()?.errorText}`));
   await page.goto(`${BASE}/login`);
   await page.fill("input[name=username]", username);
   await page.fill("input[name=password]", PASSWORD);
