@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 import psycopg
 
-from gateway.registry import Device, DeviceKind
+from gateway.registry import Device
+from ingest.devices import load_devices
 
 
 def load_credential_hashes(conn: psycopg.Connection) -> dict[str, str]:
@@ -31,7 +32,4 @@ def store_credential_hashes(conn: psycopg.Connection, hashes: Mapping[str, str])
 
 def load_connecting_devices(conn: psycopg.Connection) -> list[Device]:
     """Return the registered devices that sign in to the broker themselves (not relayed by a hub)."""
-    rows = conn.execute(
-        "SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices WHERE parent_id IS NULL"
-    ).fetchall()
-    return [Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+    return [d for d in load_devices(conn) if d.parent_id is None]

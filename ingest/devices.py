@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import psycopg
 
-from gateway.registry import Device
+from gateway.registry import Device, DeviceKind
 
 
 def upsert_residents(conn: psycopg.Connection, residents: Iterable[tuple[str, str]]) -> None:
@@ -28,3 +28,9 @@ def upsert_devices(conn: psycopg.Connection, devices: Iterable[Device]) -> None:
             " sensor_kind = EXCLUDED.sensor_kind, room = EXCLUDED.room, parent_id = EXCLUDED.parent_id",
             [(d.id, d.kind.value, d.resident_id, d.sensor_kind, d.room, d.parent_id) for d in ordered],
         )
+
+
+def load_devices(conn: psycopg.Connection) -> list[Device]:
+    """Read every registered device."""
+    rows = conn.execute("SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices").fetchall()
+    return [Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows]

@@ -25,7 +25,8 @@ import psycopg
 from gateway.contract import Channel, Record, command_ack, decode, topic
 from gateway.errors import ContractError
 from gateway.mqtt import Inbound, MqttConnection
-from gateway.registry import Attribution, Device, DeviceKind, Registry
+from gateway.registry import Attribution, Device, Registry
+from ingest.devices import load_devices
 from ingest.errors import DatabaseError, SpoolFullError
 from ingest.metrics import Metrics
 from ingest.rows import Batch, DeadLetter
@@ -87,8 +88,7 @@ class _Pending:
 def load_registry(url: str) -> Registry:
     """Read the device registry from the database."""
     with psycopg.connect(url, connect_timeout=5) as conn:
-        rows = conn.execute("SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices").fetchall()
-    return Registry(Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows)
+        return Registry(load_devices(conn))
 
 
 class IngestWorker:
