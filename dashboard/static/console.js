@@ -55,7 +55,7 @@ function tick() {
   });
   document.querySelectorAll("[data-deadline]").forEach((node) => {
     const left = (Date.parse(node.dataset.deadline) - now) / 1000;
-    node.textContent = (left < 0 ? t("queue.overdue") : "⏱ ") + fmtSpan(Math.abs(left));
+    node.textContent = (left < 0 ? t("queue.overdue") : t("queue.left")) + fmtSpan(Math.abs(left));
     node.classList.toggle("late", left < 0);
   });
 }
@@ -127,7 +127,7 @@ function renderCase(detail) {
       el("span", { class: `sev sev-${SEVERITY[a.severity]}` }, t("severity." + SEVERITY[a.severity])), " ",
       el("span", { class: "state", "data-testid": "case-state", dataset: { state: a.state } }, t("state." + a.state)), " ",
       t("case.raised"), " ", fmtTime(a.raised_at, true), " · ", t("case.promise", { min: a.promise_minutes }), " ",
-      el("span", { class: "countdown", dataset: { deadline: a.promise_deadline } })),
+      ["resolved", "cancelled"].includes(a.state) ? null : el("span", { class: "countdown", dataset: { deadline: a.promise_deadline } })),
     el("p", { class: "muted" }, a.address || ""),
   );
   renderActions(a);
