@@ -168,8 +168,9 @@ def simulation(run: FleetRun) -> Simulation:
     spec = IncidentSpec(counts=dict(run.incident_counts()))
     ids = tuple(r.resident_id for r in sim.fleet)
     # Baselines must be learned from normal days: the schedule leaves the learning period alone.
-    sim.schedule = Schedule(spec, ids, start=run.eval_start.timestamp(), end=end,
-                            tz_offset_s=sim.world.tz_offset_s, seed=run.seed)
+    sim.schedule = Schedule(
+        spec, ids, start=run.eval_start.timestamp(), end=end, tz_offset_s=sim.world.tz_offset_s, seed=run.seed
+    )
     return sim
 
 
@@ -346,8 +347,10 @@ def _count(keys: Iterable[str]) -> dict[str, int]:
 
 
 def _delay_figures(delays: Sequence[float]) -> dict[str, float | None]:
-    return {"median_delay_min": _round(statistics.median(delays) if delays else None),
-            "p90_delay_min": _round(_quantile(delays, 0.9))}
+    return {
+        "median_delay_min": _round(statistics.median(delays) if delays else None),
+        "p90_delay_min": _round(_quantile(delays, 0.9)),
+    }
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
@@ -367,4 +370,3 @@ def _ratio(hits: int, total: int) -> float | None:
 
 def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
-

@@ -50,8 +50,9 @@ def last_json(output: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def run_captured(command: Sequence[str], *, env: Mapping[str, str] | None = None,
-                 timeout_s: float | None = None) -> Captured:
+def run_captured(
+    command: Sequence[str], *, env: Mapping[str, str] | None = None, timeout_s: float | None = None
+) -> Captured:
     """Run ``command``, echo its output to stderr, and parse its last line."""
     started = time.monotonic()
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, bufsize=1) as child:

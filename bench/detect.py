@@ -71,8 +71,16 @@ def main() -> None:
     args = parser.parse_args()
     raw = os.environ.get("DATA_DIR")
     data_dir = Path(raw) if raw else None
-    fleet_args = ["--residents", str(args.residents), "--days", str(args.days),
-                  "--learn-days", str(args.learn_days), "--seed", str(args.seed)]
+    fleet_args = [
+        "--residents",
+        str(args.residents),
+        "--days",
+        str(args.days),
+        "--learn-days",
+        str(args.learn_days),
+        "--seed",
+        str(args.seed),
+    ]
     parts = {part.name: run_part(part, data_dir, fleet_args) for part in PARTS}
     report({"bench": "detect", **parts, "data_dir": str(data_dir) if data_dir else None})
 

@@ -34,8 +34,9 @@ def register(sub: Any) -> None:
     fleet.add_argument("--days", type=int, default=7, help="simulated days of evaluation, with incidents")
     fleet.add_argument("--learn-days", type=int, default=14, help="simulated days of normal life learned first")
     fleet.add_argument("--seed", type=int, default=7)
-    fleet.add_argument("--per-kind", type=int, default=None,
-                       help="incidents of each kind (default: about one per 50 resident-days)")
+    fleet.add_argument(
+        "--per-kind", type=int, default=None, help="incidents of each kind (default: about one per 50 resident-days)"
+    )
     fleet.add_argument("--model", type=Path, default=None, help="fall model file (default: the shipped one)")
     fleet.set_defaults(func=run_fleet)
 
@@ -61,8 +62,9 @@ def run_fleet(args: argparse.Namespace) -> int:
     from alerts.fleet_eval import EXPECTED, FleetRun, evaluate_fleet  # noqa: PLC0415 — sklearn is slow to import
 
     counts = None if args.per_kind is None else dict.fromkeys(EXPECTED, args.per_kind)
-    run = FleetRun(residents=args.residents, learn_days=args.learn_days, eval_days=args.days, seed=args.seed,
-                   incidents=counts)
+    run = FleetRun(
+        residents=args.residents, learn_days=args.learn_days, eval_days=args.days, seed=args.seed, incidents=counts
+    )
     print(json.dumps(evaluate_fleet(run, model=args.model), ensure_ascii=False))
     return 0
 

@@ -91,8 +91,11 @@ def test_only_the_ok_key_answering_an_alarm_scores_as_a_cancel() -> None:
     assert alert_key(_finding("sos", 0.5, cancels=True, ok_after_s=30.0)) == "cancel"
     assert alert_key(_finding("smoke", 5, cancels=True)) is None
     assert alert_key(_finding("sos", 0)) == "sos"
-    report = score([_truth("ok_cancel", minutes=0.5)], [_finding("fall", 0), _finding("fall", 0.5, cancels=True,
-                                                                                        ok_after_s=30.0)], RUN)
+    report = score(
+        [_truth("ok_cancel", minutes=0.5)],
+        [_finding("fall", 0), _finding("fall", 0.5, cancels=True, ok_after_s=30.0)],
+        RUN,
+    )
     assert report["per_kind"]["cancel"]["recall"] == 1.0
     assert report["false_positives"] == 0
 

@@ -11,17 +11,43 @@ from bench.report import build_report, records_from_outputs, render_markdown, wr
 
 AT = datetime(2026, 11, 22, 9, 5, 30, tzinfo=UTC)
 HOST = {"cpus": 2, "python": "3.12.3", "platform": "Linux", "load_avg_1m": 0.5}
-INGEST = {"bench": "ingest", "msgs": 200000, "ingest_msg_s": 10456, "raw_msg_s": 41000, "ratio": 0.255,
-          "lost": 0, "duplicated": 0, "db_mode": "timescaledb", "machine": HOST}
+INGEST = {
+    "bench": "ingest",
+    "msgs": 200000,
+    "ingest_msg_s": 10456,
+    "raw_msg_s": 41000,
+    "ratio": 0.255,
+    "lost": 0,
+    "duplicated": 0,
+    "db_mode": "timescaledb",
+    "machine": HOST,
+}
 DETECT = {
     "bench": "detect",
     "falls": {"skipped": "DATA_DIR is not set"},
-    "fleet": {"bench": "fleet", "residents": 5, "days": 1, "per_kind": {
-        "sos": {"precision": 1.0, "recall": 1.0, "median_delay_min": 0.0, "p90_delay_min": 0.0, "incidents": 1,
-                "findings": 1},
-        "fall": {"precision": 0.5, "recall": None, "median_delay_min": 1.25, "p90_delay_min": 3.0, "incidents": 0,
-                 "findings": 2},
-    }},
+    "fleet": {
+        "bench": "fleet",
+        "residents": 5,
+        "days": 1,
+        "per_kind": {
+            "sos": {
+                "precision": 1.0,
+                "recall": 1.0,
+                "median_delay_min": 0.0,
+                "p90_delay_min": 0.0,
+                "incidents": 1,
+                "findings": 1,
+            },
+            "fall": {
+                "precision": 0.5,
+                "recall": None,
+                "median_delay_min": 1.25,
+                "p90_delay_min": 3.0,
+                "incidents": 0,
+                "findings": 2,
+            },
+        },
+    },
     "machine": HOST,
 }
 OUTPUTS = {
