@@ -34,7 +34,7 @@ def _tile_origin(url: str) -> str:
     labels = rest.split("/", 1)[0].split(".")
     templated = [i for i, label in enumerate(labels) if "{" in label]
     if templated:
-        labels = ["*", *labels[templated[-1] + 1:]]
+        labels = ["*", *labels[templated[-1] + 1 :]]
     return f"{scheme}://{'.'.join(labels)}"
 
 
@@ -66,7 +66,10 @@ def _topics(settings: DashboardSettings) -> dict[str, Any]:
 
 
 def create_app(
-    settings: DashboardSettings, pool: ConnectionPool[Any], *, subscriber: BrokerSubscriber | None = None,
+    settings: DashboardSettings,
+    pool: ConnectionPool[Any],
+    *,
+    subscriber: BrokerSubscriber | None = None,
     actions: Actions | None = None,
 ) -> FastAPI:
     """Build the dashboard app; it follows the broker through ``subscriber`` and acts through ``actions``."""

@@ -101,8 +101,9 @@ class Auditor:
 
     def __call__(self, action: str, object_type: str, object_id: object, detail: dict[str, Any] | None = None) -> None:
         """Record that the user did ``action`` on an object."""
-        audit.record(self.conn, self.user, action, object_type=object_type, object_id=str(object_id), ip=self.ip,
-                     detail=detail)
+        audit.record(
+            self.conn, self.user, action, object_type=object_type, object_id=str(object_id), ip=self.ip, detail=detail
+        )
 
 
 def get_auditor(request: Request, conn: Conn, user: CurrentUser) -> Auditor:

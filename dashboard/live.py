@@ -42,10 +42,17 @@ class LiveMessage:
 
     def to_json(self) -> str:
         """Encode the message for a WebSocket client."""
-        return json.dumps({
-            "type": self.type, "resident_id": self.resident_id, "alert_id": self.alert_id,
-            "device_id": self.device_id, "data": self.data,
-        }, ensure_ascii=False, default=str)
+        return json.dumps(
+            {
+                "type": self.type,
+                "resident_id": self.resident_id,
+                "alert_id": self.alert_id,
+                "device_id": self.device_id,
+                "data": self.data,
+            },
+            ensure_ascii=False,
+            default=str,
+        )
 
 
 def parse_alert(topic: str, payload: bytes) -> LiveMessage | None:

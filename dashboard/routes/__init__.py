@@ -20,6 +20,16 @@ from dashboard.routes import (
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
-    auth.router, users.router, residents.router, devices.router, places.router, alerts.router, dispatch.router,
-    family.router, visits.router, figures.router, live.router, pages.router,
+    auth.router,
+    users.router,
+    residents.router,
+    devices.router,
+    places.router,
+    alerts.router,
+    dispatch.router,
+    family.router,
+    visits.router,
+    figures.router,
+    live.router,
+    pages.router,
 )

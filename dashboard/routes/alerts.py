@@ -27,7 +27,9 @@ def public_alert(row: dict[str, Any], user: User) -> AlertPublic:
     kind = ALERT_KINDS.get(row["kind"])
     allowed = moves(AlertState(row["state"]), actor(user)) if user.role is not RoleName.FAMILY else []
     return AlertPublic(
-        **row, title_en=kind.title_en if kind else row["kind"], title_zh=kind.title_zh if kind else row["kind"],
+        **row,
+        title_en=kind.title_en if kind else row["kind"],
+        title_zh=kind.title_zh if kind else row["kind"],
         moves=[m.value for m in allowed],
     )
 
@@ -43,14 +45,29 @@ def _filter_for(user: User, **chosen: Any) -> alerts.AlertFilter:
 
 @router.get("")
 def list_alerts(
-    user: CurrentUser, conn: Conn, log: Audit, *, open_only: bool = False, state: str | None = None,
-    kind: str | None = None, resident_id: str | None = None,
-    min_severity: Annotated[int | None, Query(ge=1, le=4)] = None, since: datetime | None = None,
+    user: CurrentUser,
+    conn: Conn,
+    log: Audit,
+    *,
+    open_only: bool = False,
+    state: str | None = None,
+    kind: str | None = None,
+    resident_id: str | None = None,
+    min_severity: Annotated[int | None, Query(ge=1, le=4)] = None,
+    since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlertPublic]:
     """List alerts the user may see, open and most urgent first."""
-    f = _filter_for(user, open_only=open_only, state=state, kind=kind, resident_id=resident_id,
-                    min_severity=min_severity, since=since, limit=limit)
+    f = _filter_for(
+        user,
+        open_only=open_only,
+        state=state,
+        kind=kind,
+        resident_id=resident_id,
+        min_severity=min_severity,
+        since=since,
+        limit=limit,
+    )
     rows = alerts.list_alerts(conn, f)
     log("list", "alert", resident_id, {"count": len(rows)})
     return [public_alert(r, user) for r in rows]
@@ -63,8 +80,9 @@ def get_alert(alert_id: AlertId, user: CurrentUser, conn: Conn, log: Audit) -> A
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
     log("read", "alert", alert_id)
-    return AlertDetail(alert=public_alert(row, user),
-                       timeline=[TimelineEntry(**e) for e in alerts.timeline(conn, alert_id)])
+    return AlertDetail(
+        alert=public_alert(row, user), timeline=[TimelineEntry(**e) for e in alerts.timeline(conn, alert_id)]
+    )
 
 
 def get_actions(request: Request) -> Actions:
@@ -81,8 +99,16 @@ def alert_service(request: Request) -> AlertService:
     return service
 
 
-def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertState, *, note: str | None,
-          outcome: str | None = None) -> AlertPublic:
+def _move(
+    request: Request,
+    conn: Conn,
+    user: User,
+    alert_id: int,
+    to: AlertState,
+    *,
+    note: str | None,
+    outcome: str | None = None,
+) -> AlertPublic:
     """Ask the alert service for one move and return the alert as it now stands."""
     service = alert_service(request)
     conn.commit()  # the service works on its own connection; do not hold our snapshot across it
@@ -98,24 +124,27 @@ def _move(request: Request, conn: Conn, user: User, alert_id: int, to: AlertStat
 
 
 @router.post("/{alert_id}/acknowledge", responses=_REFUSALS)
-def acknowledge(alert_id: AlertId, body: Acknowledge, *, user: AlertHandler, request: Request, conn: Conn,
-                log: Audit) -> AlertPublic:
+def acknowledge(
+    alert_id: AlertId, body: Acknowledge, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
     """Acknowledge a raised alert."""
     log("acknowledge", "alert", alert_id)
     return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, note=body.note)
 
 
 @router.post("/{alert_id}/cancel", responses=_REFUSALS)
-def cancel(alert_id: AlertId, body: Cancel, *, user: AlertHandler, request: Request, conn: Conn,
-           log: Audit) -> AlertPublic:
+def cancel(
+    alert_id: AlertId, body: Cancel, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
     """Cancel an alert, giving the reason."""
     log("cancel", "alert", alert_id, {"note": body.note})
     return _move(request, conn, user, alert_id, AlertState.CANCELLED, note=body.note)
 
 
 @router.post("/{alert_id}/resolve", responses=_REFUSALS)
-def resolve(alert_id: AlertId, body: Resolve, *, user: AlertHandler, request: Request, conn: Conn,
-            log: Audit) -> AlertPublic:
+def resolve(
+    alert_id: AlertId, body: Resolve, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
     """Resolve an alert with its outcome."""
     log("resolve", "alert", alert_id, {"outcome": body.outcome})
     return _move(request, conn, user, alert_id, AlertState.RESOLVED, note=body.note, outcome=body.outcome)

@@ -19,8 +19,13 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 def public_user(user: User) -> UserPublic:
     """Describe a user for the API."""
     return UserPublic(
-        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-        staff_id=user.staff_id, locale=user.locale, resident_ids=sorted(user.resident_ids),
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        staff_id=user.staff_id,
+        locale=user.locale,
+        resident_ids=sorted(user.resident_ids),
         home=ROLES[user.role].home,
     )
 
@@ -30,7 +35,8 @@ def _check_rate(conn: Conn, settings: Settings, username: str, ip: str | None) -
     by_user, by_ip = users.recent_failures(conn, username, ip, timedelta(seconds=settings.login_window_s))
     if by_user >= settings.login_max_failures_user or by_ip >= settings.login_max_failures_ip:
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, "too many failed sign-ins; try later",
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed sign-ins; try later",
             headers={"Retry-After": str(settings.login_window_s)},
         )
 
@@ -56,8 +62,13 @@ def login(body: LoginRequest, request: Request, response: Response, conn: Conn, 
     expires = users.open_session(conn, key, user.id, ttl, ip=ip, agent=request.headers.get("user-agent"))
     audit.record(conn, user, "login", object_type="session", object_id=str(user.id), ip=ip)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_ttl_s, httponly=True, samesite="strict",
-        secure=settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
     )
     return Session(token=token, expires_at=expires, user=public_user(user))
 

@@ -18,8 +18,13 @@ router = APIRouter(prefix="/api/devices", tags=["devices"])
 
 @router.get("")
 def list_devices(
-    user: CurrentUser, conn: Conn, log: Audit, settings: Settings, *,
-    resident_id: str | None = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    user: CurrentUser,
+    conn: Conn,
+    log: Audit,
+    settings: Settings,
+    *,
+    resident_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[DevicePublic]:
     """List devices the user may see, optionally of one resident."""
@@ -31,8 +36,9 @@ def list_devices(
         only = None
     else:
         only = user.resident_ids
-    rows = devices.list_devices(conn, only, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct,
-                                limit=limit, offset=offset)
+    rows = devices.list_devices(
+        conn, only, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct, limit=limit, offset=offset
+    )
     log("list", "device", resident_id, {"count": len(rows)})
     return [DevicePublic(**r) for r in rows]
 

@@ -68,18 +68,36 @@ def translated() -> Iterator[None]:
 def _ranking(alert_id: int, ranking: Ranking) -> RankingPublic:
     """Describe a ranking for the dispatch panel."""
     return RankingPublic(
-        alert_id=alert_id, promise_min=ranking.promise.total_seconds() / 60, deadline=ranking.deadline,
-        verdict=ranking.verdict.value, summary_en=ranking.summary_en, summary_zh=ranking.summary_zh,
-        candidates=[CandidatePublic(
-            staff_id=c.staff.id, name=c.staff.name, role=c.staff.role.value, station_id=c.staff.station.id,
-            rank=c.rank, origin=c.origin, road_km=c.road_km, eta_min=c.eta.total_seconds() / 60,
-            arrives_at=c.arrives_at, in_time=c.in_time, margin_min=c.margin.total_seconds() / 60,
-            reason_en=c.reason_en, reason_zh=c.reason_zh,
-            lat=c.staff.last_location.lat if c.staff.last_location else c.staff.station.location.lat,
-            lon=c.staff.last_location.lon if c.staff.last_location else c.staff.station.location.lon,
-        ) for c in ranking.candidates],
-        passed_over=[PassedOverPublic(staff_id=p.staff.id, name=p.staff.name, reason_en=p.reason_en,
-                                      reason_zh=p.reason_zh) for p in ranking.passed_over],
+        alert_id=alert_id,
+        promise_min=ranking.promise.total_seconds() / 60,
+        deadline=ranking.deadline,
+        verdict=ranking.verdict.value,
+        summary_en=ranking.summary_en,
+        summary_zh=ranking.summary_zh,
+        candidates=[
+            CandidatePublic(
+                staff_id=c.staff.id,
+                name=c.staff.name,
+                role=c.staff.role.value,
+                station_id=c.staff.station.id,
+                rank=c.rank,
+                origin=c.origin,
+                road_km=c.road_km,
+                eta_min=c.eta.total_seconds() / 60,
+                arrives_at=c.arrives_at,
+                in_time=c.in_time,
+                margin_min=c.margin.total_seconds() / 60,
+                reason_en=c.reason_en,
+                reason_zh=c.reason_zh,
+                lat=c.staff.last_location.lat if c.staff.last_location else c.staff.station.location.lat,
+                lon=c.staff.last_location.lon if c.staff.last_location else c.staff.station.location.lon,
+            )
+            for c in ranking.candidates
+        ],
+        passed_over=[
+            PassedOverPublic(staff_id=p.staff.id, name=p.staff.name, reason_en=p.reason_en, reason_zh=p.reason_zh)
+            for p in ranking.passed_over
+        ],
     )
 
 
@@ -100,8 +118,9 @@ def candidates(alert_id: AlertId, _: AlertHandler, conn: Conn, flow: Flow, reque
 
 
 @router.post("/alerts/{alert_id}/dispatch", responses=_REFUSALS)
-def send(alert_id: AlertId, body: DispatchCreate, *, user: AlertHandler, conn: Conn, flow: Flow, log: Audit,
-         request: Request) -> OfferPublic:
+def send(
+    alert_id: AlertId, body: DispatchCreate, *, user: AlertHandler, conn: Conn, flow: Flow, log: Audit, request: Request
+) -> OfferPublic:
     """Offer the task to the top candidate, or to the staff member named."""
     row = _alert_row(conn, alert_id)
     if row["state"] != "acknowledged":
@@ -109,10 +128,21 @@ def send(alert_id: AlertId, body: DispatchCreate, *, user: AlertHandler, conn: C
     log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
     conn.commit()
     with translated():
-        offer = flow.assign(str(alert_id), row["resident_id"], raised_at=row["raised_at"], actor=actor(user),
-                            now=now(request), staff_id=body.staff_id)
-    return OfferPublic(dispatch_id=offer.dispatch_id, alert_id=offer.alert_id, assignment_id=offer.assignment_id,
-                       staff_id=offer.staff_id, must_escalate=offer.must_escalate)
+        offer = flow.assign(
+            str(alert_id),
+            row["resident_id"],
+            raised_at=row["raised_at"],
+            actor=actor(user),
+            now=now(request),
+            staff_id=body.staff_id,
+        )
+    return OfferPublic(
+        dispatch_id=offer.dispatch_id,
+        alert_id=offer.alert_id,
+        assignment_id=offer.assignment_id,
+        staff_id=offer.staff_id,
+        must_escalate=offer.must_escalate,
+    )
 
 
 @router.get("/alerts/{alert_id}/tasks", responses={404: {}})
@@ -154,8 +184,9 @@ _STEPS: Final[dict[str, Callable[[DispatchFlow, int, datetime], None]]] = {
 }
 
 
-def _step(name: str, assignment_id: int, *, user: User, conn: Conn, flow: DispatchFlow, log: Audit,
-          request: Request) -> list[TaskPublic]:
+def _step(
+    name: str, assignment_id: int, *, user: User, conn: Conn, flow: DispatchFlow, log: Audit, request: Request
+) -> list[TaskPublic]:
     """Take one step on a task and return it as it now stands."""
     log(name, "task", assignment_id)
     conn.commit()
@@ -165,41 +196,51 @@ def _step(name: str, assignment_id: int, *, user: User, conn: Conn, flow: Dispat
 
 
 @router.post("/tasks/{assignment_id}/accept", responses=_REFUSALS)
-def accept(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
-           request: Request) -> list[TaskPublic]:
+def accept(
+    assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit, request: Request
+) -> list[TaskPublic]:
     """Accept a task."""
     return _step("accept", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/en_route", responses=_REFUSALS)
-def en_route(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
-             request: Request) -> list[TaskPublic]:
+def en_route(
+    assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit, request: Request
+) -> list[TaskPublic]:
     """Report being on the way."""
     return _step("en_route", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/on_site", responses=_REFUSALS)
-def on_site(assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit,
-            request: Request) -> list[TaskPublic]:
+def on_site(
+    assignment_id: TaskId, *, user: CurrentUser, conn: Conn, flow: Flow, log: Audit, request: Request
+) -> list[TaskPublic]:
     """Report arriving at the door."""
     return _step("on_site", assignment_id, user=user, conn=conn, flow=flow, log=log, request=request)
 
 
 @router.post("/tasks/{assignment_id}/decline", responses=_REFUSALS)
-def decline(assignment_id: TaskId, body: Annotated[Decline, Body()], *, flow: Flow, conn: Conn, log: Audit,
-            request: Request) -> OfferPublic:
+def decline(
+    assignment_id: TaskId, body: Annotated[Decline, Body()], *, flow: Flow, conn: Conn, log: Audit, request: Request
+) -> OfferPublic:
     """Decline a task; it is offered to the next candidate."""
     log("decline", "task", assignment_id, {"reason": body.reason})
     conn.commit()
     with translated():
         offer = flow.decline(assignment_id, now(request), body.reason)
-    return OfferPublic(dispatch_id=offer.dispatch_id, alert_id=offer.alert_id, assignment_id=offer.assignment_id,
-                       staff_id=offer.staff_id, must_escalate=offer.must_escalate)
+    return OfferPublic(
+        dispatch_id=offer.dispatch_id,
+        alert_id=offer.alert_id,
+        assignment_id=offer.assignment_id,
+        staff_id=offer.staff_id,
+        must_escalate=offer.must_escalate,
+    )
 
 
 @router.post("/tasks/{assignment_id}/outcome", responses=_REFUSALS)
-def outcome(assignment_id: TaskId, body: Finish, *, conn: Conn, flow: Flow, log: Audit,
-            request: Request) -> list[TaskPublic]:
+def outcome(
+    assignment_id: TaskId, body: Finish, *, conn: Conn, flow: Flow, log: Audit, request: Request
+) -> list[TaskPublic]:
     """Record how the visit ended."""
     log("outcome", "task", assignment_id, {"outcome": body.outcome})
     conn.commit()

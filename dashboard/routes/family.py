@@ -24,8 +24,9 @@ def get_preferences(user: Family, conn: Conn) -> list[ContactPreferencesPublic]:
 
 
 @router.put("/me/preferences/{contact_id}", responses={404: {}})
-def put_preferences(contact_id: int, body: ContactPreferencesUpdate, user: Family, conn: Conn,
-                    log: Audit) -> list[ContactPreferencesPublic]:
+def put_preferences(
+    contact_id: int, body: ContactPreferencesUpdate, user: Family, conn: Conn, log: Audit
+) -> list[ContactPreferencesPublic]:
     """Change how this family member is told."""
     if not family.update_preferences(conn, user.id, contact_id, body.model_dump(exclude_unset=True)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such contact")
@@ -34,8 +35,13 @@ def put_preferences(contact_id: int, body: ContactPreferencesUpdate, user: Famil
 
 
 @router.post("/alerts/{alert_id}/reply", status_code=204, responses={404: {}, 409: {}})
-def reply(alert_id: AlertId, answer: Annotated[Literal["going", "cant", "call_me"], Body(embed=True)],
-          user: Family, conn: Conn, log: Audit) -> None:
+def reply(
+    alert_id: AlertId,
+    answer: Annotated[Literal["going", "cant", "call_me"], Body(embed=True)],
+    user: Family,
+    conn: Conn,
+    log: Audit,
+) -> None:
     """Answer an alert about a relative: "I'm going", "I can't", "call me"."""
     if not family.reply(conn, user.id, alert_id, answer):
         raise HTTPException(status.HTTP_409_CONFLICT, "you were not told of this alert")

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/figures", tags=["figures"])
 
 
 @router.get("")
-def get_figures(_: FigureViewer, conn: Conn, settings: Settings, log: Audit,
-                days: Annotated[int, Query(ge=1, le=366)] = 30) -> Figures:
+def get_figures(
+    _: FigureViewer, conn: Conn, settings: Settings, log: Audit, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> Figures:
     """Compute the figures over the last ``days`` days."""
     until = datetime.now(UTC)
     since = until - timedelta(days=days)
@@ -24,7 +25,11 @@ def get_figures(_: FigureViewer, conn: Conn, settings: Settings, log: Audit,
     health = figures.device_health(conn, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct)
     log("read", "figures", None, {"days": days})
     return Figures(
-        since=since, until=until, **response,
+        since=since,
+        until=until,
+        **response,
         per_kind_day=[KindDay(**r) for r in figures.alerts_per_day(conn, since, until, settings.timezone)],
-        devices=health["devices"], devices_offline=health["offline"], devices_low_battery=health["low_battery"],
+        devices=health["devices"],
+        devices_offline=health["offline"],
+        devices_low_battery=health["low_battery"],
     )

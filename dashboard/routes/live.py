@@ -98,8 +98,9 @@ async def live(websocket: WebSocket) -> None:
         hub.disconnect(client)
 
 
-async def _pump(websocket: WebSocket, client: Any, pool: ConnectionPool[Any], settings: DashboardSettings,
-                token: str | None) -> None:
+async def _pump(
+    websocket: WebSocket, client: Any, pool: ConnectionPool[Any], settings: DashboardSettings, token: str | None
+) -> None:
     """Send visible messages until the client leaves, overflows or its session ends."""
     reader = asyncio.create_task(_drain(websocket))
     try:

@@ -42,8 +42,10 @@ router.add_api_route("/reply/{token}", _page("reply"), methods=["GET"], include_
 def config(settings: Settings) -> dict[str, Any]:
     """Return what the pages need to know before sign-in."""
     return {
-        "timezone": settings.timezone, "default_locale": settings.default_locale,
-        "tile_url": settings.tile_url, "tile_subdomains": settings.tile_subdomains,
+        "timezone": settings.timezone,
+        "default_locale": settings.default_locale,
+        "tile_url": settings.tile_url,
+        "tile_subdomains": settings.tile_subdomains,
         "map_center": list(settings.map_center),
         "kinds": {k: {"severity": int(v.severity), "en": v.title_en, "zh": v.title_zh} for k, v in ALERT_KINDS.items()},
         "staff_outcomes": {k: {"en": v.name_en, "zh": v.name_zh} for k, v in OUTCOMES.items()},

@@ -37,7 +37,10 @@ def _reach(user: CurrentUser, conn: Conn) -> frozenset[str] | None:
 
 @router.get("")
 def list_residents(
-    user: CurrentUser, conn: Conn, log: Audit, limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    user: CurrentUser,
+    conn: Conn,
+    log: Audit,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ResidentPublic]:
     """List the residents the user may see (medical notes only in the detail)."""
@@ -57,8 +60,10 @@ def get_resident(resident_id: ResidentId, conn: Conn, log: Audit, settings: Sett
     return ResidentDetail(
         resident=ResidentPublic(**row),
         contacts=[ContactPublic(**c) for c in residents.contacts(conn, resident_id)],
-        devices=[DevicePublic(**d) for d in devices.list_devices(
-            conn, frozenset({resident_id}), offline, settings.low_battery_pct)],
+        devices=[
+            DevicePublic(**d)
+            for d in devices.list_devices(conn, frozenset({resident_id}), offline, settings.low_battery_pct)
+        ],
         today=Today(**residents.today(conn, resident_id, settings.timezone)),
     )
 

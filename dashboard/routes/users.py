@@ -31,8 +31,15 @@ def create_user(body: UserCreate, _: Admin, conn: Conn, log: Audit) -> UserPubli
     try:
         with conn.transaction():
             user_id = users.create_user(
-                conn, body.username, body.display_name, hash_password(body.password), body.role, staff_id=body.staff_id,
-                resident_ids=tuple(body.resident_ids), contact_id=body.contact_id, locale=body.locale,
+                conn,
+                body.username,
+                body.display_name,
+                hash_password(body.password),
+                body.role,
+                staff_id=body.staff_id,
+                resident_ids=tuple(body.resident_ids),
+                contact_id=body.contact_id,
+                locale=body.locale,
             )
     except psycopg.errors.UniqueViolation as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, "user name taken") from exc

@@ -36,19 +36,33 @@ class AlertFilter:
 
 def _where(f: AlertFilter) -> tuple[str, dict[str, Any]]:
     """Build the WHERE clause of a filter."""
-    clauses = [text for test, text in (
-        (f.open_only, "a.state NOT IN ('resolved', 'cancelled')"),
-        (f.state, "a.state = %(state)s"),
-        (f.kind, "a.kind = %(kind)s"),
-        (f.resident_id, "a.resident_id = %(resident_id)s"),
-        (f.min_severity, "a.severity >= %(min_severity)s"),
-        (f.since, "a.raised_at >= %(since)s"),
-        (f.residents is not None, "a.resident_id = ANY(%(residents)s)"),
-        (f.staff_id, "a.id::text IN (SELECT d.alert_id FROM dispatches d JOIN dispatch_assignments x"
-                     " ON x.dispatch_id = d.id WHERE x.staff_id = %(staff_id)s)"),
-    ) if test]
-    params = {"state": f.state, "kind": f.kind, "resident_id": f.resident_id, "min_severity": f.min_severity,
-              "since": f.since, "residents": list(f.residents or ()), "staff_id": f.staff_id}
+    clauses = [
+        text
+        for test, text in (
+            (f.open_only, "a.state NOT IN ('resolved', 'cancelled')"),
+            (f.state, "a.state = %(state)s"),
+            (f.kind, "a.kind = %(kind)s"),
+            (f.resident_id, "a.resident_id = %(resident_id)s"),
+            (f.min_severity, "a.severity >= %(min_severity)s"),
+            (f.since, "a.raised_at >= %(since)s"),
+            (f.residents is not None, "a.resident_id = ANY(%(residents)s)"),
+            (
+                f.staff_id,
+                "a.id::text IN (SELECT d.alert_id FROM dispatches d JOIN dispatch_assignments x"
+                " ON x.dispatch_id = d.id WHERE x.staff_id = %(staff_id)s)",
+            ),
+        )
+        if test
+    ]
+    params = {
+        "state": f.state,
+        "kind": f.kind,
+        "resident_id": f.resident_id,
+        "min_severity": f.min_severity,
+        "since": f.since,
+        "residents": list(f.residents or ()),
+        "staff_id": f.staff_id,
+    }
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -68,20 +82,35 @@ def alert(conn: psycopg.Connection[Any], alert_id: int) -> dict[str, Any] | None
 
 # Each source of the timeline, as (source, SQL returning at, what, actor, note, detail).
 _TIMELINE: tuple[tuple[str, str], ...] = (
-    ("transition", "SELECT at, to_state AS what, actor, note, jsonb_build_object('from', from_state,"
-                   " 'outcome', outcome) AS detail FROM alert_transitions WHERE alert_id = %(id)s"),
-    ("finding", "SELECT at, kind AS what, coalesce(device_id, 'system') AS actor, explanation AS note,"
-                " jsonb_build_object('zh', explanation_zh, 'cancels', cancels) AS detail"
-                " FROM alert_findings WHERE alert_id = %(id)s"),
-    ("escalation", "SELECT fired_at AS at, action AS what, 'system' AS actor, step_key AS note,"
-                   " '{}'::jsonb AS detail FROM escalations WHERE alert_id = %(id)s"),
-    ("reply", "SELECT r.at, r.answer AS what, 'family:' || r.contact_id AS actor, c.name AS note,"
-              " jsonb_build_object('relation', c.relation) AS detail FROM family_replies r"
-              " LEFT JOIN emergency_contacts c ON c.id = r.contact_id WHERE r.alert_id = %(id)s::text"),
-    ("notice", "SELECT d.sent_at AS at, n.event AS what, 'system' AS actor, c.name AS note,"
-               " jsonb_build_object('state', d.state) AS detail FROM notices n"
-               " JOIN notice_deliveries d ON d.notice_id = n.id LEFT JOIN emergency_contacts c ON c.id = d.contact_id"
-               " WHERE n.alert_id = %(id)s::text AND d.sent_at IS NOT NULL"),
+    (
+        "transition",
+        "SELECT at, to_state AS what, actor, note, jsonb_build_object('from', from_state,"
+        " 'outcome', outcome) AS detail FROM alert_transitions WHERE alert_id = %(id)s",
+    ),
+    (
+        "finding",
+        "SELECT at, kind AS what, coalesce(device_id, 'system') AS actor, explanation AS note,"
+        " jsonb_build_object('zh', explanation_zh, 'cancels', cancels) AS detail"
+        " FROM alert_findings WHERE alert_id = %(id)s",
+    ),
+    (
+        "escalation",
+        "SELECT fired_at AS at, action AS what, 'system' AS actor, step_key AS note,"
+        " '{}'::jsonb AS detail FROM escalations WHERE alert_id = %(id)s",
+    ),
+    (
+        "reply",
+        "SELECT r.at, r.answer AS what, 'family:' || r.contact_id AS actor, c.name AS note,"
+        " jsonb_build_object('relation', c.relation) AS detail FROM family_replies r"
+        " LEFT JOIN emergency_contacts c ON c.id = r.contact_id WHERE r.alert_id = %(id)s::text",
+    ),
+    (
+        "notice",
+        "SELECT d.sent_at AS at, n.event AS what, 'system' AS actor, c.name AS note,"
+        " jsonb_build_object('state', d.state) AS detail FROM notices n"
+        " JOIN notice_deliveries d ON d.notice_id = n.id LEFT JOIN emergency_contacts c ON c.id = d.contact_id"
+        " WHERE n.alert_id = %(id)s::text AND d.sent_at IS NOT NULL",
+    ),
 )
 
 _STAGES = ("assigned", "accepted", "declined", "en_route", "on_site", "outcome")
@@ -92,17 +121,29 @@ def _assignment_events(conn: psycopg.Connection[Any], alert_id: int) -> list[dic
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT x.*, s.name AS staff_name FROM dispatch_assignments x JOIN dispatches d ON d.id = x.dispatch_id"
-            " LEFT JOIN staff s ON s.id = x.staff_id WHERE d.alert_id = %s::text", (alert_id,),
+            " LEFT JOIN staff s ON s.id = x.staff_id WHERE d.alert_id = %s::text",
+            (alert_id,),
         ).fetchall()
     out = []
     for row in rows:
         for stage in _STAGES:
             at = row.get(f"{stage}_at")
             if at is not None:
-                out.append({"source": "dispatch", "at": at, "what": stage, "actor": f"staff:{row['staff_id']}",
-                            "note": row["staff_name"], "detail": {
-                                "eta_min": row["eta_min"], "decline_reason": row["decline_reason"],
-                                "outcome": row["outcome"], "dispatch_id": row["dispatch_id"]}})
+                out.append(
+                    {
+                        "source": "dispatch",
+                        "at": at,
+                        "what": stage,
+                        "actor": f"staff:{row['staff_id']}",
+                        "note": row["staff_name"],
+                        "detail": {
+                            "eta_min": row["eta_min"],
+                            "decline_reason": row["decline_reason"],
+                            "outcome": row["outcome"],
+                            "dispatch_id": row["dispatch_id"],
+                        },
+                    }
+                )
     return out
 
 

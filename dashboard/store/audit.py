@@ -25,7 +25,13 @@ def record(
         "INSERT INTO audit_log (user_id, username, role, action, object_type, object_id, ip, detail)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            user.id if user else None, user.username if user else None, user.role.value if user else None,
-            action, object_type, object_id, ip, Jsonb(detail) if detail is not None else None,
+            user.id if user else None,
+            user.username if user else None,
+            user.role.value if user else None,
+            action,
+            object_type,
+            object_id,
+            ip,
+            Jsonb(detail) if detail is not None else None,
         ),
     )

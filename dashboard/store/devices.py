@@ -23,13 +23,23 @@ _DEVICES = (
 
 
 def list_devices(
-    conn: psycopg.Connection[Any], resident_ids: frozenset[str] | None, offline_after: timedelta, low_pct: int,
-    *, limit: int = 1000, offset: int = 0,
+    conn: psycopg.Connection[Any],
+    resident_ids: frozenset[str] | None,
+    offline_after: timedelta,
+    low_pct: int,
+    *,
+    limit: int = 1000,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """List devices (all, or of the given residents) with latest status and battery."""
     where = "" if resident_ids is None else " WHERE d.resident_id = ANY(%(only)s)"
-    params = {"offline": offline_after, "low": low_pct, "only": list(resident_ids or ()), "limit": limit,
-              "offset": offset}
+    params = {
+        "offline": offline_after,
+        "low": low_pct,
+        "only": list(resident_ids or ()),
+        "limit": limit,
+        "offset": offset,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(_DEVICES + where + " ORDER BY d.id LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
 

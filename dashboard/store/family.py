@@ -25,8 +25,11 @@ def update_preferences(conn: psycopg.Connection[Any], user_id: int, contact_id: 
     allowed = {"language", "quiet_start", "quiet_end", "min_severity", "wants_updates"}
     fields = {k: v for k, v in changes.items() if k in allowed}
     if not fields:
-        return bool(conn.execute("SELECT 1 FROM user_residents WHERE user_id = %s AND contact_id = %s",
-                                 (user_id, contact_id)).fetchone())
+        return bool(
+            conn.execute(
+                "SELECT 1 FROM user_residents WHERE user_id = %s AND contact_id = %s", (user_id, contact_id)
+            ).fetchone()
+        )
     sets = ", ".join(f"{k} = %({k})s" for k in fields)
     cur = conn.execute(
         f"UPDATE emergency_contacts SET {sets} WHERE id = %(cid)s"
@@ -41,13 +44,15 @@ def reply(conn: psycopg.Connection[Any], user_id: int, alert_id: int, answer: st
     row = conn.execute(
         "SELECT d.id, d.contact_id FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id"
         " JOIN user_residents u ON u.contact_id = d.contact_id AND u.user_id = %s"
-        " WHERE n.alert_id = %s::text ORDER BY d.id DESC LIMIT 1", (user_id, alert_id),
+        " WHERE n.alert_id = %s::text ORDER BY d.id DESC LIMIT 1",
+        (user_id, alert_id),
     ).fetchone()
     if row is None:
         return False
     conn.execute(
         "INSERT INTO family_replies (delivery_id, alert_id, contact_id, answer, at) VALUES (%s, %s, %s, %s, now())"
-        " ON CONFLICT (delivery_id, answer) DO NOTHING", (row[0], str(alert_id), row[1], answer),
+        " ON CONFLICT (delivery_id, answer) DO NOTHING",
+        (row[0], str(alert_id), row[1], answer),
     )
     conn.execute("UPDATE notice_deliveries SET answered_at = coalesce(answered_at, now()) WHERE id = %s", (row[0],))
     return True

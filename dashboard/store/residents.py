@@ -37,7 +37,8 @@ def contacts(conn: psycopg.Connection[Any], resident_id: str) -> list[dict[str, 
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT id, position, relation, name, phone, language FROM emergency_contacts"
-            " WHERE resident_id = %s ORDER BY position", (resident_id,),
+            " WHERE resident_id = %s ORDER BY position",
+            (resident_id,),
         ).fetchall()
 
 
@@ -49,7 +50,8 @@ def vitals(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> list[
             " avg(heart_rate)::real AS heart_rate, avg(spo2)::real AS spo2,"
             " min(heart_rate) AS hr_min, max(heart_rate) AS hr_max"
             " FROM telemetry WHERE resident_id = %s AND ts > now() - make_interval(hours => %s) AND worn"
-            " GROUP BY 1 ORDER BY 1", (resident_id, hours),
+            " GROUP BY 1 ORDER BY 1",
+            (resident_id, hours),
         ).fetchall()
 
 
@@ -60,7 +62,8 @@ def activity(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> lis
             "SELECT date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01') AS bucket, coalesce(room, kind) AS room,"
             " count(*) AS events FROM events"
             " WHERE resident_id = %s AND ts > now() - make_interval(hours => %s)"
-            " AND kind IN ('motion', 'door', 'bed', 'bathroom') GROUP BY 1, 2 ORDER BY 1, 2", (resident_id, hours),
+            " AND kind IN ('motion', 'door', 'bed', 'bathroom') GROUP BY 1, 2 ORDER BY 1, 2",
+            (resident_id, hours),
         ).fetchall()
 
 

@@ -56,16 +56,19 @@ def _user(conn: psycopg.Connection[Any], row: dict[str, Any]) -> User:
     """Build a `User` from its row and its links."""
     links = conn.execute("SELECT resident_id FROM user_residents WHERE user_id = %s", (row["id"],)).fetchall()
     return User(
-        id=row["id"], username=row["username"], display_name=row["display_name"], role=RoleName(row["role"]),
-        staff_id=row["staff_id"], locale=row["locale"], resident_ids=frozenset(r[0] for r in links),
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=RoleName(row["role"]),
+        staff_id=row["staff_id"],
+        locale=row["locale"],
+        resident_ids=frozenset(r[0] for r in links),
     )
 
 
 def password_hash_of(conn: psycopg.Connection[Any], username: str) -> tuple[int, str] | None:
     """Return the id and password hash of an active user."""
-    row = conn.execute(
-        "SELECT id, password_hash FROM users WHERE username = %s AND active", (username,)
-    ).fetchone()
+    row = conn.execute("SELECT id, password_hash FROM users WHERE username = %s AND active", (username,)).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
@@ -77,7 +80,12 @@ def user_by_id(conn: psycopg.Connection[Any], user_id: int) -> User | None:
 
 
 def open_session(
-    conn: psycopg.Connection[Any], token_hash: bytes, user_id: int, ttl: timedelta, *, ip: str | None,
+    conn: psycopg.Connection[Any],
+    token_hash: bytes,
+    user_id: int,
+    ttl: timedelta,
+    *,
+    ip: str | None,
     agent: str | None,
 ) -> datetime:
     """Store a new session; return when it expires."""

@@ -39,8 +39,12 @@ def case(method: str, path: str, allowed: set[str], body: Any = None) -> Case:
 CASES = [
     case("GET", "/api/auth/me", set(ROLES)),
     case("GET", "/api/users", {"admin"}),
-    case("POST", "/api/users", {"admin"}, {"username": "new_op", "display_name": "N", "password": "0123456789ab",
-                                           "role": "operator"}),
+    case(
+        "POST",
+        "/api/users",
+        {"admin"},
+        {"username": "new_op", "display_name": "N", "password": "0123456789ab", "role": "operator"},
+    ),
     case("GET", "/api/residents", set(ROLES)),
     case("GET", "/api/residents/r1", DESK | {"family1", "staff1"}),
     case("GET", "/api/residents/r2", DESK | {"family2"}),
@@ -88,17 +92,24 @@ def objects(world: Platform, pool) -> dict[str, Any]:
     a1 = world.raise_alert("r1")
     a2 = world.raise_alert("r2", "fall")
     world.alerts.transition(a1, AlertState.ACKNOWLEDGED, "operator:u1")
-    offer = world.flow.assign(str(a1), "r1", raised_at=datetime.now(UTC), actor="operator:u1",
-                             now=datetime.now(UTC), staff_id="s1")
+    offer = world.flow.assign(
+        str(a1), "r1", raised_at=datetime.now(UTC), actor="operator:u1", now=datetime.now(UTC), staff_id="s1"
+    )
     with pool.connection() as conn:
-        v2 = conn.execute("INSERT INTO visits (resident_id, reason, due_at, created_at) VALUES"
-                          " ('r2', 'scheduled', now(), now()) RETURNING id").fetchone()[0]
+        v2 = conn.execute(
+            "INSERT INTO visits (resident_id, reason, due_at, created_at) VALUES"
+            " ('r2', 'scheduled', now(), now()) RETURNING id"
+        ).fetchone()[0]
         c2 = conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = 'r2'").fetchone()[0]
-        notice = conn.execute("INSERT INTO notices (key, alert_id, resident_id, event, severity, audience, created_at)"
-                              " VALUES ('k2', %s, 'r2', 'raised', 4, 'chain', now()) RETURNING id",
-                              (str(a2),)).fetchone()[0]
-        conn.execute("INSERT INTO notice_deliveries (notice_id, contact_id, position, state)"
-                     " VALUES (%s, %s, 1, 'sent')", (notice, c2))
+        notice = conn.execute(
+            "INSERT INTO notices (key, alert_id, resident_id, event, severity, audience, created_at)"
+            " VALUES ('k2', %s, 'r2', 'raised', 4, 'chain', now()) RETURNING id",
+            (str(a2),),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO notice_deliveries (notice_id, contact_id, position, state) VALUES (%s, %s, 1, 'sent')",
+            (notice, c2),
+        )
     return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2}
 
 
@@ -111,9 +122,18 @@ def test_every_endpoint_is_covered(client: TestClient) -> None:
 
 def _template(path: str) -> str:
     """Map a case path to the OpenAPI path it exercises."""
-    replace = {"{a1}": "{alert_id}", "{a2}": "{alert_id}", "{t1}": "{assignment_id}", "{v2}": "{visit_id}",
-               "{c2}": "{contact_id}", "r1": "{resident_id}", "r2": "{resident_id}", "st1": "{station_id}",
-               "s2": "{staff_id}", "b-r2": "{device_id}"}
+    replace = {
+        "{a1}": "{alert_id}",
+        "{a2}": "{alert_id}",
+        "{t1}": "{assignment_id}",
+        "{v2}": "{visit_id}",
+        "{c2}": "{contact_id}",
+        "r1": "{resident_id}",
+        "r2": "{resident_id}",
+        "st1": "{station_id}",
+        "s2": "{staff_id}",
+        "b-r2": "{device_id}",
+    }
     return "/".join(replace.get(part, part) for part in path.split("?", maxsplit=1)[0].split("/"))
 
 

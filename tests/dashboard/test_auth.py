@@ -59,7 +59,8 @@ def test_actions_and_health_reads_are_audited(client: TestClient, login, pool) -
     client.get("/api/residents/r1", headers=login("operator"))
     client.get("/api/residents/r1/vitals", headers=login("operator"))
     with pool.connection() as conn:
-        rows = conn.execute("SELECT username, action, object_type, object_id, ip FROM audit_log"
-                            " WHERE object_id = 'r1' ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT username, action, object_type, object_id, ip FROM audit_log WHERE object_id = 'r1' ORDER BY id"
+        ).fetchall()
     assert [(r[0], r[1], r[2]) for r in rows] == [("operator", "read", "resident"), ("operator", "read", "vitals")]
     assert all(r[4] for r in rows)

@@ -56,16 +56,26 @@ def _sos_bridge(bus: MqttConnection, topic_prefix: str, world: Any) -> None:
         if body.get("kind") == "sos":
             device_id = topic.split("/")[-2]
             resident = device_id.removeprefix("b-")
-            world.alerts.handle([Finding(kind="sos", resident_id=resident, at=datetime.now(UTC),
-                                         explanation="SOS key pressed", explanation_zh="按下了紧急呼叫键",
-                                         device_id=device_id)])
+            world.alerts.handle(
+                [
+                    Finding(
+                        kind="sos",
+                        resident_id=resident,
+                        at=datetime.now(UTC),
+                        explanation="SOS key pressed",
+                        explanation_zh="按下了紧急呼叫键",
+                        device_id=device_id,
+                    )
+                ]
+            )
 
     bus.route(f"{topic_prefix}/+/event", on_event)
 
 
 @pytest.fixture(params=["local", "platform"])
-def served(request: pytest.FixtureRequest, db_url: str, mqtt_broker: Any, topic_prefix: str,
-           service_root: Path) -> Iterator[tuple[str, MqttConnection]]:
+def served(
+    request: pytest.FixtureRequest, db_url: str, mqtt_broker: Any, topic_prefix: str, service_root: Path
+) -> Iterator[tuple[str, MqttConnection]]:
     """Run the platform with the dashboard on a free port; yield its URL and a broker connection."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
@@ -84,11 +94,22 @@ def _whole_platform(db_url: str, mqtt_url: str, topic_prefix: str, service_root:
     from anxin.settings import Settings  # noqa: PLC0415 - only when the composition root is there
 
     name = uuid.uuid4().hex[:8]
-    secrets = {field: f"{SECRET}-{field}" for field, info in Settings.model_fields.items()
-               if "secret" in field and field != "secret_key" and "SecretStr" in str(info.annotation)}
-    config = Settings(database_url=db_url, mqtt_url=mqtt_url, topic_prefix=topic_prefix, http_port=_free_port(),
-                      secret_key=SECRET, data_dir=service_root / f"e2e-{name}", ingest_client_id=f"ingest-{name}",
-                      ingest_group=f"g{name}", **secrets)
+    secrets = {
+        field: f"{SECRET}-{field}"
+        for field, info in Settings.model_fields.items()
+        if "secret" in field and field != "secret_key" and "SecretStr" in str(info.annotation)
+    }
+    config = Settings(
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        topic_prefix=topic_prefix,
+        http_port=_free_port(),
+        secret_key=SECRET,
+        data_dir=service_root / f"e2e-{name}",
+        ingest_client_id=f"ingest-{name}",
+        ingest_group=f"g{name}",
+        **secrets,
+    )
     try:
         started = platform_module.start_platform(config)
         running = started.__enter__()
@@ -110,8 +131,7 @@ def _wired_here(db_url: str, mqtt_url: str, topic_prefix: str) -> Iterator[tuple
         world = platform(pool, bus.publish, topic_root=root)
         _sos_bridge(bus, topic_prefix, world)
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
-        app = create_app(dash, pool,
-                         subscriber=Subscriber(bus), actions=world.actions())
+        app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -126,16 +146,25 @@ def _wired_here(db_url: str, mqtt_url: str, topic_prefix: str) -> Iterator[tuple
             bus.close()
 
 
-def test_sos_to_resolution_in_the_browser(served: tuple[str, MqttConnection], topic_prefix: str,
-                                          request: pytest.FixtureRequest) -> None:
+def test_sos_to_resolution_in_the_browser(
+    served: tuple[str, MqttConnection], topic_prefix: str, request: pytest.FixtureRequest
+) -> None:
     base, bus = served
     shots = SHOTS / request.node.callspec.params["served"]
     shots.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BASE_URL": base, "SHOTS": str(shots), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB),
-           "CHROMIUM": CHROMIUM, "STAFF_USER": "staff1"}
+    env = {
+        **os.environ,
+        "BASE_URL": base,
+        "SHOTS": str(shots),
+        "PASSWORD": PASSWORD,
+        "ANXIN_WEB": str(WEB),
+        "CHROMIUM": CHROMIUM,
+        "STAFF_USER": "staff1",
+    }
     script = Path(__file__).parent / "e2e" / "console_flow.mjs"
-    with subprocess.Popen(["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                          env=env) as proc:
+    with subprocess.Popen(
+        ["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    ) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         sos = {"seq": 1, "ts": datetime.now(UTC).isoformat(), "kind": "sos"}
@@ -146,10 +175,14 @@ def test_sos_to_resolution_in_the_browser(served: tuple[str, MqttConnection], to
         proc.wait(60)
     assert result.get("appearedMs") is not None, result.get("error")
     assert result["appearedMs"] < 2000
+    assert result["flashed"], "a new critical alert is flagged on screen"
+    assert result["countdown"].strip(), "the promise countdown is shown"
+    assert result["mapMarkers"] >= 3, "markers show even without map tiles"
     assert result["ok"], result.get("error")
     assert result["suggestedStaff"] == "s1"
     assert result["familySees"] is True
     assert result["otherFamilySees"] is False
     assert result["otherFamilyResidents"] == ["r2"]
+    assert result["englishTitle"] == "My relative"
     for name in ("console-new-alert", "console-dispatch", "console-resolved", "staff-task", "family", "figures"):
         assert (shots / f"{name}.png").stat().st_size > 5000

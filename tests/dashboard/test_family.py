@@ -25,19 +25,29 @@ def _notice(pool: Any, alert_id: int, resident_id: str = "r1") -> int:
         notice = conn.execute(
             "INSERT INTO notices (key, alert_id, resident_id, event, severity, audience, created_at)"
             " VALUES (%s, %s, %s, 'raised', 4, 'chain', now()) RETURNING id",
-            (f"{alert_id}:raised", str(alert_id), resident_id)).fetchone()
-        row = conn.execute("INSERT INTO notice_deliveries (notice_id, contact_id, position, state, sent_at)"
-                           " VALUES (%s, %s, 1, 'sent', now()) RETURNING id", (notice[0], contact[0])).fetchone()
+            (f"{alert_id}:raised", str(alert_id), resident_id),
+        ).fetchone()
+        row = conn.execute(
+            "INSERT INTO notice_deliveries (notice_id, contact_id, position, state, sent_at)"
+            " VALUES (%s, %s, 1, 'sent', now()) RETURNING id",
+            (notice[0], contact[0]),
+        ).fetchone()
     return int(row[0])
 
 
 @pytest.fixture
 def replying(pool: Any, world: Platform) -> Iterator[TestClient]:
     """Run the app with notify's reply recorder wired in."""
-    notifier = FamilyNotifier(pool.connection, lambda *_: None,  # type: ignore[arg-type]
-                             NotifySettings(reply_secret=REPLY_SECRET, reply_url="http://testserver/reply/{token}"))
-    acts = Actions(alerts=world.alerts, dispatch=world.flow,
-                   record_reply=lambda token: notifier.record_reply(token, datetime.now(UTC)))
+    notifier = FamilyNotifier(
+        pool.connection,
+        lambda *_: None,  # type: ignore[arg-type]
+        NotifySettings(reply_secret=REPLY_SECRET, reply_url="http://testserver/reply/{token}"),
+    )
+    acts = Actions(
+        alerts=world.alerts,
+        dispatch=world.flow,
+        record_reply=lambda token: notifier.record_reply(token, datetime.now(UTC)),
+    )
     with TestClient(create_app(settings(), pool, actions=acts)) as running:
         yield running
 
@@ -55,8 +65,9 @@ def test_a_signed_link_records_the_answer_on_the_timeline(replying: TestClient, 
     assert [e["what"] for e in replies] == ["going"]
 
 
-def test_family_answers_from_the_page_and_sets_preferences(client: TestClient, login, pool: Any,
-                                                             world: Platform) -> None:
+def test_family_answers_from_the_page_and_sets_preferences(
+    client: TestClient, login, pool: Any, world: Platform
+) -> None:
     alert_id = world.raise_alert("r1")
     _notice(pool, alert_id)
     family = login("family1")
@@ -64,12 +75,21 @@ def test_family_answers_from_the_page_and_sets_preferences(client: TestClient, l
     timeline = client.get(f"/api/alerts/{alert_id}", headers=family).json()["timeline"]
     assert any(e["source"] == "reply" and e["what"] == "call_me" for e in timeline)
     (prefs,) = client.get("/api/me/preferences", headers=family).json()
-    changed = client.put(f"/api/me/preferences/{prefs['contact_id']}", headers=family,
-                         json={"quiet_start": "22:00", "quiet_end": "07:00", "min_severity": 3, "language": "en"})
+    changed = client.put(
+        f"/api/me/preferences/{prefs['contact_id']}",
+        headers=family,
+        json={"quiet_start": "22:00", "quiet_end": "07:00", "min_severity": 3, "language": "en"},
+    )
     assert changed.status_code == 200
-    assert changed.json()[0] | {"contact_id": 0} == {"contact_id": 0, "resident_id": "r1", "language": "en",
-                                                     "quiet_start": "22:00", "quiet_end": "07:00",
-                                                     "min_severity": 3, "wants_updates": True}
+    assert changed.json()[0] | {"contact_id": 0} == {
+        "contact_id": 0,
+        "resident_id": "r1",
+        "language": "en",
+        "quiet_start": "22:00",
+        "quiet_end": "07:00",
+        "min_severity": 3,
+        "wants_updates": True,
+    }
 
 
 def test_pages_and_libraries_are_served_without_a_cdn(client: TestClient) -> None:

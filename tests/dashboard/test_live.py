@@ -72,10 +72,13 @@ def test_staff_sees_only_alerts_dispatched_to_them(client: TestClient, login, wo
 def test_device_status_reaches_those_who_see_the_resident(client: TestClient, login, broker: FakeBroker) -> None:
     with client.websocket_connect("/ws", headers={**login("family1"), **OWN}) as ws:
         ws.receive_json()
-        broker.publish("ec/v1/b-r2/status", json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z",
-                                                        "state": "offline"}).encode())
-        broker.publish("ec/v1/b-r1/status", json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z", "state": "online",
-                                                        "battery": 15}).encode())
+        broker.publish(
+            "ec/v1/b-r2/status", json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z", "state": "offline"}).encode()
+        )
+        broker.publish(
+            "ec/v1/b-r1/status",
+            json.dumps({"seq": 1, "ts": "2025-01-01T00:00:00Z", "state": "online", "battery": 15}).encode(),
+        )
         message = ws.receive_json()
     assert message["type"] == "device_status"
     assert (message["device_id"], message["resident_id"], message["data"]["battery"]) == ("b-r1", "r1", 15)

@@ -41,11 +41,20 @@ ACCOUNTS: dict[str, tuple[RoleName, str | None, tuple[str, ...]]] = {
 }
 
 # Stage names of dispatch.flow → alert states; staff outcomes → alert outcomes (the composition root's job).
-STAGES = {"dispatched": AlertState.DISPATCHED, "en_route": AlertState.EN_ROUTE, "on_site": AlertState.ON_SITE,
-          "resolved": AlertState.RESOLVED}
-OUTCOMES = {"helped_at_home": Outcome.NO_INJURY, "ambulance_called": Outcome.HOSPITAL,
-            "taken_to_hospital": Outcome.HOSPITAL, "family_took_over": Outcome.OTHER,
-            "false_alarm": Outcome.FALSE_ALARM, "not_at_home": Outcome.OTHER}
+STAGES = {
+    "dispatched": AlertState.DISPATCHED,
+    "en_route": AlertState.EN_ROUTE,
+    "on_site": AlertState.ON_SITE,
+    "resolved": AlertState.RESOLVED,
+}
+OUTCOMES = {
+    "helped_at_home": Outcome.NO_INJURY,
+    "ambulance_called": Outcome.HOSPITAL,
+    "taken_to_hospital": Outcome.HOSPITAL,
+    "family_took_over": Outcome.OTHER,
+    "false_alarm": Outcome.FALSE_ALARM,
+    "not_at_home": Outcome.OTHER,
+}
 
 
 def settings(**overrides: Any) -> DashboardSettings:
@@ -63,18 +72,41 @@ def seed(conn: psycopg.Connection[Any]) -> None:
         add_shift(conn, sid, now - timedelta(hours=4), now + timedelta(hours=8))
     conn.execute("UPDATE staff SET last_lat = 31.2310, last_lon = 121.4710, last_seen_at = now() WHERE id = 's1'")
     for rid, name, lat in (("r1", "陈奶奶", 31.2320), ("r2", "赵爷爷", 31.2400)):
-        save_resident_profile(conn, ResidentProfile(
-            rid, name, Point(lat, 121.4720), address=f"{name}家", categories=("living_alone", "advanced_age"),
-            assessment_level=2, medical_notes="高血压", key_holder="邻居"))
+        save_resident_profile(
+            conn,
+            ResidentProfile(
+                rid,
+                name,
+                Point(lat, 121.4720),
+                address=f"{name}家",
+                categories=("living_alone", "advanced_age"),
+                assessment_level=2,
+                medical_notes="高血压",
+                key_holder="邻居",
+            ),
+        )
         conn.execute("INSERT INTO devices (id, resident_id, kind) VALUES (%s, %s, 'bracelet')", (f"b-{rid}", rid))
         conn.execute(
             "INSERT INTO emergency_contacts (resident_id, position, relation, name, phone)"
-            " VALUES (%s, 1, 'family', %s, '13900000000')", (rid, f"{name}的女儿"))
+            " VALUES (%s, 1, 'family', %s, '13900000000')",
+            (rid, f"{name}的女儿"),
+        )
     for username, (role, staff_id, residents) in ACCOUNTS.items():
-        contact = conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = ANY(%s)",
-                               (list(residents),)).fetchone() if residents else None
-        create_user(conn, username, username.title(), PASSWORD_HASH, role, staff_id=staff_id,
-                    resident_ids=residents, contact_id=contact[0] if contact else None)
+        contact = (
+            conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = ANY(%s)", (list(residents),)).fetchone()
+            if residents
+            else None
+        )
+        create_user(
+            conn,
+            username,
+            username.title(),
+            PASSWORD_HASH,
+            role,
+            staff_id=staff_id,
+            resident_ids=residents,
+            contact_id=contact[0] if contact else None,
+        )
 
 
 class FakeBroker:
@@ -105,7 +137,8 @@ def _matches(topic_filter: str, topic: str) -> bool:
     """Match an MQTT topic filter with + and #."""
     pattern = topic_filter.replace("+", "[!/]*").replace("#", "*")
     return fnmatch.fnmatchcase(topic, pattern.replace("[!/]*", "*")) and (
-        "+" not in topic_filter or len(topic.split("/")) == len(topic_filter.split("/")))
+        "+" not in topic_filter or len(topic.split("/")) == len(topic_filter.split("/"))
+    )
 
 
 @dataclass
@@ -123,8 +156,14 @@ class Platform:
 
     def raise_alert(self, resident_id: str = "r1", kind: str = "sos") -> int:
         """Raise an alert as a detector would; return its id."""
-        finding = Finding(kind=kind, resident_id=resident_id, at=datetime.now(UTC),
-                          explanation=f"{kind} pressed", explanation_zh="紧急呼叫", device_id=f"b-{resident_id}")
+        finding = Finding(
+            kind=kind,
+            resident_id=resident_id,
+            at=datetime.now(UTC),
+            explanation=f"{kind} pressed",
+            explanation_zh="紧急呼叫",
+            device_id=f"b-{resident_id}",
+        )
         (change,) = self.alerts.handle([finding])
         return change.alert_id
 
@@ -133,12 +172,14 @@ def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None], *
     """Wire the alert service and the dispatch flow as the composition root does."""
     alerts = AlertService(pool.connection, publish, lambda: datetime.now(UTC), **alert_options)
 
-    def on_stage(alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
-                 outcome: str | None = None) -> None:
+    def on_stage(
+        alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "", outcome: str | None = None
+    ) -> None:
         del at
         who = actor if ":" in actor or actor == "system" else f"staff:{actor}"
-        alerts.transition(int(alert_id), STAGES[stage], who, note=note or None,
-                          outcome=OUTCOMES[outcome] if outcome else None)
+        alerts.transition(
+            int(alert_id), STAGES[stage], who, note=note or None, outcome=OUTCOMES[outcome] if outcome else None
+        )
 
     told: list[StaffTask] = []
 

@@ -50,6 +50,9 @@ try {
   step("alert appeared", { appearedMs, alertId });
   result.appearedMs = appearedMs;
   result.alertId = alertId;
+  result.flashed = await item.evaluate((n) => n.classList.contains("flash") && document.body.classList.contains("alarm"));
+  result.countdown = await item.locator(".countdown").textContent();
+  result.mapMarkers = await operator.locator("#map path.leaflet-interactive").count();
   await operator.screenshot({ path: `${SHOTS}/console-new-alert.png` });
 
   await item.click();
@@ -100,6 +103,10 @@ try {
   result.otherFamilyResidents = await other.locator("[data-testid=relative]").evaluateAll((n) => n.map((x) => x.dataset.residentId));
   await other.screenshot({ path: `${SHOTS}/family-other.png`, fullPage: true });
   step("other family does not see it");
+  await other.click("#locale-switch");
+  await other.waitForFunction(() => window.anxinReady === true && document.documentElement.lang === "en");
+  result.englishTitle = await other.locator("header h1").textContent();
+  await other.screenshot({ path: `${SHOTS}/family-other-en.png`, fullPage: true });
 
   const supervisor = await signIn("supervisor", { width: 1440, height: 900 });
   await supervisor.locator("[data-testid=figures] .number").first().waitFor();
