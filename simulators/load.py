@@ -1,6 +1,6 @@
 """Load mode: thousands of bracelets from a few processes at a target message rate.
 
-Devices ``load{n:05d}`` are split over worker processes (at least one per 800 devices with
+Devices ``load{n:05d}`` are split over worker processes (at least one per 300 devices with
 per-device connections, as paho's ``select()`` loop cannot watch more sockets); each worker opens one MQTT
 connection per device or one shared connection, waits until every worker is connected, then
 publishes QoS 1 telemetry at its share of the rate for the duration, and finally waits (a few
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import queue
 import resource
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -24,7 +26,8 @@ from simulators.messages import build
 from simulators.transport import MqttTransport, Outgoing
 
 DRAIN_S = 10.0
-SOCKETS_PER_PROCESS = 800  # paho's loop uses select(), which cannot watch descriptors past 1023
+CONNECT_S = 300.0
+CLIENTS_PER_PROCESS = 300  # each paho client holds 3 descriptors; its select() loop stops at 1023
 TICK_S = 0.002
 
 
@@ -57,7 +60,7 @@ def processes_needed(plan: LoadPlan) -> int:
     """Return enough workers that none holds more sockets than paho's ``select()`` loop can watch."""
     if plan.connections != "per-device":
         return plan.processes
-    return max(plan.processes, math.ceil(plan.devices / SOCKETS_PER_PROCESS))
+    return max(plan.processes, math.ceil(plan.devices / CLIENTS_PER_PROCESS))
 
 
 def device_ids(plan: LoadPlan, worker: int) -> list[str]:
@@ -75,11 +78,22 @@ def run_load(plan: LoadPlan) -> dict[str, Any]:
                for i in range(plan.processes)]
     for w in workers:
         w.start()
-    ready.wait(timeout=120)
-    go.set()
-    reports = [results.get(timeout=plan.duration + DRAIN_S + 120) for _ in workers]
+    try:
+        ready.wait(timeout=CONNECT_S)
+        go.set()
+        wait = plan.duration + DRAIN_S + CONNECT_S
+    except threading.BrokenBarrierError:
+        wait = 5.0  # a worker failed or could not connect in time; collect what it said
+    reports = []
+    for _ in workers:
+        try:
+            reports.append(results.get(timeout=wait))
+        except queue.Empty:
+            reports.append("a worker did not report")
     for w in workers:
         w.join(timeout=10)
+        if w.is_alive():
+            w.terminate()
     errors = [r for r in reports if isinstance(r, str)]
     return summarise(plan, [r for r in reports if isinstance(r, WorkerReport)], errors)
 
@@ -113,9 +127,9 @@ def _drive(plan: LoadPlan, index: int, ready: Any, go: Any) -> WorkerReport:
     t0 = time.monotonic()
     transport = MqttTransport(plan.url, ids, prefix=plan.prefix, mode=plan.connections,
                               client_prefix=f"w{index}-" if plan.connections == "shared" else "")
-    transport.connect(timeout=120)
+    transport.connect(timeout=CONNECT_S)
     connect_s = time.monotonic() - t0
-    ready.wait(timeout=120)
+    ready.wait(timeout=CONNECT_S)
     go.wait()
     start = time.monotonic()
     sent = _publish_for(transport, ids, plan.rate / plan.processes, plan.duration, start)
@@ -128,10 +142,10 @@ def _drive(plan: LoadPlan, index: int, ready: Any, go: Any) -> WorkerReport:
 
 
 def _publish_for(transport: MqttTransport, ids: list[str], rate: float, duration: float, start: float) -> int:
-    sent, seq0 = 0, int(time.time() * 1000)
+    sent, seq0, total = 0, int(time.time() * 1000), int(duration * rate)
     topics = [topic(d, Channel.TELEMETRY, transport.prefix) for d in ids]
-    while (elapsed := time.monotonic() - start) < duration:
-        due = min(int(elapsed * rate) + 1, int(duration * rate))
+    while sent < total:
+        due = min(int((time.monotonic() - start) * rate) + 1, total)
         now = datetime.now(UTC)
         while sent < due:
             k = sent % len(ids)
