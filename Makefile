@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: run test lint typecheck check bench bench-ingest bench-detect bench-latency schema clean
+WEB := dashboard/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+
+.PHONY: run test lint typecheck check bench bench-ingest bench-detect bench-latency schema clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(WEB_STAMP): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium for the end-to-end browser test (Playwright drives it; it never downloads a browser).
+# Needs root; where it cannot be installed the browser test skips and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; } || echo "chromium not installed: the browser test will skip"
+
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/anxin run
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -n 2 --dist loadgroup -q

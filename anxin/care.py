@@ -73,7 +73,7 @@ class Care:
         self.notifier = FamilyNotifier(
             pool.connection,
             ChannelSenders(local_secret(settings, "webhook_secret"), settings.mail_url),
-            NotifySettings(reply_secret=local_secret(settings, "reply_secret"), reply_url=f"{public}/r/{{token}}"),
+            NotifySettings(reply_secret=local_secret(settings, "reply_secret"), reply_url=f"{public}/reply/{{token}}"),
         )
         self.flow = DispatchFlow(pool.connection, policy=RankingPolicy(), notify_staff=self._tell_staff,
                                  on_stage=self._on_stage)
@@ -107,7 +107,8 @@ class Care:
         assert self.alerts is not None
         del at  # the alert service stamps transitions with its own clock
         mapped = DISPATCH_OUTCOMES.get(outcome) if outcome else None
-        change = self.alerts.transition(int(alert_id), AlertState(stage), actor, note or None, mapped)
+        who = actor if ":" in actor or actor == "system" else f"staff:{actor}"  # dispatch names staff by bare id
+        change = self.alerts.transition(int(alert_id), AlertState(stage), who, note or None, mapped)
         event = STAGE_NOTICES.get(stage)
         if event is not None:
             params = {"staff": actor, "eta": "", "outcome": outcome or ""}

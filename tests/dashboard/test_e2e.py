@@ -80,9 +80,6 @@ def served(
     with psycopg.connect(db_url) as conn:
         seed(conn)
     if request.param == "platform":
-        # anxin.web.on_stage passes dispatch's bare staff id ("s1") as the lifecycle actor, which the
-        # lifecycle refuses ("staff:s1" expected), so "arrived" fails there until the root maps it.
-        request.applymarker(pytest.mark.xfail(reason="composition root: staff actor not mapped", strict=False))
         yield from _whole_platform(db_url, mqtt_broker.url, topic_prefix, service_root)
         return
     yield from _wired_here(db_url, mqtt_broker.url, topic_prefix)
