@@ -48,8 +48,8 @@ class Tuning:
     """How far beyond the learned routine a silence must go before it is raised."""
 
     gaps: GapSettings = field(default_factory=GapSettings)
-    factor: float = 1.25  # how far beyond the usual pause after this activity a silence must go
-    floor: timedelta = timedelta(minutes=10)  # added to it: a short usual pause still leaves some slack
+    factor: float = 2.0  # how far beyond the usual pause after this activity a silence must go
+    floor: timedelta = timedelta(hours=1)  # added to it: a short usual pause still leaves some slack
     quantile: float = 0.9  # over days, for wake-up times: a high but not the single highest day
     not_up_margin: timedelta = timedelta(hours=1)
     bathroom_factor: float = 2.0

@@ -7,15 +7,17 @@ gap to the next movement under its context: the sensor and its state, the sensor
 the day in which the gap began. Only pauses of at least ``min_gap`` count: bursts of a motion sensor say
 nothing about how long a pause lasts once it has begun, and they would swamp sparse homes' contexts.
 
-`GapModel` turns them into one survival curve per context. A context's curve is its own empirical curve
-shrunk towards its parent's by ``prior`` pseudo-pauses (sensor → place → band of the day → everything), so
-a sensor seen a handful of times borrows from its room, and a well-seen one speaks for itself. The usual
-pause of a context is the ``quantile`` of that curve; the detector alerts a margin beyond it.
+`GapModel` gives the usual pause of a context: the ``quantile`` of its pauses, shrunk towards its parent
+context's on a log scale as if the parent had lent ``prior`` pauses (everything → band of the day → place →
+sensor), so a sensor seen a handful of times borrows from its room and a well-seen one speaks for itself.
+Shrinking the quantile, not the distribution, matters for a high quantile: a few borrowed night-long
+pauses would otherwise become every context's tail. The detector alerts a margin beyond the usual pause.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
 from alerts.detectors.base import event_time, local_hour
-from alerts.detectors.routine import Whereabouts
+from alerts.detectors.routine import Whereabouts, quantile_of
 from alerts.findings import Observation
 from gateway.contract import Body
 
@@ -60,29 +62,12 @@ class GapSettings:
 
     bands: tuple[float, ...] = (0.0, 6.0, 10.0, 14.0, 18.0, 22.0)  # local hours where a band of the day begins
     min_gap: timedelta = timedelta(minutes=2)
-    prior: float = 5.0  # pseudo-pauses borrowed from the coarser context
-    quantile: float = 0.99
+    prior: float = 10.0  # pseudo-pauses borrowed from the coarser context
+    quantile: float = 1.0  # the longest pause of a context; the back-off keeps a rarely seen one sensible
 
     def band(self, at: datetime, tz: tzinfo) -> int:
         """Return the index of the band of the day a moment falls in."""
         return max(0, bisect_right(self.bands, local_hour(at, tz)) - 1)
-
-
-@dataclass(frozen=True, slots=True)
-class _Curve:
-    """A survival curve of pauses, shrunk towards its parent's."""
-
-    gaps: tuple[float, ...]  # sorted, seconds
-    parent: _Curve | None
-    prior: float
-
-    def survival(self, t: float) -> float:
-        """Return the share of pauses longer than ``t`` seconds."""
-        n = len(self.gaps)
-        own = (n - bisect_right(self.gaps, t)) / n if n else 0.0
-        if self.parent is None:
-            return own
-        return (n * own + self.prior * self.parent.survival(t)) / (n + self.prior)
 
 
 @dataclass(slots=True)
@@ -116,22 +101,23 @@ class GapModel:
         band = self.settings.band(since, self.tz)
         key = (activity, band)
         if key not in self._usual:
-            self._usual[key] = self._quantile(self._curve(activity, band))
+            self._usual[key] = self._backed_off(activity, band)
         return timedelta(seconds=self._usual[key])
 
-    def _curve(self, activity: Activity, band: int) -> _Curve:
-        prior = self.settings.prior
-        curve = _Curve(tuple(sorted(self.pauses)), None, prior)
-        for gaps in (self.by_band.get(band), self.by_place.get((activity.place, band))):
-            curve = _Curve(tuple(sorted(gaps or ())), curve, prior)
-        return _Curve(tuple(sorted(self.by_sensor.get((activity.sensor, band), ()))), curve, prior)
-
-    def _quantile(self, curve: _Curve) -> float:
-        """Return the shortest pause that only ``1 - quantile`` of the curve's pauses outlast."""
-        candidates = sorted(self.pauses)  # every curve is a step function with steps among these
-        tail = 1 - self.settings.quantile
-        i = bisect_left(range(len(candidates)), True, key=lambda j: curve.survival(candidates[j]) <= tail)
-        return candidates[min(i, len(candidates) - 1)]
+    def _backed_off(self, activity: Activity, band: int) -> float:
+        """Return the context's quantile, shrunk towards its parent's on a log scale by ``prior`` pauses."""
+        chain = (
+            self.by_band.get(band, []),
+            self.by_place.get((activity.place, band), []),
+            self.by_sensor.get((activity.sensor, band), []),
+        )
+        q, prior = self.settings.quantile, self.settings.prior
+        log_usual = math.log(quantile_of(self.pauses, q) or 1.0)
+        for gaps in chain:
+            if gaps:
+                n = len(gaps)
+                log_usual = (n * math.log(quantile_of(gaps, q) or 1.0) + prior * log_usual) / (n + prior)
+        return math.exp(log_usual)
 
 
 def learn_gaps(history: Sequence[Observation], tz: tzinfo, settings: GapSettings | None = None) -> GapModel:
