@@ -193,5 +193,4 @@ def _resident_json(r: Resident) -> dict[str, Any]:
     home = asdict(r.home)
     home["rooms"] = list(r.home.rooms)
     devices = [{**asdict(d), "publishes_as": d.publishes_as} for d in r.devices]
-    return {"resident_id": r.resident_id, "name": r.name, "sex": r.sex, "age": r.age, "home": home,
-            "devices": devices}
+    return {"resident_id": r.resident_id, "name": r.name, "sex": r.sex, "age": r.age, "home": home, "devices": devices}

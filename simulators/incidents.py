@@ -221,31 +221,69 @@ _M, _H = MINUTE, HOUR
 INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
     k.name: k
     for k in (
-        IncidentKind("fall", (7, 21), (20 * _M, 90 * _M), _in_place("fallen", worn=True, keep_room=True),
-                     _bracelet, events=_fall),
+        IncidentKind(
+            "fall", (7, 21), (20 * _M, 90 * _M), _in_place("fallen", worn=True, keep_room=True), _bracelet, events=_fall
+        ),
         IncidentKind("sos", (7, 22), (0, 0), _as_planned, _bracelet, events=_sos),
         IncidentKind("ok_cancel", (8, 20), (10, 60), _as_planned, _bracelet, events=_ok_cancel),
         IncidentKind("unwell_in_bed", (5, 9), (2 * _H, 5 * _H), _on_waking, _sensor("bed")),
         IncidentKind("stuck_in_bathroom", (8, 20), (60 * _M, 180 * _M), _in_place("stuck"), _sensor("bathroom")),
         IncidentKind("night_wandering", (1, 4), (1 * _H, 3 * _H), _at_night, _sensor("door")),
-        IncidentKind("tachycardia", (8, 20), (20 * _M, 60 * _M), _in_place("resting", worn=True), _bracelet,
-                     vitals=_heart_rate(125, 160)),
-        IncidentKind("bradycardia", (8, 20), (20 * _M, 60 * _M), _in_place("resting", worn=True), _bracelet,
-                     vitals=_heart_rate(33, 42)),
-        IncidentKind("low_spo2", (8, 20), (20 * _M, 60 * _M), _in_place("resting", worn=True), _bracelet,
-                     vitals=_low_spo2),
-        IncidentKind("smoke", (10, 19), (5 * _M, 20 * _M), _in_place("cook"), _sensor("smoke"),
-                     events=_alarm("smoke", SmokeEvent)),
-        IncidentKind("gas", (10, 19), (5 * _M, 20 * _M), _in_place("cook"), _sensor("gas"),
-                     events=_alarm("gas", GasEvent)),
-        IncidentKind("water_leak", (8, 20), (10 * _M, 60 * _M), _as_planned, _sensor("water_leak"),
-                     events=_alarm("water_leak", WaterLeakEvent)),
-        IncidentKind("power_loss", (0, 22), (30 * _M, 180 * _M), _as_planned, _hub_or_bracelet,
-                     silence=Silence(None, "power_restored")),
-        IncidentKind("clean_disconnect", (0, 22), (30 * _M, 120 * _M), _as_planned, _bracelet,
-                     silence=Silence("shutdown", "reconnect")),
-        IncidentKind("low_battery", (8, 16), (2 * _H, 6 * _H), _as_planned, _bracelet,
-                     vitals=_low_battery),
+        IncidentKind(
+            "tachycardia",
+            (8, 20),
+            (20 * _M, 60 * _M),
+            _in_place("resting", worn=True),
+            _bracelet,
+            vitals=_heart_rate(125, 160),
+        ),
+        IncidentKind(
+            "bradycardia",
+            (8, 20),
+            (20 * _M, 60 * _M),
+            _in_place("resting", worn=True),
+            _bracelet,
+            vitals=_heart_rate(33, 42),
+        ),
+        IncidentKind(
+            "low_spo2", (8, 20), (20 * _M, 60 * _M), _in_place("resting", worn=True), _bracelet, vitals=_low_spo2
+        ),
+        IncidentKind(
+            "smoke",
+            (10, 19),
+            (5 * _M, 20 * _M),
+            _in_place("cook"),
+            _sensor("smoke"),
+            events=_alarm("smoke", SmokeEvent),
+        ),
+        IncidentKind(
+            "gas", (10, 19), (5 * _M, 20 * _M), _in_place("cook"), _sensor("gas"), events=_alarm("gas", GasEvent)
+        ),
+        IncidentKind(
+            "water_leak",
+            (8, 20),
+            (10 * _M, 60 * _M),
+            _as_planned,
+            _sensor("water_leak"),
+            events=_alarm("water_leak", WaterLeakEvent),
+        ),
+        IncidentKind(
+            "power_loss",
+            (0, 22),
+            (30 * _M, 180 * _M),
+            _as_planned,
+            _hub_or_bracelet,
+            silence=Silence(None, "power_restored"),
+        ),
+        IncidentKind(
+            "clean_disconnect",
+            (0, 22),
+            (30 * _M, 120 * _M),
+            _as_planned,
+            _bracelet,
+            silence=Silence("shutdown", "reconnect"),
+        ),
+        IncidentKind("low_battery", (8, 16), (2 * _H, 6 * _H), _as_planned, _bracelet, vitals=_low_battery),
         IncidentKind("not_worn_all_day", (5, 9), (12 * _H, 16 * _H), _whole_day, _bracelet),
     )
 }

@@ -74,8 +74,9 @@ def run_load(plan: LoadPlan) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     results: mp.Queue[WorkerReport | str] = ctx.Queue()
     ready, go = ctx.Barrier(plan.processes + 1), ctx.Event()
-    workers = [ctx.Process(target=_worker, args=(plan, i, ready, go, results), daemon=True)
-               for i in range(plan.processes)]
+    workers = [
+        ctx.Process(target=_worker, args=(plan, i, ready, go, results), daemon=True) for i in range(plan.processes)
+    ]
     for w in workers:
         w.start()
     try:
@@ -104,12 +105,20 @@ def summarise(plan: LoadPlan, reports: list[WorkerReport], errors: list[str]) ->
     total_s = max((r.total_s for r in reports), default=0.0)
     publish_s = max((r.publish_s for r in reports), default=0.0)
     achieved = puback / total_s if total_s > 0 else 0.0
-    return {**asdict(plan), "url": plan.url, "published": published, "puback": puback,
-            "publish_s": round(publish_s, 3), "total_s": round(total_s, 3),
-            "offered_rate": round(published / publish_s, 1) if publish_s else 0.0,
-            "achieved_rate": round(achieved, 1), "target_rate": plan.rate,
-            "within_10pct": abs(achieved - plan.rate) <= 0.1 * plan.rate,
-            "connect_s": round(max((r.connect_s for r in reports), default=0.0), 3), "errors": errors}
+    return {
+        **asdict(plan),
+        "url": plan.url,
+        "published": published,
+        "puback": puback,
+        "publish_s": round(publish_s, 3),
+        "total_s": round(total_s, 3),
+        "offered_rate": round(published / publish_s, 1) if publish_s else 0.0,
+        "achieved_rate": round(achieved, 1),
+        "target_rate": plan.rate,
+        "within_10pct": abs(achieved - plan.rate) <= 0.1 * plan.rate,
+        "connect_s": round(max((r.connect_s for r in reports), default=0.0), 3),
+        "errors": errors,
+    }
 
 
 def _worker(plan: LoadPlan, index: int, ready: Any, go: Any, results: Any) -> None:
@@ -125,8 +134,13 @@ def _drive(plan: LoadPlan, index: int, ready: Any, go: Any) -> WorkerReport:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     ids = device_ids(plan, index)
     t0 = time.monotonic()
-    transport = MqttTransport(plan.url, ids, prefix=plan.prefix, mode=plan.connections,
-                              client_prefix=f"w{index}-" if plan.connections == "shared" else "")
+    transport = MqttTransport(
+        plan.url,
+        ids,
+        prefix=plan.prefix,
+        mode=plan.connections,
+        client_prefix=f"w{index}-" if plan.connections == "shared" else "",
+    )
     transport.connect(timeout=CONNECT_S)
     connect_s = time.monotonic() - t0
     ready.wait(timeout=CONNECT_S)
@@ -156,7 +170,18 @@ def _publish_for(transport: MqttTransport, ids: list[str], rate: float, duration
 
 
 def _telemetry(device_id: str, seq: int, now: datetime, n: int) -> bytes:
-    body = build(Telemetry, {"device_id": device_id, "seq": seq, "ts": now, "heart_rate": 60 + n % 40,
-                             "spo2": 95 + n % 5, "steps": n % 200_000, "battery": 80, "worn": True,
-                             "skin_temp_c": 33.5})
+    body = build(
+        Telemetry,
+        {
+            "device_id": device_id,
+            "seq": seq,
+            "ts": now,
+            "heart_rate": 60 + n % 40,
+            "spo2": 95 + n % 5,
+            "steps": n % 200_000,
+            "battery": 80,
+            "worn": True,
+            "skin_temp_c": 33.5,
+        },
+    )
     return encode(body)

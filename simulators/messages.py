@@ -75,8 +75,13 @@ class Truth:
 
     def as_json(self) -> dict[str, str]:
         """Return the ground-truth line (ISO-8601 times, UTC)."""
-        return {"resident": self.resident, "device": self.device, "kind": self.kind,
-                "start": iso(self.start), "end": iso(self.end)}
+        return {
+            "resident": self.resident,
+            "device": self.device,
+            "kind": self.kind,
+            "start": iso(self.start),
+            "end": iso(self.end),
+        }
 
 
 @dataclass(slots=True)

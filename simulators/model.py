@@ -66,8 +66,9 @@ class Simulation:
         self.world = world
         self.fleet = build_fleet(world.residents, world.seed, world.area)
         ids = tuple(r.resident_id for r in self.fleet)
-        self.schedule = Schedule(world.incidents, ids, start=world.start, end=world.end,
-                                 tz_offset_s=world.tz_offset_s, seed=world.seed)
+        self.schedule = Schedule(
+            world.incidents, ids, start=world.start, end=world.end, tz_offset_s=world.tz_offset_s, seed=world.seed
+        )
 
     def stream(self) -> Iterator[Item]:
         """Yield every message and ground-truth record of the run in device-time order."""
@@ -130,8 +131,16 @@ class ResidentModel:
             placed.append(Placed(kind, start, end, device.device_id, device.publishes_as))
         return placed, plan
 
-    def _drafts(self, day_start: float, plan: Plan, vitals: Vitals, placed: list[Placed], *, rng: random.Random,
-                nprng: np.random.Generator) -> list[Draft]:
+    def _drafts(
+        self,
+        day_start: float,
+        plan: Plan,
+        vitals: Vitals,
+        placed: list[Placed],
+        *,
+        rng: random.Random,
+        nprng: np.random.Generator,
+    ) -> list[Draft]:
         drafts = home_events(self.resident, plan, self.last, rng)
         drafts += telemetry(self.resident.device("bracelet").device_id, vitals)
         drafts += heartbeats(self.resident, day_start, vitals)
@@ -172,8 +181,10 @@ def _transition(resident: Resident, a: Segment, b: Segment, rng: random.Random) 
     room_a, room_b = a.activity.room, b.activity.room
     door = resident.device("door")
     if room_a != room_b and (room_a is None or room_b is None):
-        out += [sensor_event(door, t, DoorEvent, state="open"),
-                sensor_event(door, t + rng.uniform(5, 20), DoorEvent, state="closed")]
+        out += [
+            sensor_event(door, t, DoorEvent, state="open"),
+            sensor_event(door, t + rng.uniform(5, 20), DoorEvent, state="closed"),
+        ]
     if room_b is not None and room_a != room_b:
         out.append(_motion(resident, room_b, t + rng.uniform(1, 8) + (20 if room_a is None else 0)))
     if a.activity.in_bed != b.activity.in_bed:
@@ -203,8 +214,18 @@ def _motion(resident: Resident, room: str, t: float) -> Draft:
 def telemetry(bracelet: str, v: Vitals) -> list[Draft]:
     """Turn the day's bracelet readings into telemetry drafts."""
     out = []
-    rows = zip(v.t.tolist(), v.heart_rate.tolist(), v.spo2.tolist(), v.steps.tolist(), v.battery.tolist(),
-               v.skin_temp_c.tolist(), v.worn.tolist(), v.lat.tolist(), v.lon.tolist(), strict=True)
+    rows = zip(
+        v.t.tolist(),
+        v.heart_rate.tolist(),
+        v.spo2.tolist(),
+        v.steps.tolist(),
+        v.battery.tolist(),
+        v.skin_temp_c.tolist(),
+        v.worn.tolist(),
+        v.lat.tolist(),
+        v.lon.tolist(),
+        strict=True,
+    )
     for t, hr, spo2, steps, battery, skin, worn, lat, lon in rows:
         fields: dict[str, object] = {"battery": round(battery), "worn": worn, "steps": int(steps)}
         if worn:

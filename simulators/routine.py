@@ -99,12 +99,20 @@ class Profile:
 def make_profile(rng: random.Random) -> Profile:
     """Draw a resident's habits and physiology."""
     return Profile(
-        wake_h=rng.uniform(5.3, 7.6), bed_h=rng.uniform(20.6, 22.8), nap_p=rng.uniform(0.1, 0.9),
-        outing_p=rng.uniform(0.2, 0.95), night_trips=rng.uniform(0.3, 2.2),
-        off_at_night_p=rng.choice((0.05, 0.1, 0.8, 0.95)), shower_p=rng.uniform(0.2, 0.7),
-        shower_off=rng.random() < 0.5, rest_hr=rng.uniform(58, 80), spo2=rng.uniform(94.5, 98),
-        skin_temp_c=rng.uniform(32.0, 34.2), cadence=rng.uniform(60, 100),
-        interval_s=rng.uniform(30, 60), drain_per_h=rng.uniform(0.7, 1.4),
+        wake_h=rng.uniform(5.3, 7.6),
+        bed_h=rng.uniform(20.6, 22.8),
+        nap_p=rng.uniform(0.1, 0.9),
+        outing_p=rng.uniform(0.2, 0.95),
+        night_trips=rng.uniform(0.3, 2.2),
+        off_at_night_p=rng.choice((0.05, 0.1, 0.8, 0.95)),
+        shower_p=rng.uniform(0.2, 0.7),
+        shower_off=rng.random() < 0.5,
+        rest_hr=rng.uniform(58, 80),
+        spo2=rng.uniform(94.5, 98),
+        skin_temp_c=rng.uniform(32.0, 34.2),
+        cadence=rng.uniform(60, 100),
+        interval_s=rng.uniform(30, 60),
+        drain_per_h=rng.uniform(0.7, 1.4),
     )
 
 
@@ -130,8 +138,9 @@ def plan_day(profile: Profile, day: DayContext, rng: random.Random) -> list[Segm
     return [_wear(s, profile, day, wake, bed) for s in segments]
 
 
-def _night(profile: Profile, rng: random.Random, start: float, end: float, *, tonight: bool) -> list[
-        tuple[float, float, str]]:
+def _night(
+    profile: Profile, rng: random.Random, start: float, end: float, *, tonight: bool
+) -> list[tuple[float, float, str]]:
     lo, hi = (start + 0.7, end - 0.3) if tonight else (start + 0.5, end - 0.4)
     share = (end - start) / (24.0 - profile.bed_h + profile.wake_h)
     trips = _uniforms(rng, lo, hi, profile.night_trips * share)[:3]

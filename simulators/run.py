@@ -99,12 +99,23 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         """Return the summary as one JSON-ready mapping."""
         rate = self.messages / self.wall_s if self.wall_s > 0 else 0.0
-        return {"scenario": self.scenario, "start": self.start, "end": self.end, "residents": self.residents,
-                "messages": self.messages, "sent": self.sent, "by_channel": dict(self.by_channel),
-                "incidents": dict(self.incidents), "unplaced": self.unplaced, "faults": self.faults,
-                "wall_s": round(self.wall_s, 3), "messages_per_s": round(rate, 1),
-                "last_device_time": iso(self.last_t) if self.last_t else None, "stopped": self.stopped,
-                "transport": self.transport}
+        return {
+            "scenario": self.scenario,
+            "start": self.start,
+            "end": self.end,
+            "residents": self.residents,
+            "messages": self.messages,
+            "sent": self.sent,
+            "by_channel": dict(self.by_channel),
+            "incidents": dict(self.incidents),
+            "unplaced": self.unplaced,
+            "faults": self.faults,
+            "wall_s": round(self.wall_s, 3),
+            "messages_per_s": round(rate, 1),
+            "last_device_time": iso(self.last_t) if self.last_t else None,
+            "stopped": self.stopped,
+            "transport": self.transport,
+        }
 
 
 class Pacer:
@@ -125,16 +136,25 @@ class Pacer:
         return not stop.is_set()
 
 
-def run_scenario(scenario: Scenario, mqtt_url: str | None = None, stop_event: threading.Event | None = None, *,
-                 out: Path | None = None, truth: Path | None = None, now: datetime | None = None,
-                 progress: Callable[[str], None] | None = None, client_prefix: str = "") -> RunSummary:
+def run_scenario(
+    scenario: Scenario,
+    mqtt_url: str | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    out: Path | None = None,
+    truth: Path | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+    client_prefix: str = "",
+) -> RunSummary:
     """Run ``scenario`` to its end (or until ``stop_event``), publishing to MQTT or writing ``out``."""
     sim = Simulation(scenario.world(now or datetime.now(UTC)))
     publisher = _publisher(scenario, sim, mqtt_url, out, client_prefix)
     truth_file = truth.open("w", encoding="utf-8") if truth else None
     try:
-        return _loop(scenario, sim, publisher, truth_file=truth_file, stop=stop_event or threading.Event(),
-                     progress=progress)
+        return _loop(
+            scenario, sim, publisher, truth_file=truth_file, stop=stop_event or threading.Event(), progress=progress
+        )
     finally:
         publisher.close()
         if truth_file:
@@ -144,15 +164,23 @@ def run_scenario(scenario: Scenario, mqtt_url: str | None = None, stop_event: th
 def _publisher(scenario: Scenario, sim: Simulation, url: str | None, out: Path | None, client_prefix: str) -> Publisher:
     if url is not None:
         devices = [d.device_id for r in sim.fleet for d in r.publishers]
-        transport = MqttTransport(url, devices, prefix=scenario.prefix, mode=scenario.connections,
-                                  client_prefix=client_prefix)
+        transport = MqttTransport(
+            url, devices, prefix=scenario.prefix, mode=scenario.connections, client_prefix=client_prefix
+        )
         transport.connect()
         return transport
     return FileSink(out) if out is not None else NullSink()
 
 
-def _loop(scenario: Scenario, sim: Simulation, publisher: Publisher, *, truth_file: IO[str] | None,
-          stop: threading.Event, progress: Callable[[str], None] | None) -> RunSummary:
+def _loop(
+    scenario: Scenario,
+    sim: Simulation,
+    publisher: Publisher,
+    *,
+    truth_file: IO[str] | None,
+    stop: threading.Event,
+    progress: Callable[[str], None] | None,
+) -> RunSummary:
     w = sim.world
     summary = RunSummary(scenario.name, iso(w.start), iso(w.end), w.residents, unplaced=list(sim.schedule.unplaced))
     faults = FaultInjector(scenario.faulty, scenario.seed)
@@ -200,5 +228,6 @@ def _write_truth(file: IO[str] | None, item: Truth, summary: RunSummary) -> None
 
 def _progress_line(summary: RunSummary, item: Message, elapsed: float) -> str:
     rate = summary.messages / elapsed if elapsed > 0 else 0.0
-    return (f"sim {iso(item.t)}  messages {summary.messages}  ({rate:,.0f}/s)  "
-            f"incidents {sum(summary.incidents.values())}")
+    return (
+        f"sim {iso(item.t)}  messages {summary.messages}  ({rate:,.0f}/s)  incidents {sum(summary.incidents.values())}"
+    )

@@ -57,8 +57,15 @@ class Scenario:
         """Fix the run's span (against ``now`` when no start is given) and return the model's view."""
         start = self.start or default_start(now, self.days, self.speed)
         begin = start.timestamp()
-        return World(self.residents, self.seed, begin, begin + self.days * DAY, self.incidents,
-                     self.neighbourhood, self.tz_offset_hours * 3600)
+        return World(
+            self.residents,
+            self.seed,
+            begin,
+            begin + self.days * DAY,
+            self.incidents,
+            self.neighbourhood,
+            self.tz_offset_hours * 3600,
+        )
 
 
 def default_start(now: datetime, days: float, speed: float) -> datetime:

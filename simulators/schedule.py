@@ -49,8 +49,9 @@ def local_midnight(t: float, tz_offset_s: float) -> float:
 class Schedule:
     """The incidents of a run, day by day."""
 
-    def __init__(self, spec: IncidentSpec, residents: tuple[str, ...], *, start: float, end: float,
-                 tz_offset_s: float, seed: int) -> None:
+    def __init__(
+        self, spec: IncidentSpec, residents: tuple[str, ...], *, start: float, end: float, tz_offset_s: float, seed: int
+    ) -> None:
         self._spec, self._residents, self._start, self._end = spec, residents, start, end
         self._tz, self._seed = tz_offset_s, seed
         self._counted: dict[float, list[Incident]] = {}
@@ -115,9 +116,13 @@ class Schedule:
     def _kinds_at(self, t: float, day_start: float) -> list[IncidentKind]:
         h = (t - day_start) / HOUR
         allowed = self._spec.weights or dict.fromkeys(INCIDENT_KINDS, 1.0)
-        return [k for k in INCIDENT_KINDS.values()
-                if allowed.get(k.name, 0) > 0 and k.window_h[0] <= h < k.window_h[1]
-                and t + k.duration_s[1] < min(self._end, day_start + DAY)]
+        return [
+            k
+            for k in INCIDENT_KINDS.values()
+            if allowed.get(k.name, 0) > 0
+            and k.window_h[0] <= h < k.window_h[1]
+            and t + k.duration_s[1] < min(self._end, day_start + DAY)
+        ]
 
     def _incident(self, kind: IncidentKind, t: float, taken: list[Incident], rng: random.Random) -> Incident:
         duration = rng.uniform(*kind.duration_s)
@@ -131,4 +136,3 @@ def _by_resident(incidents: tuple[Incident, ...]) -> dict[str, list[Incident]]:
     for i in incidents:
         out.setdefault(i.resident, []).append(i)
     return out
-

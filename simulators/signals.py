@@ -48,8 +48,9 @@ def telemetry_times(day_start: float, interval_s: float, rng: np.random.Generato
     return times[(times >= day_start) & (times < day_start + 24 * HOUR)]
 
 
-def vitals_for_day(plan: list[Segment], profile: Profile, home: Home, battery0: float,
-                   rng: np.random.Generator) -> Vitals:
+def vitals_for_day(
+    plan: list[Segment], profile: Profile, home: Home, battery0: float, rng: np.random.Generator
+) -> Vitals:
     """Sample the plan at the telemetry times and synthesise the bracelet's readings."""
     day_start = plan[0].start
     t = telemetry_times(day_start, profile.interval_s, rng)
@@ -66,8 +67,17 @@ def vitals_for_day(plan: list[Segment], profile: Profile, home: Home, battery0: 
     stride = profile.cadence * intensity**1.6 * dt / 60 * rng.lognormal(0, 0.25, t.size)
     steps = np.cumsum(np.where(worn, stride, 0.0))
     lat, lon = _positions(plan, seg, t, home, located=worn & outdoors, rng=rng)
-    return Vitals(t, np.clip(hr, 35, 200), np.clip(spo2, 90, 100), np.floor(steps),
-                  _battery(battery0, dt, charging, profile.drain_per_h), np.clip(skin, 25, 40), worn, lat, lon)
+    return Vitals(
+        t,
+        np.clip(hr, 35, 200),
+        np.clip(spo2, 90, 100),
+        np.floor(steps),
+        _battery(battery0, dt, charging, profile.drain_per_h),
+        np.clip(skin, 25, 40),
+        worn,
+        lat,
+        lon,
+    )
 
 
 def _columns(plan: list[Segment]) -> dict[str, FloatArray]:
@@ -91,8 +101,15 @@ def _battery(start: float, dt: FloatArray, charging: BoolArray, drain_per_h: flo
     return out
 
 
-def _positions(plan: list[Segment], seg: npt.NDArray[np.intp], t: FloatArray, home: Home, *, located: BoolArray,
-               rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+def _positions(
+    plan: list[Segment],
+    seg: npt.NDArray[np.intp],
+    t: FloatArray,
+    home: Home,
+    *,
+    located: BoolArray,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
     """Walk away from home and back on an outing; keep walking away when wandering."""
     lat = np.full(t.size, np.nan)
     lon = np.full(t.size, np.nan)

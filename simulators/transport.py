@@ -89,15 +89,29 @@ class TransportStats:
 
     def as_json(self, pending: int) -> dict[str, int]:
         """Return the counters as a JSON-ready mapping."""
-        return {"published": self.published, "puback": self.puback, "resent": self.resent,
-                "confirmed": self.confirmed, "unconfirmed": pending}
+        return {
+            "published": self.published,
+            "puback": self.puback,
+            "resent": self.resent,
+            "confirmed": self.confirmed,
+            "unconfirmed": pending,
+        }
 
 
 class MqttTransport:
     """Publish device messages over MQTT and resend confirmable events until acknowledged."""
 
-    def __init__(self, url: str, devices: Iterable[str], *, prefix: str = "ec/v1", mode: str = "shared",
-                 client_prefix: str = "", resend_after: float = 5.0, max_inflight: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        devices: Iterable[str],
+        *,
+        prefix: str = "ec/v1",
+        mode: str = "shared",
+        client_prefix: str = "",
+        resend_after: float = 5.0,
+        max_inflight: int = 1000,
+    ) -> None:
         self.address, self.prefix, self.mode = BrokerAddress.parse(url), prefix, mode
         self._client_prefix, self._resend_after, self._inflight = client_prefix, resend_after, max_inflight
         self._clients: dict[str, mqtt.Client] = {}
@@ -129,8 +143,9 @@ class MqttTransport:
         """Send one message with QoS 1; keep it for resending if it awaits an ``ack``."""
         if out.ack_seq is not None:
             with self._lock:
-                self._pending[(out.device_id, out.ack_seq)] = _Pending(out, time.monotonic() + self._resend_after,
-                                                                      self._resend_after)
+                self._pending[(out.device_id, out.ack_seq)] = _Pending(
+                    out, time.monotonic() + self._resend_after, self._resend_after
+                )
         self._send(out)
 
     def tick(self) -> None:
@@ -154,8 +169,10 @@ class MqttTransport:
     def close(self, goodbye: bool = True) -> None:
         """Say offline (retained, reason ``shutdown``) for each connected device, then disconnect."""
         if goodbye and self.mode == "per-device":
-            infos = [c.publish(*_status_args(name, self.prefix, "shutdown"), qos=QOS, retain=True)
-                     for name, c in self._clients.items()]
+            infos = [
+                c.publish(*_status_args(name, self.prefix, "shutdown"), qos=QOS, retain=True)
+                for name, c in self._clients.items()
+            ]
             for info in infos:
                 info.wait_for_publish(timeout=5)
         for client in self._clients.values():
@@ -227,4 +244,3 @@ def _status_args(device_id: str, prefix: str, reason: str) -> tuple[str, bytes]:
     now = datetime.now(UTC)
     body = Status(device_id=device_id, seq=int(now.timestamp() * 1000), ts=now, state="offline", reason=reason)
     return topic(device_id, Channel.STATUS, prefix), encode(body)
-

@@ -62,8 +62,13 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     """Build the scenario from a file and/or the command-line options."""
     speed = 0.0 if args.fast else args.speed
     overrides: dict[str, Any] = {
-        "residents": args.residents, "days": args.days, "speed": speed, "seed": args.seed,
-        "connections": args.connections, "prefix": args.prefix, "faulty": args.faulty,
+        "residents": args.residents,
+        "days": args.days,
+        "speed": speed,
+        "seed": args.seed,
+        "connections": args.connections,
+        "prefix": args.prefix,
+        "faulty": args.faulty,
         "start": parse_start(args.start) if args.start else None,
         "incidents": IncidentSpec.parse(args.incidents) if args.incidents else None,
     }
@@ -99,10 +104,20 @@ def run_load_command(args: argparse.Namespace) -> int:
     if url is None:
         print("anxin simulate load: no broker; pass --mqtt-url", file=sys.stderr)
         return 2
-    plan = LoadPlan(url=url, devices=args.devices, rate=args.rate, duration=args.duration,
-                    connections=args.load_connections, processes=args.processes, prefix=args.prefix or "ec/v1")
-    print(f"load: {plan.devices} devices, {plan.rate:g} msg/s for {plan.duration:g} s over "
-          f"{plan.processes} processes ({plan.connections})", file=sys.stderr)
+    plan = LoadPlan(
+        url=url,
+        devices=args.devices,
+        rate=args.rate,
+        duration=args.duration,
+        connections=args.load_connections,
+        processes=args.processes,
+        prefix=args.prefix or "ec/v1",
+    )
+    print(
+        f"load: {plan.devices} devices, {plan.rate:g} msg/s for {plan.duration:g} s over "
+        f"{plan.processes} processes ({plan.connections})",
+        file=sys.stderr,
+    )
     summary = run_load(plan)
     print(json.dumps(summary, ensure_ascii=False))
     return 0 if not summary["errors"] else 1

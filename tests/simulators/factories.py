@@ -14,8 +14,7 @@ from simulators.schedule import DAY, IncidentSpec
 MIDNIGHT = datetime(2025, 3, 2, 16, tzinfo=UTC).timestamp()
 
 
-def world(residents: int = 3, days: float = 1.0, incidents: str = "", seed: int = 7,
-          start: float = MIDNIGHT) -> World:
+def world(residents: int = 3, days: float = 1.0, incidents: str = "", seed: int = 7, start: float = MIDNIGHT) -> World:
     """Build a small world starting at local midnight."""
     spec = IncidentSpec.parse(incidents) if incidents else IncidentSpec()
     return World(residents, seed, start, start + days * DAY, spec)

@@ -18,9 +18,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_writes_messages_truth_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, truth = tmp_path / "m.jsonl", tmp_path / "t.jsonl"
-    code = main(["simulate", "--residents", "3", "--days", "0.5", "--fast", "--incidents", "fall:1,sos:2",
-                 "--seed", "7", "--start", "2025-03-03T00:00:00+08:00", "--out", str(out), "--truth", str(truth),
-                 "--quiet"])
+    code = main(
+        [
+            "simulate",
+            "--residents",
+            "3",
+            "--days",
+            "0.5",
+            "--fast",
+            "--incidents",
+            "fall:1,sos:2",
+            "--seed",
+            "7",
+            "--start",
+            "2025-03-03T00:00:00+08:00",
+            "--out",
+            str(out),
+            "--truth",
+            str(truth),
+            "--quiet",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     lines = out.read_text().splitlines()

@@ -32,6 +32,9 @@ def test_another_seed_gives_other_messages() -> None:
 
 def test_a_residents_day_does_not_depend_on_the_size_of_the_fleet() -> None:
     small = [i for i in Simulation(world(residents=1, days=0.25)).stream() if not isinstance(i, Truth)]
-    big = [i for i in Simulation(world(residents=3, days=0.25)).stream()
-           if not isinstance(i, Truth) and i.device_id.startswith("r0000-")]
+    big = [
+        i
+        for i in Simulation(world(residents=3, days=0.25)).stream()
+        if not isinstance(i, Truth) and i.device_id.startswith("r0000-")
+    ]
     assert [m.payload() for m in small] == [m.payload() for m in big]

@@ -39,8 +39,7 @@ def ts(r: Record) -> float:
 
 def of(run: Run, resident: str, lo: float, hi: float, model: type | None = None) -> list[Record]:
     """Return the resident's records with device time in [lo, hi)."""
-    return [r for r in run.by_resident[resident]
-            if lo <= ts(r) < hi and (model is None or isinstance(r.body, model))]
+    return [r for r in run.by_resident[resident] if lo <= ts(r) < hi and (model is None or isinstance(r.body, model))]
 
 
 def worn_telemetry(run: Run, t: Truth) -> list[Telemetry]:
@@ -55,7 +54,7 @@ def check_fall(run: Run, t: Truth) -> None:
     assert isinstance(body, ImpactEvent) and 20 <= body.rate_hz <= 50
     mags = [math.sqrt(x * x + y * y + z * z) for x, y, z in body.samples]
     assert 0.8 < mags[0] < 1.2 and min(mags) < 0.5 and max(mags) >= 3.0
-    still = mags[-int(2 * body.rate_hz):]
+    still = mags[-int(2 * body.rate_hz) :]
     assert all(0.9 < m < 1.1 for m in still)
     assert len(of(run, t.resident, t.start, t.start + 10, FallEvent)) <= 1
     assert not of(run, t.resident, t.start + 60, t.end, MotionEvent)  # the long lie

@@ -38,8 +38,11 @@ def test_waking_and_bedtime_within_bounds_and_varied() -> None:
     wakes: dict[str, list[float]] = defaultdict(list)
     for (rid, _day), recs in DAYS.items():
         bed = events(recs, BedEvent)
-        wake = next(local_hour(e) for e, after in zip(bed, [*bed[1:], None], strict=True)
-                    if e.body.state == "vacated" and (after is None or local_hour(after) - local_hour(e) > 0.5))
+        wake = next(
+            local_hour(e)
+            for e, after in zip(bed, [*bed[1:], None], strict=True)
+            if e.body.state == "vacated" and (after is None or local_hour(after) - local_hour(e) > 0.5)
+        )
         sleep = [local_hour(e) for e in bed if e.body.state == "occupied" and local_hour(e) > 19]
         assert 4.5 <= wake <= 9.0
         assert sleep and 19.5 <= sleep[0] < 24.0
@@ -86,6 +89,5 @@ def test_heartbeats_every_five_minutes_for_bracelets() -> None:
 
 
 def test_some_take_the_bracelet_off_at_night() -> None:
-    off = {r.device_id for r in RUN.records if isinstance(r.body, Telemetry) and not r.body.worn
-           and local_hour(r) < 4}
+    off = {r.device_id for r in RUN.records if isinstance(r.body, Telemetry) and not r.body.worn and local_hour(r) < 4}
     assert 0 < len(off) < 12

@@ -59,8 +59,15 @@ def listener(mqtt_broker: Any, topic_prefix: str) -> Any:
 
 
 def test_scenario_reaches_the_broker_and_validates(mqtt_broker: Any, topic_prefix: str, listener: Listener) -> None:
-    scenario = Scenario(residents=2, days=0.1, speed=0, prefix=topic_prefix, connections="per-device",
-                        incidents=IncidentSpec.parse("sos:1"), start=datetime.fromtimestamp(MIDNIGHT + 7 * 3600, UTC))
+    scenario = Scenario(
+        residents=2,
+        days=0.1,
+        speed=0,
+        prefix=topic_prefix,
+        connections="per-device",
+        incidents=IncidentSpec.parse("sos:1"),
+        start=datetime.fromtimestamp(MIDNIGHT + 7 * 3600, UTC),
+    )
     summary = run_scenario(scenario, mqtt_broker.url, client_prefix=topic_prefix.split("/", maxsplit=1)[0] + "-")
     got = listener.drain(2.0)
     assert summary.messages > 100
@@ -80,10 +87,14 @@ def test_scenario_reaches_the_broker_and_validates(mqtt_broker: Any, topic_prefi
         assert flag and (body.state, body.reason) == ("offline", "shutdown")
 
 
-def test_last_will_is_published_when_a_device_vanishes(mqtt_broker: Any, topic_prefix: str,
-                                                       listener: Listener) -> None:
-    transport = MqttTransport(mqtt_broker.url, ["r0042-bracelet"], prefix=topic_prefix, mode="per-device",
-                              client_prefix=topic_prefix.split("/", maxsplit=1)[0] + "-")
+def test_last_will_is_published_when_a_device_vanishes(mqtt_broker: Any, topic_prefix: str, listener: Listener) -> None:
+    transport = MqttTransport(
+        mqtt_broker.url,
+        ["r0042-bracelet"],
+        prefix=topic_prefix,
+        mode="per-device",
+        client_prefix=topic_prefix.split("/", maxsplit=1)[0] + "-",
+    )
     transport.connect()
     client = next(iter(transport._clients.values()))  # cut the socket, as a power loss would
     client.socket().close()
@@ -99,11 +110,18 @@ def test_last_will_is_published_when_a_device_vanishes(mqtt_broker: Any, topic_p
 
 
 @pytest.mark.parametrize("mode", ["per-device", "shared"])
-def test_confirmable_events_are_resent_until_acked(mqtt_broker: Any, topic_prefix: str, listener: Listener,
-                                                   mode: str) -> None:
+def test_confirmable_events_are_resent_until_acked(
+    mqtt_broker: Any, topic_prefix: str, listener: Listener, mode: str
+) -> None:
     device = "r0043-bracelet"
-    transport = MqttTransport(mqtt_broker.url, [device], prefix=topic_prefix, mode=mode, resend_after=0.2,
-                              client_prefix=f"{topic_prefix.split('/', maxsplit=1)[0]}-{mode}-")
+    transport = MqttTransport(
+        mqtt_broker.url,
+        [device],
+        prefix=topic_prefix,
+        mode=mode,
+        resend_after=0.2,
+        client_prefix=f"{topic_prefix.split('/', maxsplit=1)[0]}-{mode}-",
+    )
     transport.connect()
     sos = encode(Status(device_id=device, seq=5, ts=datetime.now(UTC), state="online"))  # any bytes will do
     transport.publish(Outgoing(device, topic(device, Channel.EVENT, topic_prefix), sos, ack_seq=5))
@@ -128,8 +146,16 @@ def test_confirmable_events_are_resent_until_acked(mqtt_broker: Any, topic_prefi
 
 @pytest.mark.parametrize("connections", ["shared", "per-device"])
 def test_load_mode_reaches_a_modest_rate(mqtt_broker: Any, topic_prefix: str, connections: str) -> None:
-    plan = LoadPlan(url=mqtt_broker.url, devices=40, rate=500, duration=3, connections=connections,
-                    processes=2, prefix=topic_prefix, device_prefix=f"l{abs(hash(connections)) % 1000}x")
+    plan = LoadPlan(
+        url=mqtt_broker.url,
+        devices=40,
+        rate=500,
+        duration=3,
+        connections=connections,
+        processes=2,
+        prefix=topic_prefix,
+        device_prefix=f"l{abs(hash(connections)) % 1000}x",
+    )
     summary = run_load(plan)
     assert summary["errors"] == []
     assert summary["puback"] == summary["published"] == 1500
