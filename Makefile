@@ -49,7 +49,12 @@ bench-ingest: $(STAMP)
 bench-detect: $(STAMP)
 	DATA_DIR=$(DATA_DIR) $(BIN)/python -m bench.detect
 
-bench: bench-ingest bench-detect
+bench-latency: $(STAMP)
+	$(BIN)/python -m bench.latency
+
+# Every benchmark, one report: bench/results/latest.json and latest.md (and a dated copy).
+bench: $(STAMP) $(WEB_STAMP)
+	DATA_DIR=$(DATA_DIR) $(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -59,7 +59,7 @@ def run_inactivity(args: argparse.Namespace) -> int:
 
 def run_fleet(args: argparse.Namespace) -> int:
     """Print the fleet benchmark record as the last line."""
-    from alerts.fleet_eval import EXPECTED, FleetRun, evaluate_fleet  # noqa: PLC0415 — sklearn is slow to import
+    from anxin.fleet_eval import EXPECTED, FleetRun, evaluate_fleet  # noqa: PLC0415 — sklearn is slow to import
 
     counts = None if args.per_kind is None else dict.fromkeys(EXPECTED, args.per_kind)
     run = FleetRun(
