@@ -136,7 +136,7 @@ class InactivityDetector(Detector):
 
     def _silence(self, rid: str, state: _Resident, now: datetime) -> Finding | None:
         where = state.where
-        if where.resting or where.last_activity is None or "inactivity" in state.open:
+        if where.resting(now) or where.last_activity is None or "inactivity" in state.open:
             return None
         silence = now - where.last_activity
         limit, usual = self._silence_limit(rid, state, now)

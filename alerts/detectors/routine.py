@@ -3,7 +3,8 @@
 `Whereabouts` follows one resident's home sensors event by event; the live inactivity detector and the
 learning step use the same one, so "away" and "asleep" mean the same thing in both. The resident is out
 while the front door is the last thing that moved (the door, then nothing), and in bed while a bed mat
-is occupied and nothing else moved since they lay down.
+is occupied and nothing but the bedroom's motion sensor, now and then, moved since they lay down
+(`BedSense`).
 
 `learn_routine` replays a history through it and keeps, per hour of the day, the longest silence at
 home and out of bed on each day, the wake-up times and the bathroom visits; `Routine` holds what
@@ -12,15 +13,15 @@ is usual for this person.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from alerts.detectors.base import event_time, local_hour
-from alerts.detectors.signals import is_activity_event, is_front_door
+from alerts.detectors.signals import BED_ROOM, is_activity_event, is_front_door
 from alerts.findings import Observation
-from gateway.contract import BathroomEvent, BedEvent, Body
+from gateway.contract import BathroomEvent, BedEvent, Body, MotionEvent
 
 NIGHT_STARTS = 18.0  # a sleep that ends in the morning starts after this hour or before DAY_STARTS
 DAY_STARTS = 4.0  # local hour at which a new day of routine begins
@@ -28,28 +29,47 @@ MORNING_ENDS = 14.0
 LATEST_SLEEP_START = 10.0  # a silence that starts later in the morning is a nap, not the night
 
 
+@dataclass(frozen=True, slots=True)
+class BedSense:
+    """How bed mats and the bedroom's motion sensor are read together.
+
+    A bedroom PIR fires a few seconds after the mat as a person lies down, and again when they turn
+    over; a lone trigger does not get anyone up. A run of triggers (walking about) or movement in
+    another room does, even if the mat missed the getting up. Nobody counts as in bed for longer than
+    ``longest`` after lying down: a mat that sticks "occupied" must not hide a silence for ever.
+    """
+
+    settle: timedelta = timedelta(minutes=5)  # bedroom motion this soon after lying down is lying down
+    restless: int = 3  # this many bedroom triggers within ``pace`` after settling mean walking about
+    pace: timedelta = timedelta(minutes=10)
+    longest: timedelta = timedelta(hours=16)
+
+
 @dataclass(slots=True)
 class Whereabouts:
     """Follow one resident: last movement at home, whether out, in bed or in the bathroom."""
 
+    sense: BedSense = field(default_factory=BedSense)
     last_activity: datetime | None = None
-    last_up: datetime | None = None  # last movement that is not the bed mat
+    last_up: datetime | None = None  # last movement that shows the resident out of bed
     away: bool = False
     beds: set[str] = field(default_factory=set)  # occupied bed mats
     bed_since: datetime | None = None
     bathroom_since: datetime | None = None
+    stirs: deque[datetime] = field(default_factory=deque)  # bedroom motion while lying down
 
     @property
     def in_bed(self) -> bool:
-        """Tell whether the resident lay down after their last movement elsewhere."""
-        # Mats stick "occupied" for days; movement elsewhere after lying down proves them wrong.
+        """Tell whether the resident lay down after their last movement out of bed."""
+        # Mats stick "occupied" for days; getting up elsewhere after lying down proves them wrong.
         lay_down = self.bed_since is not None and (self.last_up is None or self.bed_since >= self.last_up)
         return bool(self.beds) and lay_down
 
-    @property
-    def resting(self) -> bool:
-        """Tell whether silence now is expected: the resident is out or in bed."""
-        return self.away or self.in_bed
+    def resting(self, now: datetime) -> bool:
+        """Tell whether silence at ``now`` is expected: the resident is out, or in bed not too long."""
+        if self.away:
+            return True
+        return self.in_bed and self.bed_since is not None and now - self.bed_since < self.sense.longest
 
     def update(self, body: Body, at: datetime) -> bool:
         """Take one message; tell whether it was movement at home."""
@@ -59,20 +79,32 @@ class Whereabouts:
         self.away = is_front_door(body)
         if isinstance(body, BedEvent):
             self._bed(body, at)
-        else:
+        elif not self._stirring(body, at):
             self.last_up = at
         if isinstance(body, BathroomEvent):
             self.bathroom_since = at if body.state == "occupied" else None
-        elif getattr(body, "room", None) != "bathroom":
+        elif not (isinstance(body, MotionEvent) and body.room == "bathroom"):
             self.bathroom_since = None  # moving elsewhere: the presence sensor missed the leaving
         self.last_activity = at
         return True
+
+    def _stirring(self, body: Body, at: datetime) -> bool:
+        """Tell whether bedroom motion is the resident moving in bed rather than getting up."""
+        if not (isinstance(body, MotionEvent) and body.room == BED_ROOM and self.in_bed and self.bed_since):
+            return False
+        if at - self.bed_since <= self.sense.settle:
+            return True
+        self.stirs.append(at)
+        while self.stirs and at - self.stirs[0] > self.sense.pace:
+            self.stirs.popleft()
+        return len(self.stirs) < self.sense.restless
 
     def _bed(self, body: BedEvent, at: datetime) -> None:
         sensor = body.sensor_id or "bed"
         if body.state == "occupied":
             self.beds.add(sensor)
             self.bed_since = at
+            self.stirs.clear()
         else:
             self.beds.discard(sensor)
 
@@ -123,7 +155,7 @@ def learn_routine(history: Sequence[Observation], tz: tzinfo, quantile: float = 
 
 
 def _tally_one(tally: _Tally, where: Whereabouts, body: Body, at: datetime, tz: tzinfo) -> None:
-    before, before_up, resting, bath = where.last_activity, where.last_up, where.resting, where.bathroom_since
+    before, before_up, resting, bath = where.last_activity, where.last_up, where.resting(at), where.bathroom_since
     if not where.update(body, at):
         return
     tally.days.add(routine_day(at, tz))

@@ -5,20 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from gateway.contract import Body, Telemetry
+from gateway.contract import BathroomEvent, BedEvent, Body, DoorEvent, MotionEvent, Telemetry
 
-# Event kinds a person causes by moving at home; alarms and key presses are not "activity".
-ACTIVITY_KINDS: Final = frozenset({"motion", "door", "bed", "bathroom"})
+# Events a person causes by moving at home; alarms and key presses are not "activity". Classes, not
+# ``kind`` strings: isinstance is cheap, while getattr on a pydantic model that lacks the field is not.
+ACTIVITY_EVENTS: Final = (MotionEvent, DoorEvent, BedEvent, BathroomEvent)
+BED_ROOM: Final = "bedroom"  # where a bed mat is; its events name no room
 
 
 def is_activity_event(body: Body) -> bool:
     """Tell whether a message is a home sensor event that a moving person causes."""
-    return getattr(body, "kind", None) in ACTIVITY_KINDS
+    return isinstance(body, ACTIVITY_EVENTS)
 
 
 def is_front_door(body: Body) -> bool:
     """Tell whether a message is the front door opening or closing."""
-    return getattr(body, "kind", None) == "door" and getattr(body, "door", None) == "front"
+    return isinstance(body, DoorEvent) and body.door == "front"
 
 
 @dataclass(slots=True)

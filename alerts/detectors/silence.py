@@ -26,13 +26,11 @@ from typing import Final
 
 from alerts.detectors.base import event_time, local_hour
 from alerts.detectors.routine import Whereabouts, quantile_of
+from alerts.detectors.signals import ACTIVITY_EVENTS, BED_ROOM
 from alerts.findings import Observation
-from gateway.contract import Body
+from gateway.contract import BathroomEvent, BedEvent, Body, DoorEvent, MotionEvent
 
 STEPS: Final = ("steps", "bracelet")  # the context of movement seen only by the bracelet's step counter
-
-# Where a kind of event happens when its message does not name a room or a door.
-_KIND_PLACE: Final = {"bed": "bedroom", "bathroom": "bathroom"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +43,24 @@ class Activity:
 
 def activity_of(body: Body) -> Activity:
     """Describe the movement a home sensor event shows, for looking up its usual pause."""
-    kind = str(getattr(body, "kind", "event"))
-    room = getattr(body, "room", None) or getattr(body, "door", None) or _KIND_PLACE.get(kind, "home")
+    kind, room, state = _describe(body)
     place = f"{kind}:{room}"
-    state = getattr(body, "state", None)
-    sensor = getattr(body, "sensor_id", None) or place
+    sensor = (body.sensor_id if isinstance(body, ACTIVITY_EVENTS) else None) or place
     return Activity(f"{sensor}:{state}" if state else sensor, place)
+
+
+def _describe(body: Body) -> tuple[str, str, str | None]:
+    """Return an event's kind, its place (room, door, or where such a sensor is) and its state."""
+    match body:
+        case MotionEvent():
+            return body.kind, body.room, None
+        case DoorEvent():
+            return body.kind, body.door, body.state
+        case BedEvent():
+            return body.kind, BED_ROOM, body.state
+        case BathroomEvent():
+            return body.kind, "bathroom", body.state
+    return "event", "home", None
 
 
 STEPS_ACTIVITY: Final = Activity(*STEPS)
@@ -127,7 +137,7 @@ def learn_gaps(history: Sequence[Observation], tz: tzinfo, settings: GapSettings
     last: Activity | None = None
     for obs in sorted(history, key=event_time):
         body, at = obs.record.body, event_time(obs)
-        before, resting = where.last_activity, where.resting
+        before, resting = where.last_activity, where.resting(at)
         if not where.update(body, at):
             continue
         if last is not None and before is not None and not resting:

@@ -1,0 +1,69 @@
+"""Whereabouts: lying down, stirring in bed, getting up with or without the mat noticing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alerts.detectors import InactivityDetector
+from alerts.detectors.routine import Whereabouts
+from gateway.contract import BedEvent, MotionEvent
+from tests.alerts.detector_factories import PROFILE, START, ev, normal_week, raised, replay
+
+NIGHT = START + timedelta(hours=22)
+
+
+def _where(*events: tuple[type[BedEvent] | type[MotionEvent], timedelta, dict[str, str]]) -> Whereabouts:
+    where = Whereabouts()
+    for cls, after, fields in events:
+        o = ev(cls, NIGHT + after, **fields)
+        where.update(o.record.body, o.record.body.ts)
+    return where
+
+
+def test_bedroom_motion_just_after_lying_down_is_still_in_bed() -> None:
+    where = _where(
+        (BedEvent, timedelta(0), {"state": "occupied"}), (MotionEvent, timedelta(seconds=6), {"room": "bedroom"})
+    )
+    assert where.in_bed and where.resting(NIGHT + timedelta(hours=8))
+
+
+def test_a_lone_bedroom_trigger_in_the_night_is_turning_over() -> None:
+    where = _where(
+        (BedEvent, timedelta(0), {"state": "occupied"}), (MotionEvent, timedelta(hours=3), {"room": "bedroom"})
+    )
+    assert where.in_bed
+
+
+def test_movement_in_another_room_gets_the_resident_up() -> None:
+    where = _where(
+        (BedEvent, timedelta(0), {"state": "occupied"}), (MotionEvent, timedelta(seconds=6), {"room": "hall"})
+    )
+    assert not where.in_bed and where.last_up == NIGHT + timedelta(seconds=6)
+
+
+def test_walking_about_the_bedroom_gets_up_though_the_mat_missed_it() -> None:
+    walk = [(MotionEvent, timedelta(hours=2, minutes=m), {"room": "bedroom"}) for m in (0, 2, 4)]
+    where = _where((BedEvent, timedelta(0), {"state": "occupied"}), *walk)
+    assert not where.in_bed and where.last_up == NIGHT + timedelta(hours=2, minutes=4)
+
+
+def test_a_stuck_mat_rests_nobody_for_ever() -> None:
+    where = _where((BedEvent, timedelta(0), {"state": "occupied"}))
+    assert where.resting(NIGHT + timedelta(hours=12))
+    assert not where.resting(NIGHT + timedelta(hours=17))
+
+
+def test_a_night_with_the_pir_after_the_mat_raises_nothing() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    night = [
+        ev(MotionEvent, NIGHT - timedelta(minutes=1), room="bedroom"),
+        ev(BedEvent, NIGHT, state="occupied"),
+        ev(MotionEvent, NIGHT + timedelta(seconds=5), room="bedroom"),
+        ev(MotionEvent, NIGHT + timedelta(hours=4), room="bedroom"),  # turning over
+        ev(BedEvent, NIGHT + timedelta(hours=9), state="vacated"),
+        ev(MotionEvent, NIGHT + timedelta(hours=9, seconds=5), room="bedroom"),
+    ]
+    found = replay(detector, night, NIGHT, NIGHT + timedelta(hours=9, minutes=10), timedelta(minutes=5))
+    assert raised(found) == []
