@@ -1,7 +1,9 @@
 """Device health: offline devices, flat batteries (with a forecast of when), a bracelet left off the wrist.
 
 * Offline: a ``Status`` of ``offline`` (the last will the broker publishes for a dead connection), or
-  no message for ``heartbeat_timeout`` from a device that reports telemetry periodically. The first
+  silence from a device that reports periodically — a bracelet's telemetry, a hub's retained status
+  heartbeat — for ``missed`` of its own usual intervals (the median of its recent ones), never less
+  than ``offline_floor``. A power cut sends no last will; only the missing heartbeats tell. The first
   message after that cancels the finding.
 * Battery low: at or below ``battery_low`` percent, once per discharge; the drain rate is a least-squares
   slope over the last ``drain_window`` of readings, which gives the forecast.
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Final
 
 from alerts.detectors.base import Detector, clock_text, duration_text, event_time, finding, in_window, local_hour
 from alerts.findings import Finding, Observation
@@ -24,12 +27,27 @@ from gateway.contract import Status, Telemetry
 class _DeviceState:
     resident_id: str
     last_seen: datetime
-    heartbeats: bool = False  # sends telemetry periodically, so silence means trouble
+    last_beat: datetime | None = None  # last periodic message: telemetry or an online status
+    intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS_KEPT))
+    usual_s: float | None = None  # the median interval, once enough are seen
     offline: bool = False
     battery: deque[tuple[datetime, int]] = field(default_factory=deque)
     battery_fired: bool = False
     off_wrist_since: datetime | None = None
     not_worn_fired: bool = False
+
+
+INTERVALS_KEPT: Final = 9  # recent heartbeat intervals whose median is the device's usual one
+MIN_INTERVALS: Final = 3  # before this many, a device's rhythm is unknown and its silence says nothing
+
+
+def _beat(state: _DeviceState, at: datetime) -> None:
+    """Record a periodic message and update the device's usual interval."""
+    if state.last_beat is not None and not state.offline and at > state.last_beat:
+        state.intervals.append((at - state.last_beat).total_seconds())
+        if len(state.intervals) >= MIN_INTERVALS:
+            state.usual_s = sorted(state.intervals)[len(state.intervals) // 2]
+    state.last_beat = at if state.last_beat is None else max(state.last_beat, at)
 
 
 class DeviceHealthDetector(Detector):
@@ -40,7 +58,8 @@ class DeviceHealthDetector(Detector):
     def __init__(
         self,
         *,
-        heartbeat_timeout: timedelta = timedelta(minutes=10),
+        missed: float = 3.0,
+        offline_floor: timedelta = timedelta(minutes=10),
         battery_low: int = 20,
         battery_recharged: int = 30,
         drain_window: timedelta = timedelta(hours=12),
@@ -48,7 +67,8 @@ class DeviceHealthDetector(Detector):
         daytime: tuple[float, float] = (8.0, 21.0),
     ) -> None:
         super().__init__()
-        self.heartbeat_timeout = heartbeat_timeout
+        self.missed = missed  # usual intervals without a message before a device counts as offline
+        self.offline_floor = offline_floor
         self.battery_low = battery_low
         self.battery_recharged = battery_recharged  # hysteresis: re-arm only after a real charge
         self.drain_window = drain_window
@@ -61,15 +81,16 @@ class DeviceHealthDetector(Detector):
         body, at, device_id = obs.record.body, event_time(obs), obs.record.device_id
         state = self._devices.setdefault(device_id, _DeviceState(obs.resident_id, at))
         state.last_seen = max(state.last_seen, at)
-        out = [] if isinstance(body, Status) and body.state == "offline" else self._back_online(state, device_id, at)
         if isinstance(body, Status) and body.state == "offline":
-            out += self._went_offline(state, device_id, at, f"device reported offline ({body.reason or 'last will'})")
+            return self._went_offline(state, device_id, at, f"device reported offline ({body.reason or 'last will'})")
+        if isinstance(body, Telemetry | Status):
+            _beat(state, at)
+        out = self._back_online(state, device_id, at)
         if isinstance(body, Telemetry):
-            state.heartbeats = True
             self._track_wrist(state, body.worn, at)
             out += self._not_worn(device_id, state, at)
-        level = getattr(body, "battery", None)
-        if isinstance(level, int):
+        level = body.battery if isinstance(body, Telemetry | Status) else None
+        if level is not None:
             out += self._battery(device_id, state, at, level)
         return out
 
@@ -78,11 +99,18 @@ class DeviceHealthDetector(Detector):
         out: list[Finding] = []
         for device_id, state in self._devices.items():
             silent = now - state.last_seen
-            if state.heartbeats and silent >= self.heartbeat_timeout:
+            timeout = self._timeout(state)
+            if timeout is not None and silent >= timeout:
                 en, zh = duration_text(silent)
                 out += self._went_offline(state, device_id, now, f"no message for {en}", f"已{zh}未收到消息")
             out += self._not_worn(device_id, state, now)
         return out
+
+    def _timeout(self, state: _DeviceState) -> timedelta | None:
+        """Return how long this device may be silent, or None while its rhythm is unknown."""
+        if state.usual_s is None:
+            return None
+        return max(self.offline_floor, timedelta(seconds=state.usual_s * self.missed))
 
     def _went_offline(
         self, state: _DeviceState, device_id: str, at: datetime, why: str, why_zh: str = ""
