@@ -1,14 +1,18 @@
 """Vital signs from the bracelet: heart rate outside limits and low blood oxygen, sustained, while worn.
 
-One reading out of range is noise (a loose strap, a sprint to the phone); a finding needs every worn
-reading for ``sustain`` to be out of range. A reading back in range ends the episode and re-arms it;
-readings taken while the bracelet is off the wrist say nothing about the resident and end it too.
+One reading out of range is noise (a loose strap, a sprint to the phone), and so is one reading back in
+range: a wrist sensor scatters a few beats either side of the truth. A finding needs the worn readings
+of the last ``sustain`` to be beyond the limit in their median (more than half) and in at least
+``share`` of them. The episode re-arms once the median is back within the limit (hysteresis: a few
+readings back across the line neither end nor restart it); readings taken while the bracelet is off
+the wrist say nothing about the resident and end it.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -59,11 +63,19 @@ RULES: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Episode:
-    since: datetime
-    worst: int
+@dataclass(slots=True)
+class _Window:
+    """The worn readings of one vital sign over the last ``sustain``, and whether it has fired."""
+
+    readings: deque[tuple[datetime, int]] = field(default_factory=deque)
     fired: bool = False
+
+    def add(self, at: datetime, value: int, span: timedelta) -> bool:
+        """Keep a reading and the ones since ``span`` before it; tell whether they cover the span."""
+        self.readings.append((at, value))
+        while len(self.readings) >= 2 and self.readings[1][0] <= at - span:
+            self.readings.popleft()
+        return at - self.readings[0][0] >= span
 
 
 class VitalsDetector(Detector):
@@ -76,49 +88,57 @@ class VitalsDetector(Detector):
         limits: Limits = Limits(),
         sustain: timedelta = timedelta(minutes=10),
         spo2_sustain: timedelta = timedelta(minutes=5),
+        share: float = 0.7,
     ) -> None:
         super().__init__()
         self.limits = limits or Limits()
         self.sustain = {r.kind: spo2_sustain if r.kind == "spo2_low" else sustain for r in RULES}
-        self._episodes: dict[tuple[str, str], _Episode] = {}
+        self.share = share  # of the window's readings that must be beyond the limit
+        self._windows: dict[tuple[str, str], _Window] = {}
 
     def observe(self, obs: Observation) -> list[Finding]:
-        """Update every vital-sign episode of the resident with one telemetry reading."""
+        """Update every vital-sign window of the resident with one telemetry reading."""
         body = obs.record.body
         if not isinstance(body, Telemetry):
+            return []
+        if not body.worn:
+            for rule in RULES:
+                self._windows.pop((obs.resident_id, rule.kind), None)
             return []
         profile = self.profile(obs.resident_id)
         found = (self._update(rule, obs, body, profile) for rule in RULES)
         return [f for f in found if f is not None]
 
     def _update(self, rule: VitalRule, obs: Observation, body: Telemetry, profile: ResidentProfile) -> Finding | None:
-        key = (obs.resident_id, rule.kind)
         value = rule.reading(body)
-        if not body.worn:
-            self._episodes.pop(key, None)
-            return None
         if value is None:
             return None
+        window = self._windows.setdefault((obs.resident_id, rule.kind), _Window())
+        covered = window.add(event_time(obs), value, self.sustain[rule.kind])
         limit = rule.limit(profile, self.limits)
-        if not (value > limit if rule.above else value < limit):
-            self._episodes.pop(key, None)
+        values = [v for _, v in window.readings]
+        share = sum(_beyond(rule, v, limit) for v in values) / len(values)
+        if share <= 0.5:  # the median is back within the limit: the episode is over
+            window.fired = False
             return None
-        at = event_time(obs)
-        old = self._episodes.get(key) or _Episode(at, value)
-        worst = max(old.worst, value) if rule.above else min(old.worst, value)
-        due = not old.fired and at - old.since >= self.sustain[rule.kind]
-        self._episodes[key] = _Episode(old.since, worst, old.fired or due)
-        return self._finding(rule, obs, value, worst, limit=limit, span=at - old.since) if due else None
+        if window.fired or not covered or share < self.share:
+            return None
+        window.fired = True
+        median, worst = sorted(values)[len(values) // 2], (max(values) if rule.above else min(values))
+        span = window.readings[-1][0] - window.readings[0][0]
+        return self._finding(rule, obs, median, worst, limit=limit, span=span, share=share)
 
     def _finding(
-        self, rule: VitalRule, obs: Observation, value: int, worst: int, *, limit: int, span: timedelta
+        self, rule: VitalRule, obs: Observation, value: int, worst: int, *, limit: int, span: timedelta, share: float
     ) -> Finding:
         en, zh = duration_text(span)
         side_en, side_zh = ("above", "高于") if rule.above else ("below", "低于")
+        pct = round(100 * share)
         text = (
             f"{rule.name[0]} {value}{rule.unit}, {side_en} the limit of {limit}{rule.unit} for {en}"
-            f" (worst {worst}{rule.unit})",
-            f"{rule.name[1]}{value}{rule.unit}，已持续{zh}{side_zh}限值{limit}{rule.unit}（最差{worst}{rule.unit}）",
+            f" ({pct}% of readings; worst {worst}{rule.unit})",
+            f"{rule.name[1]}{value}{rule.unit}，{zh}内{pct}%的读数{side_zh}限值{limit}{rule.unit}"
+            f"（最差{worst}{rule.unit}）",
         )
         return finding(
             rule.kind,
@@ -130,4 +150,10 @@ class VitalsDetector(Detector):
             worst=worst,
             limit=limit,
             sustained_s=span.total_seconds(),
+            share=round(share, 2),
         )
+
+
+def _beyond(rule: VitalRule, value: int, limit: int) -> bool:
+    """Tell whether a reading is on the abnormal side of the limit."""
+    return value > limit if rule.above else value < limit
