@@ -51,12 +51,14 @@ class Link:
     state: str  # waiting, pending, sent, failed, skipped
     sent_at: datetime | None = None
     answer: str | None = None  # going, cant, call_me
+    due_at: datetime | None = None  # when their turn came (a pending delivery may be retrying since)
 
 
 def next_in_chain(chain: Sequence[Link], now: datetime, answer_window: timedelta) -> int | None:
     """Return the index of the waiting contact to tell now, or None while nobody new needs telling.
 
-    The chain moves on past a contact who could not be reached, who was skipped (quiet hours), who
+    The chain moves on past a contact who could not be reached (or still cannot be, ``answer_window`` after their
+    turn came, while their retries go on), who was skipped (quiet hours), who
     said they cannot go, or who has not answered within ``answer_window``; it stops for good once
     anyone has said they are going or asked to be called.
     """
@@ -74,4 +76,6 @@ def _passed(link: Link, now: datetime, answer_window: timedelta) -> bool:
     """Tell whether the chain may move past this contact."""
     if link.state in DONE_WITHOUT_ANSWER or link.answer == "cant":
         return True
+    if link.state == "pending":  # still retrying an unreachable channel: keep trying, and tell the next one too
+        return link.due_at is not None and now - link.due_at >= answer_window
     return link.state == "sent" and link.sent_at is not None and now - link.sent_at >= answer_window

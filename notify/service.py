@@ -307,9 +307,10 @@ def _advance_chain(conn: Conn, notice_id: int, now: datetime, answer_window: tim
         return 0  # another worker is moving this chain
     rows = conn.execute(
         "SELECT d.id, d.state, d.sent_at, (SELECT r.answer FROM family_replies r WHERE r.delivery_id = d.id"
-        " ORDER BY r.at DESC, r.id DESC LIMIT 1) FROM notice_deliveries d WHERE d.notice_id = %s"
+        " ORDER BY r.at DESC, r.id DESC LIMIT 1), d.due_at FROM notice_deliveries d WHERE d.notice_id = %s"
         " ORDER BY d.position", (notice_id,)).fetchall()
-    index = next_in_chain([Link(state, sent_at, answer) for _, state, sent_at, answer in rows], now, answer_window)
+    chain = [Link(state, sent_at, answer, due_at) for _, state, sent_at, answer, due_at in rows]
+    index = next_in_chain(chain, now, answer_window)
     if index is None:
         return 0
     conn.execute("UPDATE notice_deliveries SET state = 'pending', due_at = %s, next_attempt_at = %s"
