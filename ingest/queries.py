@@ -278,3 +278,49 @@ def dead_letter_counts(conn: psycopg.Connection, since: datetime | None = None) 
     """Count dead letters by reason (since ``since``, or ever), most frequent first."""
     with conn.cursor(row_factory=class_row(ReasonCount)) as cur:
         return cur.execute(_DEAD_LETTER_COUNTS, {"since": since}).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSkew:
+    """A device whose timestamps disagree with the time its messages arrived."""
+
+    device_id: str
+    resident_id: str | None
+    messages: int  # telemetry and events received in the window
+    skewed: int  # of them, how many were off by more than the threshold
+    median_skew_s: float  # received_at - ts: positive when the device is behind (or its messages were held)
+    max_abs_skew_s: float
+    latest: datetime  # the latest arrival
+
+
+_CLOCK_SKEW: Final = """
+WITH m AS (
+    SELECT device_id, resident_id, received_at, extract(epoch FROM received_at - ts)::float8 AS skew
+    FROM telemetry WHERE received_at >= %(since)s
+    UNION ALL
+    SELECT device_id, resident_id, received_at, extract(epoch FROM received_at - ts)::float8
+    FROM events WHERE received_at >= %(since)s
+)
+SELECT device_id, max(resident_id) AS resident_id, count(*) AS messages,
+       count(*) FILTER (WHERE abs(skew) > %(threshold)s) AS skewed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY skew) AS median_skew_s,
+       max(abs(skew)) AS max_abs_skew_s, max(received_at) AS latest
+FROM m
+GROUP BY device_id
+HAVING count(*) FILTER (WHERE abs(skew) > %(threshold)s) > 0
+ORDER BY count(*) FILTER (WHERE abs(skew) > %(threshold)s) DESC, device_id
+"""
+
+
+def clock_skew(
+    conn: psycopg.Connection, since: datetime, threshold: timedelta = timedelta(minutes=2)
+) -> list[ClockSkew]:
+    """Flag devices with messages received since ``since`` whose device time was off by more than ``threshold``.
+
+    Ingest rejects timestamps too far in the future (``max_future_skew_s``) and keeps the rest with both
+    times, so a wrong clock shows here: a device whose median skew is large has a clock to set; scattered
+    skewed messages are more likely held back on the way (a device offline, a broker backlog).
+    """
+    params = {"since": since, "threshold": threshold.total_seconds()}
+    with conn.cursor(row_factory=class_row(ClockSkew)) as cur:
+        return cur.execute(_CLOCK_SKEW, params).fetchall()
