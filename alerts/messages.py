@@ -28,6 +28,7 @@ class ChangeAction(StrEnum):
     TRANSITION = "transition"  # its state changed (see from_state, state, actor)
     NOTED = "noted"  # a finding was recorded that changes nothing by itself (a late "I'm OK", smoke cleared)
     ESCALATED = "escalated"  # escalation actions fired (see escalations)
+    PROVISIONAL = "provisional"  # a critical finding the database could not store yet (see ProvisionalAlert)
 
 
 class AlertChange(BaseModel):
@@ -52,6 +53,25 @@ class AlertChange(BaseModel):
     finding_count: int
     next_deadline: datetime | None = None
     escalations: tuple[EscalationKind, ...] = ()
+
+
+class ProvisionalAlert(BaseModel):
+    """A critical finding not stored yet (the database is down), published on the same topic as `AlertChange`.
+
+    Operators see the emergency at once; the alert itself, with its id, follows as an ordinary ``raised``
+    change when the database takes it. The message has no alert id: nothing is stored to act on yet.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    resident_id: str
+    kind: str
+    severity: str
+    at: datetime  # when the detector found it
+    action: ChangeAction = ChangeAction.PROVISIONAL
+    explanation: str
+    explanation_zh: str
+    device_id: str | None = None
 
 
 class EscalationMessage(BaseModel):

@@ -30,9 +30,17 @@ from alerts import store
 from alerts.errors import AlertStoreError, UnknownKindError
 from alerts.escalation import EscalationAction, EscalationKind, EscalationPolicy, escalate, next_deadline
 from alerts.findings import Finding
-from alerts.kinds import ALERT_KINDS
+from alerts.kinds import ALERT_KINDS, Severity
 from alerts.lifecycle import AlertState, Outcome, Transition, advance, moves, raise_alert
-from alerts.messages import TOPIC_ROOT, AlertChange, ChangeAction, EscalationMessage, alert_topic, escalation_topic
+from alerts.messages import (
+    TOPIC_ROOT,
+    AlertChange,
+    ChangeAction,
+    EscalationMessage,
+    ProvisionalAlert,
+    alert_topic,
+    escalation_topic,
+)
 from alerts.store import AlertRow, Conn
 
 LOG = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ AreaLookup = Callable[[Conn, str], str | None]  # resident id → area type ("ci
 
 # Kinds whose condition ends by itself: when the detector says so, the system closes the alert.
 SELF_CLEARING: Final = frozenset({"device_offline", "battery_low", "not_worn"})
+MAX_ANNOUNCED: Final = 10_000  # provisional announcements remembered while the database is down
 
 
 class AlertService:
@@ -76,6 +85,7 @@ class AlertService:
         self._canceller: Mapping[str, str] = dict.fromkeys(self_clearing, "system") | {
             name: "resident" for name, kind in ALERT_KINDS.items() if kind.cancellable
         }
+        self._announced: set[tuple[str, str, datetime]] = set()  # critical findings published as provisional
 
     def handle(self, findings: Iterable[Finding]) -> list[AlertChange]:
         """Store findings as new or updated alerts, one transaction per resident; return what changed."""
@@ -129,12 +139,36 @@ class AlertService:
 
     def _handle_resident(self, resident_id: str, findings: list[Finding]) -> list[AlertChange]:
         now = self._clock()
-        with self._transaction() as conn:
-            store.lock_resident(conn, resident_id)  # a resident's findings from several workers apply in turn
-            changes = [self._apply(conn, finding, now) for finding in findings]
+        try:
+            with self._transaction() as conn:
+                store.lock_resident(conn, resident_id)  # a resident's findings from several workers apply in turn
+                changes = [self._apply(conn, finding, now) for finding in findings]
+        except AlertStoreError:
+            self._announce_provisional(findings)  # the caller keeps the findings and retries
+            raise
+        self._announced.difference_update(_finding_key(f) for f in findings)
         done = [c for c in changes if c is not None]
         self._send_changes(done)
         return done
+
+    def _announce_provisional(self, findings: list[Finding]) -> None:
+        """Publish critical findings the database refused, once each, so operators see them during the outage."""
+        for finding in findings:
+            severity = finding.severity or ALERT_KINDS[finding.kind].severity
+            key = _finding_key(finding)
+            if finding.cancels or severity < Severity.CRITICAL or key in self._announced:
+                continue
+            if len(self._announced) >= MAX_ANNOUNCED:
+                self._announced.clear()  # worst case an outage this long announces a finding twice
+            self._announced.add(key)
+            message = ProvisionalAlert(
+                resident_id=finding.resident_id, kind=finding.kind, severity=severity.name.lower(), at=finding.at,
+                explanation=finding.explanation, explanation_zh=finding.explanation_zh, device_id=finding.device_id,
+            )
+            try:
+                self._publish(alert_topic(finding.resident_id, self._root), message.model_dump_json().encode())
+            except Exception:
+                LOG.exception("could not publish the provisional %s of resident %s", finding.kind, finding.resident_id)
 
     def _apply(self, conn: Conn, finding: Finding, now: datetime) -> AlertChange | None:
         if finding.cancels:
@@ -252,6 +286,10 @@ class AlertService:
                 yield conn
         except psycopg.Error as exc:
             raise AlertStoreError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+
+def _finding_key(finding: Finding) -> tuple[str, str, datetime]:
+    return finding.resident_id, finding.kind, finding.at
 
 
 def _change(
