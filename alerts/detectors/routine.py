@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from alerts.detectors.base import event_time, local_hour
 from alerts.detectors.signals import BED_ROOM, is_activity_event, is_front_door
 from alerts.findings import Observation
-from gateway.contract import BathroomEvent, BedEvent, Body, MotionEvent
+from gateway.contract import BathroomEvent, BedEvent, Body, DoorEvent, MotionEvent
 
 NIGHT_STARTS = 18.0  # a sleep that ends in the morning starts after this hour or before DAY_STARTS
 DAY_STARTS = 4.0  # local hour at which a new day of routine begins
@@ -79,7 +79,7 @@ class Whereabouts:
         self.away = is_front_door(body)
         if isinstance(body, BedEvent):
             self._bed(body, at)
-        elif not self._stirring(body, at):
+        elif not (_left(body) or self._stirring(body, at)):
             self.last_up = at
         if isinstance(body, BathroomEvent):
             self.bathroom_since = at if body.state == "occupied" else None
@@ -107,6 +107,15 @@ class Whereabouts:
             self.stirs.clear()
         else:
             self.beds.discard(sensor)
+
+
+def _left(body: Body) -> bool:
+    """Tell whether an event ends what began before: a presence sensor's "vacated", a door swinging shut."""
+    # These often land seconds after the bed mat's "occupied" (a sensor's hold time, a door closer):
+    # they are not getting up again.
+    if isinstance(body, BathroomEvent):
+        return body.state == "vacated"
+    return isinstance(body, DoorEvent) and body.state == "closed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Final
 
 from gateway.contract import BathroomEvent, BedEvent, Body, DoorEvent, MotionEvent, Telemetry
@@ -28,13 +29,16 @@ class StepWatch:
     """Tell whether a bracelet's step counter moved since the previous reading of the same resident."""
 
     min_steps: int = 5  # a few counts of jitter are not walking
-    _last: dict[str, int] = field(default_factory=dict)
+    max_gap: timedelta = timedelta(minutes=5)  # steps owed across a longer gap were walked back then
+    _last: dict[str, tuple[datetime, int]] = field(default_factory=dict)
 
     def walked(self, resident_id: str, body: Telemetry) -> bool:
         """Record a reading and tell whether the resident took steps since the last one."""
         if body.steps is None:
             return False
         before = self._last.get(resident_id)
-        self._last[resident_id] = body.steps
+        self._last[resident_id] = (body.ts, body.steps)
+        if before is None or body.ts - before[0] > self.max_gap:
+            return False  # after a disconnection the counter catches up: that is not walking now
         # The counter restarts at midnight, so a drop is a reset, not movement.
-        return before is not None and body.steps - before >= self.min_steps
+        return body.steps - before[1] >= self.min_steps

@@ -6,13 +6,16 @@ from datetime import timedelta
 
 from alerts.detectors import InactivityDetector
 from alerts.detectors.routine import Whereabouts
-from gateway.contract import BedEvent, MotionEvent
-from tests.alerts.detector_factories import PROFILE, START, ev, normal_week, raised, replay
+from alerts.detectors.signals import StepWatch
+from gateway.contract import BathroomEvent, BedEvent, DoorEvent, MotionEvent
+from tests.alerts.detector_factories import PROFILE, RID, START, ev, normal_week, raised, replay, telemetry
 
 NIGHT = START + timedelta(hours=22)
 
 
-def _where(*events: tuple[type[BedEvent] | type[MotionEvent], timedelta, dict[str, str]]) -> Whereabouts:
+def _where(
+    *events: tuple[type[BedEvent | MotionEvent | BathroomEvent | DoorEvent], timedelta, dict[str, str]],
+) -> Whereabouts:
     where = Whereabouts()
     for cls, after, fields in events:
         o = ev(cls, NIGHT + after, **fields)
@@ -67,3 +70,31 @@ def test_a_night_with_the_pir_after_the_mat_raises_nothing() -> None:
     ]
     found = replay(detector, night, NIGHT, NIGHT + timedelta(hours=9, minutes=10), timedelta(minutes=5))
     assert raised(found) == []
+
+
+def test_the_bathroom_vacated_after_lying_down_is_no_getting_up() -> None:
+    where = _where(
+        (BedEvent, timedelta(0), {"state": "occupied"}),
+        (BathroomEvent, timedelta(seconds=1), {"state": "vacated"}),
+        (MotionEvent, timedelta(seconds=3), {"room": "bedroom"}),
+    )
+    assert where.in_bed
+
+
+def test_a_door_swinging_shut_after_lying_down_is_no_getting_up() -> None:
+    where = _where(
+        (DoorEvent, timedelta(seconds=-8), {"door": "front", "state": "open"}),
+        (BedEvent, timedelta(0), {"state": "occupied"}),
+        (DoorEvent, timedelta(seconds=2), {"door": "front", "state": "closed"}),
+        (MotionEvent, timedelta(seconds=15), {"room": "bedroom"}),
+    )
+    assert where.in_bed and not where.away
+
+
+def test_steps_caught_up_after_a_disconnection_are_not_walking() -> None:
+    watch = StepWatch()
+    first, later = telemetry(NIGHT, steps=100), telemetry(NIGHT + timedelta(minutes=30), steps=120)
+    assert not watch.walked(RID, first.record.body)  # type: ignore[arg-type]
+    assert not watch.walked(RID, later.record.body)  # type: ignore[arg-type]
+    now = telemetry(NIGHT + timedelta(minutes=31), steps=140)
+    assert watch.walked(RID, now.record.body)  # type: ignore[arg-type]
