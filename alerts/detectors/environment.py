@@ -8,27 +8,28 @@ from typing import Final
 from alerts.detectors.base import Detector, event_time, finding
 from alerts.findings import Finding, Observation
 from alerts.kinds import Severity
+from gateway.contract import Body, GasEvent, SmokeEvent, WaterLeakEvent
 
 
 @dataclass(frozen=True, slots=True)
 class HazardKind:
     """One alarm sensor kind: the event it sends, the alert it raises, and what to tell the operator."""
 
-    event: str
+    event: type[SmokeEvent | GasEvent | WaterLeakEvent]
     alert: str
     raised: tuple[str, str]
     cleared: tuple[str, str]
 
 
-HAZARDS: Final[dict[str, HazardKind]] = {
+HAZARDS: Final[dict[type[Body], HazardKind]] = {
     h.event: h
     for h in (
         HazardKind(
-            "smoke", "smoke", ("smoke detector alarm", "烟雾探测器报警"), ("smoke alarm cleared", "烟雾报警已解除")
+            SmokeEvent, "smoke", ("smoke detector alarm", "烟雾探测器报警"), ("smoke alarm cleared", "烟雾报警已解除")
         ),
-        HazardKind("gas", "gas", ("gas detector alarm", "燃气探测器报警"), ("gas alarm cleared", "燃气报警已解除")),
+        HazardKind(GasEvent, "gas", ("gas detector alarm", "燃气探测器报警"), ("gas alarm cleared", "燃气报警已解除")),
         HazardKind(
-            "water_leak",
+            WaterLeakEvent,
             "water_leak",
             ("water leak detected", "检测到漏水"),
             ("water leak alarm cleared", "漏水报警已解除"),
@@ -49,12 +50,12 @@ class EnvironmentDetector(Detector):
     def observe(self, obs: Observation) -> list[Finding]:
         """Raise on the first alarm of a sensor, cancel on its clear; repeats in between say nothing."""
         body = obs.record.body
-        hazard = HAZARDS.get(getattr(body, "kind", ""))
-        if hazard is None:
+        hazard = HAZARDS.get(type(body))  # by class: the hot path sees every telemetry reading
+        if hazard is None or not isinstance(body, hazard.event):
             return []
-        sensor = getattr(body, "sensor_id", None) or obs.record.device_id
+        sensor = body.sensor_id or obs.record.device_id
         key = (obs.resident_id, hazard.alert, sensor)
-        alarm = getattr(body, "state", None) == "alarm"
+        alarm = body.state == "alarm"
         if alarm == (key in self._alarmed):
             return []
         if alarm:
