@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CLOCK_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"  # HH:MM on a 24-hour clock: "22:60" is no time of day
+
 
 class ResidentPublic(BaseModel):
     """A resident's profile."""
@@ -143,7 +145,7 @@ class ContactPreferencesUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: str | None = Field(default=None, pattern="^(zh|en)$")
-    quiet_start: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
-    quiet_end: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    quiet_start: str | None = Field(default=None, pattern=CLOCK_TIME)
+    quiet_end: str | None = Field(default=None, pattern=CLOCK_TIME)
     min_severity: int | None = Field(default=None, ge=1, le=4)
     wants_updates: bool | None = None
