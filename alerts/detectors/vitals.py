@@ -65,17 +65,24 @@ RULES: Final = (
 
 @dataclass(slots=True)
 class _Window:
-    """The worn readings of one vital sign over the last ``sustain``, and whether it has fired."""
+    """The worn readings of one vital sign over the last ``sustain``, with a running count beyond the limit."""
 
-    readings: deque[tuple[datetime, int]] = field(default_factory=deque)
+    readings: deque[tuple[datetime, int, bool]] = field(default_factory=deque)
+    beyond: int = 0
     fired: bool = False
 
-    def add(self, at: datetime, value: int, span: timedelta) -> bool:
+    def add(self, at: datetime, value: int, beyond: bool, span: timedelta) -> bool:
         """Keep a reading and the ones since ``span`` before it; tell whether they cover the span."""
-        self.readings.append((at, value))
+        self.readings.append((at, value, beyond))
+        self.beyond += beyond
         while len(self.readings) >= 2 and self.readings[1][0] <= at - span:
-            self.readings.popleft()
+            self.beyond -= self.readings.popleft()[2]
         return at - self.readings[0][0] >= span
+
+    @property
+    def share(self) -> float:
+        """Return the share of the kept readings that are beyond the limit."""
+        return self.beyond / len(self.readings)
 
 
 class VitalsDetector(Detector):
@@ -114,19 +121,19 @@ class VitalsDetector(Detector):
         if value is None:
             return None
         window = self._windows.setdefault((obs.resident_id, rule.kind), _Window())
-        covered = window.add(event_time(obs), value, self.sustain[rule.kind])
         limit = rule.limit(profile, self.limits)
-        values = [v for _, v in window.readings]
-        share = sum(_beyond(rule, v, limit) for v in values) / len(values)
+        covered = window.add(event_time(obs), value, _beyond(rule, value, limit), self.sustain[rule.kind])
+        share = window.share
         if share <= 0.5:  # the median is back within the limit: the episode is over
             window.fired = False
             return None
         if window.fired or not covered or share < self.share:
             return None
         window.fired = True
-        median, worst = sorted(values)[len(values) // 2], (max(values) if rule.above else min(values))
+        values = sorted(v for _, v, _ in window.readings)
+        worst = values[-1] if rule.above else values[0]
         span = window.readings[-1][0] - window.readings[0][0]
-        return self._finding(rule, obs, median, worst, limit=limit, span=span, share=share)
+        return self._finding(rule, obs, values[len(values) // 2], worst, limit=limit, span=span, share=share)
 
     def _finding(
         self, rule: VitalRule, obs: Observation, value: int, worst: int, *, limit: int, span: timedelta, share: float
