@@ -59,14 +59,18 @@ def _publish_backlog(port: int, n: int, devices: list[str]) -> float:
     client.connect("127.0.0.1", port)
     client.loop_start()
     t0 = time.monotonic()
-    last = None
+    pending: list[paho.MQTTMessageInfo] = []
     for i in range(n):
         device = devices[i % len(devices)]
         body = Telemetry(seq=i, ts=T0 + timedelta(seconds=i // len(devices) * 30), heart_rate=60 + i % 40,
                          spo2=95 + i % 5, steps=i, battery=90, worn=True, skin_temp_c=33.0)
-        last = client.publish(topic(device, Channel.TELEMETRY, PREFIX), encode(body), qos=1)
-    assert last is not None
-    last.wait_for_publish(120)
+        pending.append(client.publish(topic(device, Channel.TELEMETRY, PREFIX), encode(body), qos=1))
+        if len(pending) >= 5000:  # bounded: paho keeps every unconfirmed message in memory
+            for info in pending:
+                info.wait_for_publish(120)
+            pending.clear()
+    for info in pending:
+        info.wait_for_publish(120)
     elapsed = time.monotonic() - t0
     client.disconnect()
     client.loop_stop()
@@ -103,7 +107,7 @@ def _raw_drain(port: int, n: int) -> float:
     return count / elapsed
 
 
-def _ingest_drain(port: int, db_url: str, n: int, spool: Path) -> tuple[float, dict[str, int]]:
+def _ingest_drain(port: int, db_url: str, n: int, spool: Path) -> tuple[float, dict[str, float]]:
     """Start the ingest worker on its backlog; return messages per second until all are committed."""
     config = IngestConfig(spool_dir=spool, topic_prefix=PREFIX, group="bench")
     connection = MqttConnection(BrokerAddress("127.0.0.1", port), "bench-ingest", manual_ack=True)
