@@ -245,5 +245,6 @@ def test_reference_trials_give_windows_the_bracelet_would_send(falls_dir: Path) 
 @pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
 def test_shipped_model_finds_most_umafall_falls(falls_dir: Path) -> None:
     trials = [t for t in read_trials(falls_dir) if t.source.startswith("umafall") and t.is_fall][:40]
-    outcomes = judge_trials(load_fall_classifier(), list(iter_trial_windows(falls_dir, trials)))
+    with threadpool_limits(1):
+        outcomes = judge_trials(load_fall_classifier(), list(iter_trial_windows(falls_dir, trials)))
     assert outcome_rates(outcomes)["sensitivity"] >= 0.9
