@@ -168,13 +168,16 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         detectors.learn(history)
         pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)
         ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
+        events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
+        events_conn = MqttConnection(events_address, f"{settings.ingest_client_id}-events", manual_ack=True,
+                                     receive_maximum=1000)
         worker = IngestWorker(
             IngestConfig(spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
                          topic_prefix=settings.topic_prefix, group=settings.ingest_group,
                          batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
                          spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s),
-            db_url, ingest_conn, sink=pipeline.submit, urgent_sink=pipeline.submit_urgent, clock=utc_now,
-            worker_name=settings.ingest_client_id,
+            db_url, ingest_conn, events=events_conn, sink=pipeline.submit, urgent_sink=pipeline.submit_urgent,
+            clock=utc_now, worker_name=settings.ingest_client_id,
         )
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
         stop = platform.stop
@@ -186,8 +189,10 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
                    _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
                    _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, detectors), "profiles"), stop)]
         ingest_conn.connect()
-        ingest_conn.subscribe(worker.config.subscriptions())  # before start_platform returns: nothing is missed
         stack.callback(ingest_conn.close)
+        events_conn.connect()
+        stack.callback(events_conn.close)
+        worker.subscribe()  # before start_platform returns: nothing is missed
         threads.append(_thread("ingest", worker.run, stop))
         if with_dashboard:
             platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads)

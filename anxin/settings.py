@@ -40,11 +40,15 @@ class Settings(BaseSettings):
     mqtt_password: SecretStr | None = None
     mqtt_ingest_username: str | None = None
     mqtt_ingest_password: SecretStr | None = None
+    mqtt_ingest_events_username: str | None = None  # ingest takes events on a connection of their own
+    mqtt_ingest_events_password: SecretStr | None = None
 
     def broker_account(self, role: str) -> tuple[str | None, str | None]:
-        """Return (user name, password) of the ``core`` or ``ingest`` connection."""
-        user, secret = (self.mqtt_ingest_username, self.mqtt_ingest_password) if role == "ingest" else (None, None)
-        user, secret = (user, secret) if user else (self.mqtt_username, self.mqtt_password)
+        """Return (user name, password) of a connection: ``core``, ``ingest`` or ``ingest_events``."""
+        user: str | None = getattr(self, f"mqtt_{role}_username", None)
+        secret: SecretStr | None = getattr(self, f"mqtt_{role}_password", None)
+        if not user:
+            user, secret = self.mqtt_username, self.mqtt_password
         return user, secret.get_secret_value() if secret else None
 
     # dashboard

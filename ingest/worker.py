@@ -51,10 +51,10 @@ class IngestConfig:
     registry_miss_refresh_s: float = 2.0
     retry_s: float = 1.0
 
-    def subscriptions(self) -> list[str]:
+    def subscriptions(self, channels: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)
+                      ) -> list[str]:
         """Return the shared subscriptions that spread devices' messages over the workers."""
-        return [f"$share/{self.group}/{self.topic_prefix}/+/{c.value}"
-                for c in (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)]
+        return [f"$share/{self.group}/{self.topic_prefix}/+/{c.value}" for c in channels]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,7 @@ class _Pending:
 
     batch: Batch = field(default_factory=Batch)
     inbound: list[Inbound] = field(default_factory=list)
+    acks: list[tuple[MqttConnection, int, int]] = field(default_factory=list)  # connection, mid, qos
     stored: list[Stored] = field(default_factory=list)
     dead: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
@@ -100,6 +101,7 @@ class IngestWorker:
         db_url: str,
         mqtt: MqttConnection,
         *,
+        events: MqttConnection | None = None,
         sink: Sink | None = None,
         urgent_sink: Sink | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -110,6 +112,7 @@ class IngestWorker:
         self.name = worker_name
         self._db_url = db_url
         self._mqtt = mqtt
+        self._events = events
         self._sink = sink
         self._urgent_sink = urgent_sink or sink
         self._clock = clock
@@ -123,8 +126,7 @@ class IngestWorker:
     def run(self, stop: threading.Event) -> None:
         """Ingest until ``stop`` is set, then commit what is pending and return."""
         self._refresh_registry(force=True)
-        self._mqtt.subscribe(self.config.subscriptions())
-        LOG.info("%s subscribed to %s", self.name, ", ".join(self.config.subscriptions()))
+        self.subscribe()
         pending = _Pending()
         while not stop.is_set():
             self._drain(pending)
@@ -139,24 +141,54 @@ class IngestWorker:
             time.sleep(self.config.retry_s)  # never drop what is pending; the caller may kill us
         self._writer.close()
 
+    def subscribe(self) -> None:
+        """Subscribe (events on their own connection when there is one, so they never queue behind telemetry)."""
+        if self._events is None:
+            self._mqtt.subscribe(self.config.subscriptions())
+            LOG.info("%s subscribed to %s", self.name, ", ".join(self.config.subscriptions()))
+            return
+        bulk = self.config.subscriptions((Channel.TELEMETRY, Channel.STATUS))
+        events = self.config.subscriptions((Channel.EVENT,))
+        self._mqtt.subscribe(bulk)
+        self._events.subscribe(events)
+        LOG.info("%s subscribed to %s, and to %s on its events connection", self.name, ", ".join(bulk), events[0])
+
     def _drain(self, pending: _Pending) -> None:
-        """Take messages until the batch is full or its time is up."""
+        """Take messages until the batch is full or its time is up; events first, and between every few."""
+        self._drain_events(pending)
         timeout = 0.05 if not pending else max(0.0, pending.started + self.config.batch_max_ms / 1000
                                                 - time.monotonic())
+        if self._events is not None:
+            timeout = min(timeout, 0.005)  # an event arriving meanwhile must not wait for the batch timer
         try:
             msg = self._mqtt.inbox.get(timeout=timeout)
         except queue.Empty:
             return
+        taken = 0
         while True:
-            self._take(msg, pending)
+            self._take(msg, pending, self._mqtt)
+            taken += 1
             if len(pending) >= self.config.batch_max_rows:
                 return
+            if taken % 256 == 0:
+                self._drain_events(pending)
             try:
                 msg = self._mqtt.inbox.get_nowait()
             except queue.Empty:
                 return
 
-    def _take(self, msg: Inbound, pending: _Pending) -> None:
+    def _drain_events(self, pending: _Pending) -> None:
+        """Take every event waiting on the events connection."""
+        if self._events is None:
+            return
+        while True:
+            try:
+                msg = self._events.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._take(msg, pending, self._events)
+
+    def _take(self, msg: Inbound, pending: _Pending, source: MqttConnection) -> None:
         """Decode one message into the pending batch; send an urgent one on its own at once."""
         self.metrics.received += 1
         now = self._clock()
@@ -169,6 +201,7 @@ class IngestWorker:
                 pending.started = time.monotonic()
             pending.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, exc.reason, exc.detail))
             pending.inbound.append(msg)
+            pending.acks.append((source, msg.mid, msg.qos))
             pending.dead[exc.reason] += 1
             return
         stored = Stored(record, who.resident_id, who.sensor, msg.received_at)
@@ -177,6 +210,7 @@ class IngestWorker:
             alone = _Pending(started=time.monotonic())
             alone.batch.add(record, who, msg.received_at)
             alone.inbound.append(msg)
+            alone.acks.append((source, msg.mid, msg.qos))
             alone.stored.append(stored)
             while not self._try_commit(alone, urgent=True):
                 time.sleep(self.config.retry_s)
@@ -185,6 +219,7 @@ class IngestWorker:
             pending.started = time.monotonic()
         pending.batch.add(record, who, msg.received_at)
         pending.inbound.append(msg)
+        pending.acks.append((source, msg.mid, msg.qos))
         pending.stored.append(stored)
 
     def _attribute(self, record: Record) -> Attribution:
@@ -225,8 +260,8 @@ class IngestWorker:
                 spooled = True
         if spooled and not self._to_spool(pending):
             return False
-        for msg in pending.inbound:
-            self._mqtt.ack(msg.mid, msg.qos)
+        for connection, mid, qos in pending.acks:
+            connection.ack(mid, qos)
         self._confirm(pending.stored)
         self._hand_on(pending.stored, spooled, urgent)
         return True

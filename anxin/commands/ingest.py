@@ -44,17 +44,21 @@ def run(args: argparse.Namespace) -> int:
         group=settings.ingest_group, batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
         spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s,
     )
-    worker = IngestWorker(config, settings.database_url, connection, worker_name=client_id)
+    events = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest_events")),
+                            f"{client_id}-events", manual_ack=True, receive_maximum=1000)
+    worker = IngestWorker(config, settings.database_url, connection, events=events, worker_name=client_id)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     metrics = serve_metrics(worker.metrics, client_id, "127.0.0.1", args.metrics_port) if args.metrics_port else None
     connection.connect()
+    events.connect()
     LOG.info("ingest worker %s running (database mode: %s, group %s)", client_id, mode, config.group)
     try:
         worker.run(stop)
     finally:
         connection.close()
+        events.close()
         if metrics is not None:
             metrics.shutdown()
     return 0
