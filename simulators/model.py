@@ -112,7 +112,10 @@ class ResidentModel:
 
     def _context(self, day_start: float) -> DayContext:
         off_last, off_tonight = self._off_at_night(day_start - DAY), self._off_at_night(day_start)
-        return DayContext(day_start, off_last, off_tonight, charge_in_evening=not off_tonight and self.battery < 40)
+        # A careful resident charges this evening when waiting for tomorrow evening (38 h of drain) could take
+        # the battery below 30 %: low batteries then come from the scripted incident only, as the truth says.
+        low_by_tomorrow = self.battery - 38 * self.profile.drain_per_h < 30
+        return DayContext(day_start, off_last, off_tonight, charge_in_evening=not off_tonight and low_by_tomorrow)
 
     def _off_at_night(self, day_start: float) -> bool:
         draw = seeded(self.world.seed, "night", self.resident.resident_id, f"{day_start:.0f}").random()
