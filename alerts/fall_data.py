@@ -6,12 +6,16 @@ file, subject, age, label, activity, rate_hz, fall_start_s, fall_end_s``) and on
 
 Windowing, shared by training and evaluation so both see the same thing:
 
-* each trial is split where the recording has a gap longer than ``MAX_GAP_S`` and every piece is
-  resampled to ``MODEL_RATE_HZ``;
-* a **fall** trial gives one window centred on its impact: the largest magnitude between
+* each trial is split where the recording has a gap longer than ``MAX_GAP_S``; every piece keeps its
+  raw magnitudes (what the bracelet's trigger sees, at the device's own rate: resampling a 20 Hz
+  recording lowers its peaks) and is resampled to ``MODEL_RATE_HZ`` for the classifier;
+* a **fall** trial gives one window centred on its impact: the largest raw magnitude between
   ``fall_start_s`` and ``fall_end_s`` when marked, else the trial's largest magnitude;
-* an **ADL** trial gives up to ``ADL_PEAKS`` windows around its largest, well-separated peaks: these
-  are the moments a bracelet's impact trigger would fire, so they are the hard negatives;
+* an **ADL** trial gives a window around every raw peak of at least ``MIN_TRIGGER_G`` (the lowest
+  trigger considered), peaks at least ``PEAK_SEPARATION_S`` apart: the windows a bracelet would send;
+* each window keeps the raw magnitude of its peak, so a trigger level picks the windows it would send
+  (`TrialWindows.sent`): a fall whose impact stays below the trigger is never sent (a miss), an ADL
+  that never reaches it raises nothing;
 * every window spans ``PRE_S`` before to ``POST_S`` after its peak, as the bracelet sends it; where
   the trial is shorter, the edge value is repeated (SmartFallMM trials are cropped to the activity).
 """
@@ -27,10 +31,20 @@ from typing import Final
 
 import numpy as np
 
-from alerts.fall_model import MODEL_RATE_HZ, POST_S, PRE_S, FloatArray, resample, window_features
+from alerts.fall_model import (
+    FEATURE_NAMES,
+    MIN_TRIGGER_G,
+    MODEL_RATE_HZ,
+    POST_S,
+    PRE_S,
+    FloatArray,
+    dejitter,
+    magnitudes,
+    resample,
+    window_features,
+)
 
 MAX_GAP_S: Final = 1.0
-ADL_PEAKS: Final = 3
 PEAK_SEPARATION_S: Final = 2.0
 ELDERLY_AGE: Final = 60
 
@@ -72,10 +86,29 @@ class Trial:
 
 @dataclass(frozen=True, slots=True)
 class TrialWindows:
-    """A trial with its candidate windows, each (n, 3) on the ``MODEL_RATE_HZ`` grid."""
+    """A trial with its candidate windows, each (n, 3) on the ``MODEL_RATE_HZ`` grid, and their raw peaks (g)."""
 
     trial: Trial
     windows: list[FloatArray]
+    peaks: list[float]
+
+    def sent(self, trigger_g: float) -> list[int]:
+        """Return the indices of the windows a bracelet triggering at ``trigger_g`` would send."""
+        return [k for k, peak in enumerate(self.peaks) if peak >= trigger_g]
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A stretch of a recording without gaps: raw times and magnitudes, and the samples on the model grid."""
+
+    t: FloatArray
+    m: FloatArray
+    grid: FloatArray
+
+    def window_at(self, i: int) -> FloatArray:
+        """Return the window centred on raw sample ``i``."""
+        centre = min(round((self.t[i] - self.t[0]) * MODEL_RATE_HZ), len(self.grid) - 1)
+        return cut_window(self.grid, centre)
 
 
 def _optional_float(text: str | None) -> float | None:
@@ -113,13 +146,13 @@ def read_samples(data_dir: Path, trial: Trial) -> tuple[FloatArray, FloatArray]:
     return table[:, 0], table[:, 1:4]
 
 
-def segments(t: FloatArray, xyz: FloatArray) -> list[tuple[float, FloatArray]]:
-    """Split at recording gaps and resample each piece; return (start time, samples) pairs."""
+def pieces(t: FloatArray, xyz: FloatArray) -> list[Piece]:
+    """Split a recording at its gaps; keep each piece's raw magnitudes and resample its samples."""
     order = np.argsort(t, kind="stable")
     t, xyz = t[order], xyz[order]
     cuts = np.flatnonzero(np.diff(t) > MAX_GAP_S) + 1
-    pieces = zip(np.split(t, cuts), np.split(xyz, cuts), strict=True)
-    return [(float(ts[0]), resample(ts, xs)) for ts, xs in pieces if len(ts) >= 2]
+    split = zip(np.split(t, cuts), np.split(xyz, cuts), strict=True)
+    return [Piece(dejitter(ts), magnitudes(xs), resample(ts, xs)) for ts, xs in split if len(ts) >= 2]
 
 
 def cut_window(xyz: FloatArray, centre: int, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
@@ -129,59 +162,62 @@ def cut_window(xyz: FloatArray, centre: int, rate_hz: float = MODEL_RATE_HZ) -> 
     return xyz[idx]
 
 
-def largest_peaks(m: FloatArray, count: int, separation: int) -> list[int]:
-    """Return the indices of up to ``count`` largest magnitudes at least ``separation`` apart."""
+def largest_peaks(m: FloatArray, t: FloatArray, min_g: float, separation_s: float) -> list[int]:
+    """Return the indices of every magnitude of at least ``min_g``, largest first, ``separation_s`` apart."""
     chosen: list[int] = []
     for i in np.argsort(m, kind="stable")[::-1]:
-        if all(abs(int(i) - c) >= separation for c in chosen):
+        if m[i] < min_g:
+            break
+        if all(abs(t[i] - t[c]) >= separation_s for c in chosen):
             chosen.append(int(i))
-            if len(chosen) == count:
-                break
     return chosen
 
 
-def _fall_window(trial: Trial, pieces: list[tuple[float, FloatArray]]) -> FloatArray:
-    """Return the window centred on the fall's impact."""
+def _fall_window(trial: Trial, parts: list[Piece]) -> tuple[FloatArray, float]:
+    """Return the window centred on the fall's impact and the impact's raw magnitude."""
     best: tuple[float, int, int] = (-math.inf, 0, 0)
-    for k, (t0, xyz) in enumerate(pieces):
-        m = np.linalg.norm(xyz, axis=1)
-        t = t0 + np.arange(len(m)) / MODEL_RATE_HZ
+    for k, part in enumerate(parts):
+        m = part.m
         if trial.fall_start_s is not None and trial.fall_end_s is not None:
-            m = np.where((t >= trial.fall_start_s) & (t <= trial.fall_end_s), m, -math.inf)
+            m = np.where((part.t >= trial.fall_start_s) & (part.t <= trial.fall_end_s), m, -math.inf)
         i = int(np.argmax(m))
         best = max(best, (float(m[i]), k, i))
     if best[0] == -math.inf:  # the marked interval holds no sample: use the whole trial
-        return _fall_window(replace(trial, fall_start_s=None, fall_end_s=None), pieces)
-    return cut_window(pieces[best[1]][1], best[2])
+        return _fall_window(replace(trial, fall_start_s=None, fall_end_s=None), parts)
+    return parts[best[1]].window_at(best[2]), best[0]
 
 
-def _adl_windows(pieces: list[tuple[float, FloatArray]]) -> list[FloatArray]:
-    """Return windows around the largest peaks of an everyday-activity trial."""
-    candidates: list[tuple[float, FloatArray]] = []
-    for _, xyz in pieces:
-        m = np.linalg.norm(xyz, axis=1)
-        for i in largest_peaks(m, ADL_PEAKS, round(PEAK_SEPARATION_S * MODEL_RATE_HZ)):
-            candidates.append((float(m[i]), cut_window(xyz, i)))
-    candidates.sort(key=lambda c: -c[0])
-    return [w for _, w in candidates[:ADL_PEAKS]]
+def _adl_windows(parts: list[Piece]) -> tuple[list[FloatArray], list[float]]:
+    """Return a window around every peak of an everyday-activity trial that some trigger could fire on."""
+    windows, peaks = [], []
+    for part in parts:
+        for i in largest_peaks(part.m, part.t, MIN_TRIGGER_G, PEAK_SEPARATION_S):
+            windows.append(part.window_at(i))
+            peaks.append(float(part.m[i]))
+    return windows, peaks
 
 
-def trial_windows(trial: Trial, t: FloatArray, xyz: FloatArray) -> list[FloatArray]:
-    """Return the candidate windows of one trial (one for a fall, a few peaks for an ADL)."""
-    pieces = segments(t, xyz)
-    if not pieces:
-        return []
-    return [_fall_window(trial, pieces)] if trial.is_fall else _adl_windows(pieces)
+def trial_windows(trial: Trial, t: FloatArray, xyz: FloatArray) -> TrialWindows:
+    """Return the candidate windows of one trial (its impact for a fall, every trigger-worthy peak for an ADL)."""
+    parts = pieces(t, xyz)
+    if not parts:
+        return TrialWindows(trial, [], [])
+    if trial.is_fall:
+        window, peak = _fall_window(trial, parts)
+        return TrialWindows(trial, [window], [peak])
+    return TrialWindows(trial, *_adl_windows(parts))
 
 
 def iter_trial_windows(data_dir: Path, trials: list[Trial] | None = None) -> Iterator[TrialWindows]:
-    """Yield every trial of a folder that has samples, with its candidate windows."""
+    """Yield every trial of a folder that has samples, with its candidate windows (an ADL may have none)."""
     for trial in trials if trials is not None else read_trials(data_dir):
-        windows = trial_windows(trial, *read_samples(data_dir, trial))
-        if windows:
-            yield TrialWindows(trial, windows)
+        t, xyz = read_samples(data_dir, trial)
+        if len(t) >= 2:
+            yield trial_windows(trial, t, xyz)
 
 
 def features_of(windows: list[FloatArray]) -> FloatArray:
     """Return the feature matrix of windows on the model grid, one row per window."""
+    if not windows:
+        return np.empty((0, len(FEATURE_NAMES)))
     return np.vstack([window_features(w, MODEL_RATE_HZ) for w in windows])

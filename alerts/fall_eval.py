@@ -1,8 +1,12 @@
-"""Score a fall scorer on a ``falls`` data folder, per trial, the way the platform would meet it.
+"""Score the two-stage fall system on a ``falls`` data folder, per trial, the way the platform would meet it.
 
-A fall trial counts as detected when its impact window is called a fall. An everyday-activity trial
-counts as a false alarm when any of its candidate windows (its largest peaks, the moments a bracelet
-would send) is called a fall. Specificity on older people uses `Trial.elderly`.
+Stage 1 is the bracelet's impact trigger, stage 2 the scorer. A fall trial counts as detected when its
+impact fires the trigger *and* the window is called a fall: a fall the trigger never fires on is a miss.
+An everyday-activity trial counts as a false alarm when any window it sends (a peak that fires the
+trigger) is called a fall; one that never fires the trigger raises nothing. Three sets of figures:
+the system's (what the resident gets), the classifier's alone on the trials that fired the trigger,
+and the trigger's (the share of falls it fires on, the share of activities it sends).
+Specificity on older people uses `Trial.elderly`.
 
 Evaluating the shipped model on the data it was trained on is optimistic; the result says whether
 the folder overlaps the training trials, and quotes the cross-validated figures stored in the model.
@@ -19,7 +23,14 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.fall_data import TrialWindows, features_of, iter_trial_windows
-from alerts.fall_model import MODEL_RATE_HZ, FallClassifier, FallScorer, FloatArray, load_fall_classifier
+from alerts.fall_model import (
+    IMPACT_TRIGGER_G,
+    MODEL_RATE_HZ,
+    FallClassifier,
+    FallScorer,
+    FloatArray,
+    load_fall_classifier,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -32,8 +43,9 @@ class TrialOutcome:
     activity: str
     is_fall: bool
     elderly: bool
-    score: float
+    score: float  # NaN where the trigger never fired
     called_fall: bool
+    triggered: bool = True
 
 
 def _ratio(hits: int, total: int) -> float | None:
@@ -63,6 +75,23 @@ def outcome_rates(outcomes: Sequence[TrialOutcome]) -> dict[str, Any]:
     )
 
 
+def stage_rates(outcomes: Sequence[TrialOutcome], trigger_g: float) -> dict[str, Any]:
+    """Return the classifier's figures on the triggered trials and the trigger's own figures."""
+    sent = [o for o in outcomes if o.triggered]
+    falls = [o for o in outcomes if o.is_fall]
+    adls = [o for o in outcomes if not o.is_fall]
+    old = [o for o in adls if o.elderly]
+    return {
+        "classifier_only": outcome_rates(sent),
+        "trigger": {
+            "threshold_g": round(trigger_g, 3),
+            "sensitivity": _ratio(sum(o.triggered for o in falls), len(falls)),
+            "adls_sent": _ratio(sum(o.triggered for o in adls), len(adls)),
+            "adls_elderly_sent": _ratio(sum(o.triggered for o in old), len(old)),
+        },
+    }
+
+
 def false_alarms_by_activity(outcomes: Sequence[TrialOutcome]) -> dict[str, int]:
     """Count false alarms per everyday activity, most frequent first."""
     counts: dict[str, int] = {}
@@ -74,6 +103,8 @@ def false_alarms_by_activity(outcomes: Sequence[TrialOutcome]) -> dict[str, int]
 
 def _judge(scorer: FallScorer, windows: list[FloatArray]) -> tuple[float, bool]:
     """Return the highest window score of a trial and whether any window is called a fall."""
+    if not windows:
+        return float("nan"), False
     if isinstance(scorer, FallClassifier):  # one batched call instead of one per window
         score = float(scorer.score_features(features_of(windows)).max())
         return score, score >= scorer.threshold
@@ -81,22 +112,28 @@ def _judge(scorer: FallScorer, windows: list[FloatArray]) -> tuple[float, bool]:
     return max(scores), any(scorer.is_fall(w, MODEL_RATE_HZ) for w in windows)
 
 
-def judge_trials(scorer: FallScorer, trials: Sequence[TrialWindows]) -> list[TrialOutcome]:
-    """Judge every trial with ``scorer``."""
+def judge_trials(scorer: FallScorer, trials: Sequence[TrialWindows], trigger_g: float) -> list[TrialOutcome]:
+    """Judge every trial with the trigger at ``trigger_g`` and then ``scorer`` on the windows it sends."""
     outcomes = []
     for tw in trials:
-        score, called = _judge(scorer, tw.windows)
+        sent = [tw.windows[k] for k in tw.sent(trigger_g)]
+        score, called = _judge(scorer, sent)
         t = tw.trial
-        outcomes.append(TrialOutcome(t.key, t.activity, t.is_fall, t.elderly, score, called))
+        outcomes.append(TrialOutcome(t.key, t.activity, t.is_fall, t.elderly, score, called, bool(sent)))
     return outcomes
+
+
+def trigger_of(scorer: FallScorer) -> float:
+    """Return the trigger level the scorer was trained behind (the documented one for the rule)."""
+    return scorer.trigger.peak_g if isinstance(scorer, FallClassifier) else IMPACT_TRIGGER_G
 
 
 def evaluate_falls(data_dir: Path, model_path: Path | None = None) -> dict[str, Any]:
     """Evaluate the shipped fall scorer on a ``falls`` folder and return the benchmark record."""
     scorer = load_fall_classifier(model_path)
     trials = list(iter_trial_windows(data_dir))
-    outcomes = judge_trials(scorer, trials)
-    result: dict[str, Any] = {"bench": "falls", **outcome_rates(outcomes)}
+    outcomes = judge_trials(scorer, trials, trigger_of(scorer))
+    result: dict[str, Any] = {"bench": "falls", **outcome_rates(outcomes), **stage_rates(outcomes, trigger_of(scorer))}
     result["false_alarms_by_activity"] = false_alarms_by_activity(outcomes)
     result.update(_provenance(scorer, [o.key for o in outcomes]))
     return result

@@ -1,6 +1,11 @@
 """Fall confirmation from the bracelet's raw accelerometer window (an ``ImpactEvent``).
 
-The stages, in order: ``resample`` puts any window, evenly or irregularly timed, on a fixed grid
+Fall detection is a two-stage system. Stage 1 runs on the bracelet: `ImpactTrigger` (one place, used
+by the firmware's specification, the evaluation and the classifier alike) sends a window when the
+acceleration magnitude reaches ``IMPACT_TRIGGER_G``; a window that never reaches it is never sent, so
+it raises nothing. Stage 2 runs on the platform and confirms or rejects the fall from that window.
+
+Stage 2, in order: ``resample`` puts any window, evenly or irregularly timed, on a fixed grid
 (``MODEL_RATE_HZ``); ``window_features`` turns it into a short vector of impact-relative features
 (the free-fall dip before the peak, the peak and its jerk, stillness and orientation afterwards),
 all invariant to how the device's axes are mounted, so a new bracelet model needs no retraining for that;
@@ -35,7 +40,13 @@ PRE_S: Final = 4.0  # window the bracelet sends: 4 s before the impact ...
 POST_S: Final = 6.0  # ... and 6 s after it
 CLIP_G: Final = 16.0  # full scale of common wrist accelerometers; larger readings are glitches
 DEFAULT_MODEL_PATH: Final = Path(__file__).resolve().parent / "models" / "fall_classifier.joblib"
-BUNDLE_FORMAT: Final = 1
+BUNDLE_FORMAT: Final = 2
+# The bracelet's impact trigger (stage 1). Chosen by ``alerts.fall_training`` from the trigger rule
+# (the highest level that still fires on 97 % of the training subjects' falls; see the report) and
+# recorded in the model file; the firmware must be set to it. Wrist falls onto mats in SmartFallMM
+# often peak below 2 g, which is why it sits at the low end of what wrist devices use (1.5–3 g).
+IMPACT_TRIGGER_G: Final = 1.5
+MIN_TRIGGER_G: Final = 1.5  # no lower trigger is considered: brisk arm swings and steps reach it
 
 FEATURE_NAMES: Final[tuple[str, ...]] = (
     "peak_g",
@@ -61,6 +72,12 @@ FEATURE_NAMES: Final[tuple[str, ...]] = (
     "turn_1s_deg",
     # the magnitude's mean and spread in each second from PRE_S before to POST_S after the peak
     *(f"m_{stat}_{sec:+d}s" for sec in range(-int(PRE_S), int(POST_S)) for stat in ("mean", "std")),
+    "fall_speed_mps",
+    "pre_jerk_mean_gps",
+    "post_still_s",
+    "post_std_2_4s",
+    "post_axis_var_2_4s",
+    "post_settle_s",
 )
 
 
@@ -74,6 +91,47 @@ class FallScorer(Protocol):
     def is_fall(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
         """Tell whether the window is a fall."""
         ...
+
+
+# --- stage 1: the bracelet's impact trigger ----------------------------------------------------
+
+
+def magnitudes(samples: Sequence[Sequence[float]] | FloatArray) -> FloatArray:
+    """Return |a| of each sample (g), glitches beyond the full scale clipped."""
+    xyz = np.clip(np.asarray(samples, dtype=np.float64).reshape(-1, 3), -CLIP_G, CLIP_G)
+    return np.asarray(np.linalg.norm(xyz, axis=1), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactTrigger:
+    """Fire when |a| reaches ``peak_g``, optionally only after a free-fall dip below ``dip_g``.
+
+    The dip (within ``dip_window_s`` before the peak) is off by default: volunteers' falls onto mats
+    and hand-braced falls often show none at the wrist, and a missed trigger is a missed fall.
+    """
+
+    peak_g: float = IMPACT_TRIGGER_G
+    dip_g: float | None = None
+    dip_window_s: float = 1.0
+
+    def fires(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
+        """Tell whether the bracelet would send this stretch of samples as an impact window."""
+        m = magnitudes(samples)
+        hits = np.flatnonzero(m >= self.peak_g)
+        if self.dip_g is None or hits.size == 0:
+            return bool(hits.size)
+        reach = max(round(self.dip_window_s * rate_hz), 1)
+        return any(bool((_span(m, int(i) - reach, int(i)) < self.dip_g).any()) for i in hits)
+
+
+IMPACT_TRIGGER: Final = ImpactTrigger()
+
+
+def triggers(
+    samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float, trigger: ImpactTrigger = IMPACT_TRIGGER
+) -> bool:
+    """Tell whether the bracelet's impact trigger fires on these samples (stage 1)."""
+    return trigger.fires(samples, rate_hz)
 
 
 # --- resampling -------------------------------------------------------------------------------
@@ -228,6 +286,45 @@ def _profile_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list[
     return [turn, *profile]
 
 
+def _fall_speed(m: FloatArray, p: int, r: float) -> float:
+    """Return the largest speed (m/s) the wrist gathers falling before the peak: g times ∫(1 g − |a|)."""
+    speed, best = 0.0, 0.0
+    for value in _span(m, p - _n(1.5, r), p):
+        speed = max(0.0, speed + (1.0 - float(value)) / r)  # support (|a| > 1 g) brakes the fall
+        best = max(best, speed)
+    return best * 9.80665
+
+
+def _still_run_s(m: FloatArray, r: float, std_g: float = 0.05) -> float:
+    """Return the longest stretch (s) over which the magnitude's half-second spread stays under ``std_g``."""
+    k = max(_n(0.5, r), 2)
+    if m.size < k:
+        return float("nan")
+    spread = np.lib.stride_tricks.sliding_window_view(m, k).std(axis=1)
+    best = run = 0
+    for quiet in spread < std_g:
+        run = run + 1 if quiet else 0
+        best = max(best, run)
+    return (best + k - 1) / r if best else 0.0
+
+
+def _recovery_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list[float]:
+    """Describe the fall's speed, the activity before it and how long and how soon the wrist lies still."""
+    pre_xyz = _span(xyz, p - _n(PRE_S, r), p - _n(1.0, r))
+    pre_jerk = np.linalg.norm(np.diff(pre_xyz, axis=0), axis=1) * r if len(pre_xyz) > 1 else np.empty(0)
+    late = _span(xyz, p + _n(2.0, r), p + _n(4.0, r))
+    after = _span(m, p + _n(0.5, r), p + _n(POST_S, r) + 1)
+    settle = np.flatnonzero(np.abs(after - 1.0) < 0.15)
+    return [
+        _fall_speed(m, p, r),
+        _stat(pre_jerk, np.mean),
+        _still_run_s(after, r),
+        _stat(_span(m, p + _n(2.0, r), p + _n(4.0, r)), np.std),
+        float(late.var(axis=0).sum()) if len(late) > 1 else float("nan"),
+        float(settle[0] / r) if settle.size else float("nan"),
+    ]
+
+
 def window_features(xyz: FloatArray, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
     """Return the `FEATURE_NAMES` vector of one window already on the ``rate_hz`` grid."""
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
@@ -240,6 +337,7 @@ def window_features(xyz: FloatArray, rate_hz: float = MODEL_RATE_HZ) -> FloatArr
             *_impact_features(m, xyz, p, rate_hz),
             *_context_features(m, xyz, p, rate_hz),
             *_profile_features(m, xyz, p, rate_hz),
+            *_recovery_features(m, xyz, p, rate_hz),
         ],
         dtype=np.float64,
     )
@@ -290,12 +388,23 @@ class ThresholdFallRule:
 
 
 class FallClassifier:
-    """Score impact windows with a trained scikit-learn pipeline and a decision threshold."""
+    """Score impact windows with a trained scikit-learn pipeline and a decision threshold.
 
-    def __init__(self, pipeline: Any, threshold: float = 0.5, metadata: Mapping[str, Any] | None = None) -> None:
+    ``trigger`` is the bracelet trigger the model was trained behind: a window that would not have
+    fired it is outside what the model has seen, and is not a fall (the system never sends it).
+    """
+
+    def __init__(
+        self,
+        pipeline: Any,
+        threshold: float = 0.5,
+        metadata: Mapping[str, Any] | None = None,
+        trigger: ImpactTrigger = IMPACT_TRIGGER,
+    ) -> None:
         self.pipeline = pipeline
         self.threshold = threshold
         self.metadata: Mapping[str, Any] = metadata or {}
+        self.trigger = trigger
 
     @classmethod
     def from_bundle(cls, bundle: Mapping[str, Any]) -> FallClassifier:
@@ -303,7 +412,8 @@ class FallClassifier:
         if bundle.get("format") != BUNDLE_FORMAT or tuple(bundle.get("feature_names", ())) != FEATURE_NAMES:
             raise ValueError("model file was built for another feature set; retrain with `anxin train falls`")
         meta = {k: v for k, v in bundle.items() if k not in {"pipeline", "threshold"}}
-        return cls(bundle["pipeline"], float(bundle["threshold"]), meta)
+        trigger = ImpactTrigger(peak_g=float(bundle["trigger_g"]))
+        return cls(bundle["pipeline"], float(bundle["threshold"]), meta, trigger)
 
     def to_bundle(self) -> dict[str, Any]:
         """Return the dictionary written to the model file."""
@@ -313,6 +423,7 @@ class FallClassifier:
             "feature_names": list(FEATURE_NAMES),
             "pipeline": self.pipeline,
             "threshold": self.threshold,
+            "trigger_g": self.trigger.peak_g,
         }
 
     def score_features(self, features: FloatArray) -> FloatArray:
@@ -325,8 +436,8 @@ class FallClassifier:
         return float(self.score_features(impact_features(samples, rate_hz))[0])
 
     def is_fall(self, samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> bool:
-        """Tell whether the window's score reaches the decision threshold."""
-        return self.score(samples, rate_hz) >= self.threshold
+        """Tell whether the window fired the trigger and its score reaches the decision threshold."""
+        return self.trigger.fires(samples, rate_hz) and self.score(samples, rate_hz) >= self.threshold
 
 
 def load_fall_classifier(path: Path | None = None) -> FallScorer:

@@ -1,4 +1,4 @@
-"""Fall confirmation from the impact window: resampling, features, the rule, the model, training, evaluation."""
+"""Fall detection in two stages: the bracelet's trigger, then confirmation from the window (features, rule, model)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,25 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from alerts.fall_data import iter_trial_windows, read_trials
-from alerts.fall_eval import evaluate_falls, judge_trials, outcome_rates
+from alerts.fall_data import Trial, TrialWindows, iter_trial_windows, read_trials
+from alerts.fall_eval import evaluate_falls, judge_trials, outcome_rates, stage_rates, trigger_of
 from alerts.fall_model import (
     DEFAULT_MODEL_PATH,
     FEATURE_NAMES,
+    IMPACT_TRIGGER_G,
     MODEL_RATE_HZ,
     FallClassifier,
+    ImpactTrigger,
     ThresholdFallRule,
     dejitter,
     impact_features,
     load_fall_classifier,
     resample,
+    triggers,
 )
-from alerts.fall_training import TrainingConfig, report_paths, save, train_fall_model
+from alerts.fall_training import TrainingConfig, choose_threshold, choose_trigger, report_paths, save, train_fall_model
 from gateway.contract import ImpactEvent
+from simulators.signals import impact_window
 
 RATE = 50.0
 
@@ -54,6 +58,14 @@ def synthetic_walk_and_sit(rng: np.random.Generator) -> np.ndarray:
     land = np.array([[0.1, 0.1, 1.4], [0.1, 0.1, 1.3]])
     seated = _quiet(4.0, (0.3, 0.0, 0.95), rng)
     return np.vstack([walk + rng.normal(0, 0.02, walk.shape), sit, land, seated])
+
+
+def synthetic_bump_and_walk(rng: np.random.Generator) -> np.ndarray:
+    """Walk, knock the wrist on a table hard enough to fire the trigger, and walk on: a hard negative."""
+    t = np.arange(round(4.0 * RATE)) / RATE
+    walk = np.column_stack([0.1 * np.sin(2 * np.pi * t), np.zeros_like(t), 1.0 + 0.3 * np.sin(2 * np.pi * 2 * t)])
+    bump = np.array([[0.5, 0.3, 2.4], [0.3, 0.2, 1.8]])
+    return np.vstack([walk, bump, walk, walk]) + rng.normal(0, 0.02, (2 + 3 * len(walk), 3))
 
 
 def feature(window: np.ndarray, name: str) -> float:
@@ -96,6 +108,60 @@ def test_resample_clips_glitches_and_survives_duplicates() -> None:
     out = resample(t, xyz, 10.0)
     assert np.isfinite(out).all()
     assert out[:, 0].max() <= 16.0
+
+
+# --- stage 1: the bracelet's impact trigger ---------------------------------------------------
+
+
+def test_a_gentle_activity_below_the_trigger_is_never_sent() -> None:
+    walk = synthetic_walk_and_sit(np.random.default_rng(10))
+    assert np.linalg.norm(walk, axis=1).max() < IMPACT_TRIGGER_G
+    assert not triggers(walk, RATE)
+
+
+def test_a_fall_and_a_hard_bump_fire_the_trigger_and_a_dip_requirement_tells_them_apart() -> None:
+    rng = np.random.default_rng(11)
+    fall, bump = synthetic_fall(rng), synthetic_bump_and_walk(rng)
+    assert triggers(fall, RATE) and triggers(bump, RATE)
+    with_dip = ImpactTrigger(peak_g=2.0, dip_g=0.6)
+    assert with_dip.fires(fall, RATE) and not with_dip.fires(bump, RATE)
+
+
+def test_the_simulators_impact_windows_fire_the_trigger() -> None:
+    rng = np.random.default_rng(12)
+    for rate in (20.0, 25.0, 50.0):
+        assert all(triggers(impact_window(rng, rate), rate) for _ in range(50))
+
+
+def test_the_trigger_keeps_the_highest_level_that_fires_on_enough_falls() -> None:
+    impacts = np.array([1.6] * 3 + [2.6] * 97)
+    assert choose_trigger(impacts, 0.97) == 2.6
+    assert choose_trigger(impacts, 0.98) == 1.6
+    assert choose_trigger(np.array([1.0, 1.2]), 0.97) == 1.5  # nothing reaches: the lowest level
+
+
+def test_falls_the_trigger_missed_spend_the_sensitivity_budget() -> None:
+    scores = np.array([np.nan, 0.2, 0.4, 0.6, 0.8, 0.1])
+    is_fall = np.array([True, True, True, True, True, False])
+    assert choose_threshold(scores, is_fall, 0.8) == 0.2  # the one miss allowed is the trigger's
+    assert choose_threshold(scores, is_fall, 0.6) == 0.4
+
+
+def test_evaluation_counts_an_unsent_fall_as_a_miss_and_an_unsent_activity_as_quiet() -> None:
+    rng = np.random.default_rng(13)
+    trial = read_like("fall")
+    soft = TrialWindows(trial, [resample(np.arange(len(w := synthetic_fall(rng))) / RATE, w)], [1.4])
+    hard = TrialWindows(read_like("fall", "2"), [resample(np.arange(len(w)) / RATE, w)], [4.0])
+    quiet = TrialWindows(read_like("adl"), [], [])
+    outcomes = judge_trials(ThresholdFallRule(), [soft, hard, quiet], 1.5)
+    assert [o.triggered for o in outcomes] == [False, True, False]
+    assert outcome_rates(outcomes)["sensitivity"] == 0.5 and outcome_rates(outcomes)["specificity"] == 1.0
+    stages = stage_rates(outcomes, 1.5)
+    assert stages["trigger"]["sensitivity"] == 0.5 and stages["classifier_only"]["sensitivity"] == 1.0
+
+
+def read_like(label: str, trial_id: str = "1") -> Trial:
+    return Trial("synth", trial_id, "", "S0", "old", label, "x", None, None)
 
 
 # --- features, rule and model on synthetic windows ------------------------------------------
@@ -149,8 +215,16 @@ def test_shipped_model_scores_an_impact_event() -> None:
     fall_score = model.score(event.samples, event.rate_hz)
     walk_score = model.score(synthetic_walk_and_sit(rng), RATE)
     assert 0.0 <= walk_score < fall_score <= 1.0
-    assert model.is_fall(event.samples, event.rate_hz)
-    assert not model.is_fall(synthetic_walk_and_sit(rng), RATE)
+    assert model.trigger.fires(event.samples, event.rate_hz) and model.is_fall(event.samples, event.rate_hz)
+    assert not model.is_fall(synthetic_walk_and_sit(rng), RATE)  # below the trigger: never a fall
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
+def test_shipped_model_confirms_most_simulated_impact_windows() -> None:
+    rng = np.random.default_rng(14)
+    model = load_fall_classifier()
+    windows = [(impact_window(rng, rate), rate) for rate in (20.0, 25.0, 50.0) for _ in range(20)]
+    assert np.mean([model.is_fall(w, rate) for w, rate in windows]) >= 0.9
 
 
 @pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="no shipped fall model")
@@ -158,6 +232,9 @@ def test_shipped_model_report_sits_beside_it() -> None:
     json_path, md_path = report_paths(DEFAULT_MODEL_PATH)
     assert json_path.is_file() and md_path.is_file()
     assert DEFAULT_MODEL_PATH.stat().st_size < 2_000_000
+    model = load_fall_classifier()
+    assert isinstance(model, FallClassifier)
+    assert model.trigger.peak_g == IMPACT_TRIGGER_G  # the firmware's documented trigger is the model's
 
 
 # --- training end to end on a tiny synthetic folder ------------------------------------------
@@ -169,9 +246,9 @@ def write_folder(root: Path, subjects: int = 4, per_label: int = 2) -> Path:
     (root / "synth").mkdir(parents=True)
     rows = []
     for s in range(subjects):
-        for label, make in (("fall", synthetic_fall), ("adl", synthetic_walk_and_sit)):
+        for label, makers in (("fall", (synthetic_fall,)), ("adl", (synthetic_walk_and_sit, synthetic_bump_and_walk))):
             for k in range(per_label):
-                xyz = make(rng)
+                xyz = makers[k % len(makers)](rng)
                 t = np.arange(len(xyz)) / RATE + rng.uniform(-0.004, 0.004, len(xyz))
                 trial_id = f"S{s}_{label}_{k}"
                 with (root / "synth" / f"{trial_id}.csv").open("w", newline="") as fh:
@@ -202,7 +279,7 @@ def write_folder(root: Path, subjects: int = 4, per_label: int = 2) -> Path:
 
 def test_training_on_a_tiny_folder_end_to_end(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "falls")
-    config = TrainingConfig(n_splits=2, inner_splits=2, max_iter=10, min_samples_leaf=2)
+    config = TrainingConfig(n_splits=2, inner_splits=2, n_estimators=10, min_samples_leaf=2, trigger_g=1.5)
     with threadpool_limits(1):  # tiny fits: OpenMP threads only wait on each other, worse on a busy machine
         result = train_fall_model(folder, config)
     model_path = tmp_path / "model" / "fall.joblib"
@@ -212,6 +289,7 @@ def test_training_on_a_tiny_folder_end_to_end(tmp_path: Path) -> None:
     assert overall["trials"] == 16 and overall["falls"] == 8
     assert overall["sensitivity"] >= 0.9 and overall["specificity"] >= 0.9
     assert len(result.report["cross_validated"]["folds"]) == 2
+    assert result.report["cross_validated"]["trigger"]["adls_sent"] == 0.5  # the walks never fire it
     loaded = load_fall_classifier(model_path)
     assert isinstance(loaded, FallClassifier)
     rng = np.random.default_rng(6)
@@ -219,6 +297,7 @@ def test_training_on_a_tiny_folder_end_to_end(tmp_path: Path) -> None:
     record = evaluate_falls(folder, model_path)
     assert record["bench"] == "falls" and record["trials"] == 16
     assert record["held_out"] is False and record["overlap_trials"] == 16
+    assert record["trigger"]["sensitivity"] == 1.0 and record["classifier_only"]["adls"] == 4
 
 
 # --- the reference recordings ----------------------------------------------------------------
@@ -239,6 +318,8 @@ def test_reference_trials_give_windows_the_bracelet_would_send(falls_dir: Path) 
     assert len(windows) == 20
     expected = round(10.0 * MODEL_RATE_HZ) + 1
     assert all(w.shape == (expected, 3) for tw in windows for w in tw.windows)
+    assert all(len(tw.peaks) == len(tw.windows) for tw in windows)
+    assert all(p >= 1.5 for tw in windows if not tw.trial.is_fall for p in tw.peaks)
     assert all(tw.trial.elderly for tw in windows[10:])
 
 
@@ -246,5 +327,6 @@ def test_reference_trials_give_windows_the_bracelet_would_send(falls_dir: Path) 
 def test_shipped_model_finds_most_umafall_falls(falls_dir: Path) -> None:
     trials = [t for t in read_trials(falls_dir) if t.source.startswith("umafall") and t.is_fall][:40]
     with threadpool_limits(1):
-        outcomes = judge_trials(load_fall_classifier(), list(iter_trial_windows(falls_dir, trials)))
+        model = load_fall_classifier()
+        outcomes = judge_trials(model, list(iter_trial_windows(falls_dir, trials)), trigger_of(model))
     assert outcome_rates(outcomes)["sensitivity"] >= 0.9
