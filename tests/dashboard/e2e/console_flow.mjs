@@ -32,7 +32,7 @@ async function signIn(username, viewport) {
   await page.fill("input[name=username]", username);
   await page.fill("input[name=password]", PASSWORD);
   await page.click("[data-testid=login-submit]");
-  await page.waitForFunction(() => window.anxinReady === true, null, { timeout: 15000 });
+  await page.waitForFunction(() => window.anxinReady === true, null, { timeout: 45000 });  // a loaded CI machine
   return page;
 }
 
@@ -44,7 +44,7 @@ try {
   await lines.next();  // the test published the SOS
   const t0 = Date.now();
   const item = operator.locator("[data-testid=queue-item]").first();
-  await item.waitFor({ timeout: 5000 });
+  await item.waitFor({ timeout: 15000 });
   const appearedMs = Date.now() - t0;
   const alertId = await item.getAttribute("data-alert-id");
   step("alert appeared", { appearedMs, alertId });
@@ -79,7 +79,7 @@ try {
   await staff.waitForSelector("[data-testid=staff-task][data-state=on_site]");
   step("staff accepted and arrived");
 
-  await operator.waitForSelector("[data-testid=case-state][data-state=on_site]", { timeout: 5000 });
+  await operator.waitForSelector("[data-testid=case-state][data-state=on_site]", { timeout: 15000 });
   step("operator sees on site");
   await operator.selectOption("[data-testid=outcome]", "no_injury");
   await operator.click("[data-testid=case-resolve]");
@@ -90,7 +90,7 @@ try {
 
   const family = await signIn("family1", { width: 390, height: 844 });
   const mine = family.locator(`[data-testid=family-alert][data-alert-id="${alertId}"]`);
-  await mine.waitFor({ timeout: 5000 });
+  await mine.waitFor({ timeout: 15000 });
   await mine.locator("button.link").click();
   await family.locator("[data-testid=family-alert] [data-testid=timeline-entry]").first().waitFor();
   result.familySees = true;
