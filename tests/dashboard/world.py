@@ -13,8 +13,9 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
-from alerts.lifecycle import AlertState, Outcome
+from alerts.lifecycle import AlertState
 from alerts.service import AlertService
+from anxin.care import DISPATCH_OUTCOMES
 from dashboard.actions import Actions
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
@@ -47,14 +48,7 @@ STAGES = {
     "on_site": AlertState.ON_SITE,
     "resolved": AlertState.RESOLVED,
 }
-OUTCOMES = {
-    "helped_at_home": Outcome.NO_INJURY,
-    "ambulance_called": Outcome.HOSPITAL,
-    "taken_to_hospital": Outcome.HOSPITAL,
-    "family_took_over": Outcome.OTHER,
-    "false_alarm": Outcome.FALSE_ALARM,
-    "not_at_home": Outcome.OTHER,
-}
+OUTCOMES = DISPATCH_OUTCOMES  # the composition root's table: the test wiring maps outcomes the same way
 
 
 def settings(**overrides: Any) -> DashboardSettings:
