@@ -11,5 +11,9 @@ class DatabaseError(IngestError):
     """The database refused a statement or is unreachable."""
 
 
+class DataRejectedError(DatabaseError):
+    """The database is up but refused the data of a batch (a value it cannot store)."""
+
+
 class SpoolFullError(IngestError):
     """The disk spool reached its size limit; messages stay unacknowledged at the broker."""

@@ -27,11 +27,11 @@ from gateway.errors import ContractError
 from gateway.mqtt import Inbound, MqttConnection
 from gateway.registry import Attribution, Device, Registry
 from ingest.devices import load_devices
-from ingest.errors import DatabaseError, SpoolFullError
+from ingest.errors import DatabaseError, DataRejectedError, SpoolFullError
 from ingest.metrics import Metrics
 from ingest.rows import Batch, DeadLetter
 from ingest.spool import Spool
-from ingest.writer import BatchWriter
+from ingest.writer import BatchWriter, WriteResult
 
 LOG = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class _Pending:
     inbound: list[Inbound] = field(default_factory=list)
     acks: list[tuple[MqttConnection, int, int]] = field(default_factory=list)  # connection, mid, qos
     stored: list[Stored] = field(default_factory=list)
+    sources: list[Inbound] = field(default_factory=list)  # the message each stored record came from
     dead: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
 
@@ -212,6 +213,7 @@ class IngestWorker:
             alone.inbound.append(msg)
             alone.acks.append((source, msg.mid, msg.qos))
             alone.stored.append(stored)
+            alone.sources.append(msg)
             while not self._try_commit(alone, urgent=True):
                 time.sleep(self.config.retry_s)
             return
@@ -221,6 +223,7 @@ class IngestWorker:
         pending.inbound.append(msg)
         pending.acks.append((source, msg.mid, msg.qos))
         pending.stored.append(stored)
+        pending.sources.append(msg)
 
     def _attribute(self, record: Record) -> Attribution:
         """Attribute a record; on an unknown device, reload the registry (rate-limited) and look again."""
@@ -252,7 +255,7 @@ class IngestWorker:
         spooled = bool(self._spool) and not urgent  # while a replay is due, keep arrival order
         if not spooled:
             try:
-                result = self._writer.write(pending.batch)
+                result = self._write(pending)
                 self.metrics.batch(time.monotonic() - t0, result.stored, result.duplicates, dict(pending.dead))
             except DatabaseError as exc:
                 LOG.error("database write failed (%s); spooling %d messages", exc, len(pending))
@@ -265,6 +268,33 @@ class IngestWorker:
         self._confirm(pending.stored)
         self._hand_on(pending.stored, spooled, urgent)
         return True
+
+    def _write(self, pending: _Pending) -> WriteResult:
+        """Commit a batch; when the database refuses a value in it, isolate that message and store the rest.
+
+        Without this, one message the database cannot store would fail its batch again and again, and the
+        spool would never drain: bad input must never stop the pipeline.
+        """
+        try:
+            return self._writer.write(pending.batch)
+        except DataRejectedError as exc:
+            LOG.warning("the database refused a batch (%s); writing its %d messages one by one", exc, len(pending))
+        stored = duplicates = 0
+        kept: list[Stored] = []
+        for item, msg in zip(pending.stored, pending.sources, strict=True):
+            one = Batch()
+            one.add(item.record, Attribution(item.resident_id, item.sensor), item.received_at)
+            try:
+                result = self._writer.write(one)
+            except DataRejectedError as exc:
+                pending.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, "unstorable", str(exc)))
+                pending.dead["unstorable"] += 1
+                continue
+            stored, duplicates = stored + result.stored, duplicates + result.duplicates
+            kept.append(item)
+        dead = self._writer.write(Batch(dead=pending.batch.dead))
+        pending.stored[:] = kept
+        return WriteResult(stored, duplicates, dead.dead_lettered)
 
     def _to_spool(self, pending: _Pending) -> bool:
         """Append the batch to the spool; return False when the spool is full."""
@@ -286,7 +316,7 @@ class IngestWorker:
         for msg in messages:
             self._take_for_replay(msg, replay)
         try:
-            result = self._writer.write(replay.batch)
+            result = self._write(replay)
         except DatabaseError:
             self._db_retry_at = time.monotonic() + self.config.retry_s
             return
@@ -310,6 +340,7 @@ class IngestWorker:
             return
         replay.batch.add(record, who, msg.received_at)
         replay.stored.append(Stored(record, who.resident_id, who.sensor, msg.received_at))
+        replay.sources.append(msg)
 
     def _confirm(self, stored: Sequence[Stored]) -> None:
         """Tell devices that their critical events are stored, so they stop resending."""

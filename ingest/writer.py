@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from ingest.errors import DatabaseError
+from ingest.errors import DatabaseError, DataRejectedError
 from ingest.rows import TABLES, Batch, Table
 
 
@@ -56,9 +56,13 @@ class BatchWriter:
                         stored += self._copy(conn, TABLES[channel], rows)
                 if batch.dead:
                     self._dead_letters(conn, batch)
+        except (psycopg.DataError, psycopg.IntegrityError, ValueError, OverflowError) as exc:
+            # The database is fine; one value in the batch is not. The caller isolates it.
+            self.close()
+            raise DataRejectedError(_first_line(exc)) from exc
         except psycopg.Error as exc:
             self.close()
-            raise DatabaseError(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)) from exc
+            raise DatabaseError(_first_line(exc)) from exc
         return WriteResult(stored, staged - stored, len(batch.dead))
 
     @staticmethod
@@ -96,3 +100,8 @@ class BatchWriter:
             finally:
                 self._conn = None
 
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from anxin.services import LocalMosquitto
@@ -26,7 +26,7 @@ from ingest.spool import Spool
 from tests.gateway.test_contract_fuzz import ANY_JSON, BAD_NUMBERS, BODIES, REASONS, dumps
 from tests.ingest.harness import T0, Device_, count, register_fleet, running_worker, telemetry, wait_for
 
-BURSTS = settings(max_examples=6, deadline=None, database=None,
+BURSTS = settings(max_examples=6, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SEQ = itertools.count(1)
 
@@ -126,7 +126,7 @@ def test_a_running_worker_survives_bursts_of_bad_input(
     assert_reasons(db_url)
 
 
-@settings(max_examples=4, deadline=None, database=None,
+@settings(max_examples=4, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(bad=BAD_MESSAGES)
 def test_the_spool_replay_survives_bad_input(
@@ -142,8 +142,15 @@ def test_the_spool_replay_survives_bad_input(
     expect_stored = stored(db_url) + sum(is_good(topic_prefix, m) for m in items)
     expect_dead = count(db_url, "SELECT count(*) FROM dead_letters") + sum(not is_good(topic_prefix, m) for m in items)
     with running_worker(db_url, mqtt_broker.port, topic_prefix, spool_dir) as running:
-        wait_for(lambda: stored(db_url) == expect_stored
-                 and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead, 20, "the replay")
+        try:
+            wait_for(lambda: stored(db_url) == expect_stored
+                     and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead, 30, "the replay")
+        except AssertionError:  # say what differs: shrinking is off, so this message is the whole report
+            reasons = _rows(db_url, "SELECT reason, count(*) FROM dead_letters GROUP BY reason")
+            raise AssertionError(
+                f"replay: stored {stored(db_url)} of {expect_stored}, dead letters {reasons} of {expect_dead}, "
+                f"spool segments left {len(list(spool_dir.glob('*.seg')))}, worker alive {running.thread.is_alive()},"
+                f" metrics {running.worker.metrics}, bad={bad!r}") from None
         assert running.thread.is_alive()
         assert not Spool(spool_dir, 1 << 30)
     assert_reasons(db_url)

@@ -139,3 +139,23 @@ def test_bad_input_is_dead_lettered_and_good_messages_around_it_are_stored(
         assert row is not None
         assert row[0].endswith("r0-bracelet/telemetry") and bytes(row[1]) == b"{not json" and row[2]
     device.close()
+
+
+def test_a_message_the_database_refuses_is_dead_lettered_and_the_rest_of_its_batch_stored(
+    db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str, tmp_path: Path
+) -> None:
+    register_fleet(db_url)
+    with psycopg.connect(db_url) as conn:  # a rule the contract does not know: the database refuses hr 199
+        conn.execute("ALTER TABLE telemetry ADD CONSTRAINT refuse_199 CHECK (heart_rate <> 199)")
+    device = Device_(mqtt_broker.port, topic_prefix)
+    with running_worker(db_url, mqtt_broker.port, topic_prefix, tmp_path / "spool", batch_max_ms=500) as run:
+        batch = [("r0-bracelet", Channel.TELEMETRY, telemetry(i, hr=199 if i == 7 else 70)) for i in range(50)]
+        device.send_many(batch)
+        wait_for(lambda: count(db_url, "SELECT count(*) FROM dead_letters WHERE reason = 'unstorable'") == 1,
+                 what="the refused message dead-lettered")
+        wait_for(lambda: count(db_url, "SELECT count(*) FROM telemetry") == 49, what="the rest of its batch")
+        device.send_many([("r0-bracelet", Channel.TELEMETRY, telemetry(i)) for i in range(50, 60)])
+        wait_for(lambda: count(db_url, "SELECT count(*) FROM telemetry") == 59, what="ingest carries on")
+        assert run.worker.metrics.spooled == 0
+        assert run.thread.is_alive()
+    device.close()
