@@ -1,6 +1,7 @@
 import { api, boot, t } from "./common.js";
 
-await boot({ requireUser: false });
+// The handler is attached before anything is awaited, so the browser never submits the form itself
+// (which would put the password in a URL); the button is enabled only once the page is ready.
 const form = document.getElementById("login-form");
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -15,3 +16,6 @@ form.addEventListener("submit", async (event) => {
     error.textContent = t("login.failed") + " " + exc.message;
   }
 });
+
+await boot({ requireUser: false });
+form.querySelector("[data-testid=login-submit]").disabled = false;
