@@ -107,8 +107,7 @@ class Care:
         assert self.alerts is not None
         del at  # the alert service stamps transitions with its own clock
         mapped = DISPATCH_OUTCOMES.get(outcome) if outcome else None
-        who = actor if ":" in actor or actor == "system" else f"staff:{actor}"  # dispatch names staff by bare id
-        change = self.alerts.transition(int(alert_id), AlertState(stage), who, note or None, mapped)
+        change = self.alerts.transition(int(alert_id), AlertState(stage), actor, note or None, mapped)
         event = STAGE_NOTICES.get(stage)
         if event is not None:
             params = {"staff": actor, "eta": "", "outcome": outcome or ""}

@@ -15,7 +15,7 @@ from typing import Protocol
 from alerts.service import AlertService
 from dashboard.roles import RoleName
 from dashboard.store.users import User
-from dispatch.flow import DispatchFlow
+from dispatch.flow import DispatchFlow, staff_actor
 
 
 class ReplyRecorder(Protocol):
@@ -51,5 +51,6 @@ _LIFECYCLE_ROLE = {
 def actor(user: User) -> str:
     """Name the user as the alert lifecycle records actors (``operator:u12``, ``staff:s3``)."""
     if user.role is RoleName.STAFF:
-        return f"staff:{user.staff_id}"
+        assert user.staff_id is not None  # a staff account is always linked to its staff member
+        return staff_actor(user.staff_id)
     return f"{_LIFECYCLE_ROLE[user.role]}:u{user.id}"

@@ -52,6 +52,11 @@ class StaffNotifier(Protocol):
     def __call__(self, task: StaffTask) -> bool: ...
 
 
+def staff_actor(staff_id: str) -> str:
+    """Name a staff member as the alert lifecycle names actors (``staff:s3``)."""
+    return f"staff:{staff_id}"
+
+
 class OnStage(Protocol):
     """Move the alert through its lifecycle (wired to the alert service's transition)."""
 
@@ -221,7 +226,7 @@ class DispatchFlow:
         with self._connect() as conn:
             dispatch, staff_id = _advance(conn, assignment_id, step, now, outcome=outcome, note=note)
         if step.stage is not None:
-            self._on_stage(dispatch.alert_id, step.stage, staff_id, now, note=note, outcome=outcome)
+            self._on_stage(dispatch.alert_id, step.stage, staff_actor(staff_id), now, note=note, outcome=outcome)
 
 
 def _open(conn: Conn, alert_id: str, resident_id: str, *, raised_at: datetime, actor: str, now: datetime,

@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from dispatch.flow import staff_actor
+
 _ALERT = (
     "SELECT a.id, a.incident_id, a.resident_id, r.name AS resident_name, a.kind, a.severity, a.state, a.outcome,"
     " a.raised_at, a.updated_at, a.acknowledged_at, a.dispatched_at, a.en_route_at, a.on_site_at, a.closed_at,"
@@ -134,7 +136,7 @@ def _assignment_events(conn: psycopg.Connection[Any], alert_id: int) -> list[dic
                         "source": "dispatch",
                         "at": at,
                         "what": stage,
-                        "actor": f"staff:{row['staff_id']}",
+                        "actor": staff_actor(row["staff_id"]),
                         "note": row["staff_name"],
                         "detail": {
                             "eta_min": row["eta_min"],

@@ -170,9 +170,8 @@ def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None], *
         alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "", outcome: str | None = None
     ) -> None:
         del at
-        who = actor if ":" in actor or actor == "system" else f"staff:{actor}"
         alerts.transition(
-            int(alert_id), STAGES[stage], who, note=note or None, outcome=OUTCOMES[outcome] if outcome else None
+            int(alert_id), STAGES[stage], actor, note=note or None, outcome=OUTCOMES[outcome] if outcome else None
         )
 
     told: list[StaffTask] = []

@@ -92,7 +92,7 @@ def test_declines_move_to_the_next_and_every_stage_is_stored(connect: Any, db_ur
 
     assert [t.staff_id for t in rec.told] == ["s1", "s2"]
     assert [s[1] for s in rec.stages] == ["dispatched", "en_route", "on_site", "resolved"]
-    assert rec.stages[-1][2] == "s2"
+    assert rec.stages[-1][2] == "staff:s2"  # named as the lifecycle names actors
     assert rec.stages[-1][4] == "helped_at_home"
     assert status(db_url) == {"s1": "available", "s2": "available", "s3": "available"}
     with psycopg.connect(db_url) as conn:
