@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from alerts.detectors.base import DetectorSet
+from alerts.detectors.base import DetectorSet, ResidentProfile
 from alerts.findings import Finding, Observation
 from ingest.worker import Stored
 
@@ -50,6 +50,12 @@ class DetectionPipeline:
         self.urgent_check_every = 64  # records of an ordinary batch between looks at the urgent queue
         self.findings = 0
 
+    def register_residents(self, profiles: Sequence[ResidentProfile]) -> None:
+        """Make residents known to every detector (from any thread: detector state is only touched under the lock)."""
+        with self._lock:
+            for profile in profiles:
+                self.detectors.register_resident(profile)
+
     def submit_urgent(self, items: Sequence[Stored]) -> None:
         """Queue urgent records ahead of everything else."""
         for item in items:
@@ -74,7 +80,9 @@ class DetectionPipeline:
                 self._emit(pending)
             now = self._clock()
             if now.timestamp() >= next_tick:
-                self._emit(self.detectors.tick(now))
+                with self._lock:
+                    found = self.detectors.tick(now)
+                self._emit(found)
                 next_tick = now.timestamp() + self._tick_s
 
     def _drain(self) -> None:

@@ -14,12 +14,12 @@ from typing import Final
 
 import psycopg
 
+from anxin.fleet import fleet_devices
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
 from dashboard.store.users import create_user
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, RiskClass, Role, Station
-from gateway.registry import Device, DeviceKind
 from ingest.devices import upsert_devices, upsert_residents
 from notify.contacts import Channel, ChannelKind, Contact, Relation, save_contact
 from simulators.fleet import Resident, build_fleet
@@ -30,16 +30,6 @@ _STAFF_NAMES: Final = ("李红", "张伟", "王芳", "刘洋", "陈静", "杨磊
 _ROLES: Final = (Role.NURSE, Role.CAREGIVER, Role.CAREGIVER, Role.SOCIAL_WORKER)
 _CATEGORIES: Final = (("living_alone", "advanced_age"), ("empty_nest",), ("living_alone", "semi_disabled"),
                       ("living_alone", "subsistence_allowance"), ("empty_nest", "advanced_age"))
-
-
-def fleet_devices(fleet: tuple[Resident, ...]) -> list[Device]:
-    """Turn the simulated fleet into registry entries (a hub relays the sensors of its home)."""
-    kinds = {"bracelet": DeviceKind.BRACELET, "hub": DeviceKind.HUB}
-    return [
-        Device(d.device_id, kinds.get(d.kind, DeviceKind.SENSOR), r.resident_id,
-               None if d.kind in kinds else d.kind, d.room, d.hub_id if d.kind not in kinds else None)
-        for r in fleet for d in r.devices
-    ]
 
 
 def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -> list[str]:

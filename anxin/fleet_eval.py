@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from alerts.detectors import DetectorSet, FallClassifier, ResidentProfile, standard_detectors
+from alerts.detectors.base import profiles_for
 from alerts.findings import Finding, Observation
+from anxin.fleet import fleet_devices
 from gateway.contract import Channel, decode
 from gateway.errors import ContractError
-from gateway.registry import Device, DeviceKind, Registry
-from simulators.fleet import registry_document
+from gateway.registry import Registry
+from simulators.fleet import Resident
 from simulators.messages import Message, Truth, device_time
 from simulators.model import Simulation, World
 from simulators.schedule import IncidentSpec, Schedule
@@ -152,7 +154,7 @@ def evaluate_fleet(
 def replay_fleet(run: FleetRun, classifier: FallClassifier | None) -> Replay:
     """Feed the run's message stream to the standard detectors and collect what they find."""
     sim = simulation(run)
-    registry, profiles = registry_of(registry_document(sim.fleet, run.seed))
+    registry, profiles = registry_of(sim.fleet)
     detectors = DetectorSet(standard_detectors(classifier), profiles={p.resident_id: p for p in profiles})
     replayer = _Replayer(registry, detectors, run)
     for item in sim.stream():
@@ -174,26 +176,10 @@ def simulation(run: FleetRun) -> Simulation:
     return sim
 
 
-def registry_of(document: Mapping[str, Any]) -> tuple[Registry, list[ResidentProfile]]:
-    """Turn a fleet registry document into the edge registry and the residents' detector profiles."""
-    devices, profiles = [], []
-    for resident in document["residents"]:
-        rid = resident["resident_id"]
-        owned = [_registry_device(rid, d) for d in resident["devices"]]
-        devices += owned
-        bracelet = next((d.id for d in owned if d.kind is DeviceKind.BRACELET), None)
-        profiles.append(ResidentProfile(rid, bracelet_id=bracelet, devices=tuple(d.id for d in owned)))
-    return Registry(devices), profiles
-
-
-_CONNECTED: Final = {"bracelet": DeviceKind.BRACELET, "hub": DeviceKind.HUB}
-
-
-def _registry_device(resident_id: str, d: Mapping[str, Any]) -> Device:
-    kind = _CONNECTED.get(d["kind"])
-    if kind is not None:
-        return Device(d["device_id"], kind, resident_id, room=d["room"])
-    return Device(d["device_id"], DeviceKind.SENSOR, resident_id, d["kind"], d["room"], d["hub_id"])
+def registry_of(fleet: tuple[Resident, ...]) -> tuple[Registry, list[ResidentProfile]]:
+    """Turn the simulated fleet into the edge registry and the residents' detector profiles."""
+    devices = fleet_devices(fleet)
+    return Registry(devices), profiles_for([r.resident_id for r in fleet], devices)
 
 
 class _Replayer:

@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import ValidationError
 
 from alerts.detectors import DetectorSet, ResidentProfile, standard_detectors
+from alerts.detectors.base import profiles_for
 from alerts.fall_model import load_fall_classifier
 from alerts.findings import Observation
 from alerts.pipeline import DetectionPipeline
@@ -32,6 +33,7 @@ from anxin.settings import Settings
 from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
+from ingest.devices import load_devices
 from ingest.maintenance import Maintenance
 from ingest.worker import IngestConfig, IngestWorker
 
@@ -80,22 +82,8 @@ def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str]:
 
 def load_profiles(conn: psycopg.Connection) -> list[ResidentProfile]:
     """Build every resident's detector profile from the registry."""
-    rows = conn.execute(
-        "SELECT r.id, d.id, d.kind FROM residents r LEFT JOIN devices d ON d.resident_id = r.id ORDER BY r.id, d.id"
-    ).fetchall()
-    devices: dict[str, list[tuple[str, str]]] = {}
-    for resident_id, device_id, kind in rows:
-        devices.setdefault(resident_id, [])
-        if device_id is not None:
-            devices[resident_id].append((device_id, kind))
-    return [
-        ResidentProfile(
-            resident_id=rid,
-            bracelet_id=next((d for d, k in owned if k == "bracelet"), None),
-            devices=tuple(d for d, _ in owned),
-        )
-        for rid, owned in devices.items()
-    ]
+    residents = [r for (r,) in conn.execute("SELECT id FROM residents ORDER BY id")]
+    return profiles_for(residents, load_devices(conn))
 
 
 def load_history(conn: psycopg.Connection, since: datetime, prefix: str) -> list[Observation]:
@@ -163,10 +151,9 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         alert_service = AlertService(_connection_source(pool), bus.publish, utc_now, notify=care.on_escalation)
         care.alerts = alert_service
         detectors = DetectorSet(standard_detectors(load_fall_classifier()))
-        for profile in profiles:
-            detectors.register_resident(profile)
-        detectors.learn(history)
         pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)
+        pipeline.register_residents(profiles)
+        detectors.learn(history)
         ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
         events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
         events_conn = MqttConnection(events_address, f"{settings.ingest_client_id}-events", manual_ack=True,
@@ -187,7 +174,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
                    _thread("upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days),
                                             "rollups and retention"), stop),
                    _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
-                   _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, detectors), "profiles"), stop)]
+                   _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop)]
         ingest_conn.connect()
         stack.callback(ingest_conn.close)
         events_conn.connect()
@@ -211,11 +198,10 @@ def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:
         Maintenance(retention_days=retention_days).run(conn, utc_now())
 
 
-def _refresh_profiles(pool: ConnectionPool[Any], detectors: DetectorSet) -> None:
+def _refresh_profiles(pool: ConnectionPool[Any], pipeline: DetectionPipeline) -> None:
     """Register residents added since the start (profiles replace the old ones)."""
     with pool.connection() as conn:
-        for profile in load_profiles(conn):
-            detectors.register_resident(profile)
+        pipeline.register_residents(load_profiles(conn))
 
 
 def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, care: Care,

@@ -23,6 +23,7 @@ from typing import ClassVar, Final
 
 from alerts.findings import Finding, Observation
 from alerts.kinds import Severity
+from gateway.registry import Device, DeviceKind
 
 CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
 
@@ -37,6 +38,22 @@ class ResidentProfile:
     devices: tuple[str, ...] = ()  # every device of the home, the bracelet included
     heart_rate_low: int | None = None  # personal limits set by the resident's doctor, if any
     heart_rate_high: int | None = None
+
+
+def profiles_for(resident_ids: Iterable[str], devices: Iterable[Device]) -> list[ResidentProfile]:
+    """Build each resident's profile from the registered devices (the registry is the one source)."""
+    owned: dict[str, list[Device]] = {rid: [] for rid in resident_ids}
+    for device in devices:
+        if device.resident_id in owned:
+            owned[device.resident_id].append(device)
+    return [
+        ResidentProfile(
+            resident_id=rid,
+            bracelet_id=next((d.id for d in mine if d.kind is DeviceKind.BRACELET), None),
+            devices=tuple(sorted(d.id for d in mine)),
+        )
+        for rid, mine in owned.items()
+    ]
 
 
 class Detector(ABC):

@@ -11,7 +11,7 @@ from alerts.detectors.base import finding
 from alerts.findings import Finding
 from anxin.fleet_eval import EXPECTED, FleetRun, alert_key, evaluate_fleet, registry_of, score
 from gateway.contract import BedEvent, Channel, Record
-from simulators.fleet import build_fleet, registry_document
+from simulators.fleet import build_fleet
 from simulators.incidents import INCIDENT_KINDS
 from simulators.messages import Truth
 
@@ -106,7 +106,7 @@ def test_every_incident_kind_of_the_simulator_has_an_expectation() -> None:
 
 def test_the_registry_attributes_relayed_sensors_to_their_resident() -> None:
     fleet = build_fleet(6, seed=7)
-    registry, profiles = registry_of(registry_document(fleet, 7))
+    registry, profiles = registry_of(fleet)
     home = next(r for r in fleet if r.home.hub_id is not None)
     body = BedEvent(kind="bed", seq=1, ts=T0, state="occupied", sensor_id=f"{home.resident_id}-bed")
     assert registry.attribute(Record(home.home.hub_id or "", Channel.EVENT, body)).resident_id == home.resident_id
