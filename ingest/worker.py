@@ -123,11 +123,14 @@ class IngestWorker:
         self._registry_loaded = 0.0
         self._registry_miss = 0.0
         self._db_retry_at = 0.0
+        self._max_future = timedelta(seconds=config.max_future_skew_s)  # once, not per message
+        self._subscribed = False
 
     def run(self, stop: threading.Event) -> None:
         """Ingest until ``stop`` is set, then commit what is pending and return."""
         self._refresh_registry(force=True)
-        self.subscribe()
+        if not self._subscribed:
+            self.subscribe()
         pending = _Pending()
         while not stop.is_set():
             self._drain(pending)
@@ -144,6 +147,7 @@ class IngestWorker:
 
     def subscribe(self) -> None:
         """Subscribe (events on their own connection when there is one, so they never queue behind telemetry)."""
+        self._subscribed = True
         if self._events is None:
             self._mqtt.subscribe(self.config.subscriptions())
             LOG.info("%s subscribed to %s", self.name, ", ".join(self.config.subscriptions()))
@@ -195,7 +199,7 @@ class IngestWorker:
         now = self._clock()
         try:
             record = decode(msg.topic, msg.payload, now, self.config.topic_prefix,
-                            timedelta(seconds=self.config.max_future_skew_s))
+                            self._max_future)
             who = self._attribute(record)
         except ContractError as exc:
             if not pending:
@@ -332,7 +336,7 @@ class IngestWorker:
     def _take_for_replay(self, msg: Inbound, replay: _Pending) -> None:
         try:
             record = decode(msg.topic, msg.payload, msg.received_at, self.config.topic_prefix,
-                            timedelta(seconds=self.config.max_future_skew_s))
+                            self._max_future)
             who = self._registry.attribute(record)
         except ContractError as exc:
             replay.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, exc.reason, exc.detail))

@@ -68,7 +68,7 @@ def running_worker(
     handed: list[Stored] = []
     worker = IngestWorker(conf, db_url, conn, sink=handed.extend)
     conn.connect()
-    conn.subscribe(conf.subscriptions())  # before anything is published: the test's messages are not lost
+    worker.subscribe()  # before anything is published: the test's messages are not lost
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
