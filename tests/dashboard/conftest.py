@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
+from anxin.services import LocalMosquitto
 from dashboard.app import create_app
-from tests.dashboard.world import PASSWORD, FakeBroker, Platform, platform, seed, settings
+from gateway.mqtt import BrokerAddress, MqttConnection
+from tests.dashboard.world import PASSWORD, Platform, RootedBroker, platform, seed, settings
 
 
 @pytest.fixture
@@ -24,17 +27,22 @@ def pool(db_url: str) -> Iterator[ConnectionPool[Any]]:
 
 
 @pytest.fixture
-def broker() -> FakeBroker:
-    return FakeBroker()
+def broker(mqtt_broker: LocalMosquitto, topic_prefix: str) -> Iterator[RootedBroker]:
+    """The session's real Mosquitto, under a topic root of this test's own."""
+    connection = MqttConnection(BrokerAddress("127.0.0.1", mqtt_broker.port), f"dash-{uuid.uuid4().hex[:8]}",
+                                persistent=False)
+    connection.connect()
+    yield RootedBroker(connection, topic_prefix.split("/", 1)[0])
+    connection.close()
 
 
 @pytest.fixture
-def world(pool: ConnectionPool[Any], broker: FakeBroker) -> Platform:
+def world(pool: ConnectionPool[Any], broker: RootedBroker) -> Platform:
     return platform(pool, broker.publish)
 
 
 @pytest.fixture
-def client(pool: ConnectionPool[Any], world: Platform, broker: FakeBroker) -> Iterator[TestClient]:
+def client(pool: ConnectionPool[Any], world: Platform, broker: RootedBroker) -> Iterator[TestClient]:
     """Run the app (with its lifespan) against the test database."""
     app = create_app(settings(), pool, subscriber=broker, actions=world.actions())
     with TestClient(app) as running:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.dashboard.world import FakeBroker, Platform
+from tests.dashboard.world import Platform, RootedBroker
 
 OWN = {"origin": "http://testserver"}
 
@@ -69,7 +69,7 @@ def test_staff_sees_only_alerts_dispatched_to_them(client: TestClient, login, wo
     assert message["data"]["state"] == "dispatched"
 
 
-def test_device_status_reaches_those_who_see_the_resident(client: TestClient, login, broker: FakeBroker) -> None:
+def test_device_status_reaches_those_who_see_the_resident(client: TestClient, login, broker: RootedBroker) -> None:
     with client.websocket_connect("/ws", headers={**login("family1"), **OWN}) as ws:
         ws.receive_json()
         broker.publish(

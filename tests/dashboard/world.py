@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from dispatch.flow import DispatchFlow, StaffTask
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, Role, Station
 from dispatch.ranking import RankingPolicy
+from gateway.mqtt import MqttConnection
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
@@ -103,36 +102,28 @@ def seed(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-class FakeBroker:
-    """A broker in memory: publish delivers at once to matching subscriptions (MQTT wildcards)."""
+class RootedBroker:
+    """The real broker (the session's Mosquitto), seen through a topic root of this test's own.
 
-    def __init__(self) -> None:
-        self._subs: dict[str, Callable[[str, bytes], None]] = {}
-        self._lock = threading.Lock()
+    Tests and the app use the platform's topic names (``anxin/v1/alerts/r1``, ``ec/v1/b-r1/status``);
+    on the wire they live under ``{root}/…``, so tests running in parallel never see each other's messages.
+    """
+
+    def __init__(self, connection: MqttConnection, root: str) -> None:
+        self._connection = connection
+        self._root = root
         self.sent: list[tuple[str, bytes]] = []
 
     def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None]) -> None:
-        with self._lock:
-            self._subs[topic_filter] = on_message
+        cut = len(self._root) + 1
+        self._connection.route(f"{self._root}/{topic_filter}", lambda topic, payload: on_message(topic[cut:], payload))
 
     def unsubscribe(self, topic_filter: str) -> None:
-        with self._lock:
-            self._subs.pop(topic_filter, None)
+        self._connection.unroute(f"{self._root}/{topic_filter}")
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.sent.append((topic, payload))
-        with self._lock:
-            targets = [cb for f, cb in self._subs.items() if _matches(f, topic)]
-        for callback in targets:
-            callback(topic, payload)
-
-
-def _matches(topic_filter: str, topic: str) -> bool:
-    """Match an MQTT topic filter with + and #."""
-    pattern = topic_filter.replace("+", "[!/]*").replace("#", "*")
-    return fnmatch.fnmatchcase(topic, pattern.replace("[!/]*", "*")) and (
-        "+" not in topic_filter or len(topic.split("/")) == len(topic_filter.split("/"))
-    )
+        self._connection.publish(f"{self._root}/{topic}", payload, qos=1)
 
 
 @dataclass
