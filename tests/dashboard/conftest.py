@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +12,6 @@ from psycopg_pool import ConnectionPool
 
 from anxin.services import LocalMosquitto
 from dashboard.app import create_app
-from gateway.mqtt import BrokerAddress, MqttConnection
 from tests.dashboard.world import PASSWORD, Platform, RootedBroker, platform, seed, settings
 
 
@@ -29,11 +27,8 @@ def pool(db_url: str) -> Iterator[ConnectionPool[Any]]:
 @pytest.fixture
 def broker(mqtt_broker: LocalMosquitto, topic_prefix: str) -> Iterator[RootedBroker]:
     """The session's real Mosquitto, under a topic root of this test's own."""
-    connection = MqttConnection(BrokerAddress("127.0.0.1", mqtt_broker.port), f"dash-{uuid.uuid4().hex[:8]}",
-                                persistent=False)
-    connection.connect()
-    yield RootedBroker(connection, topic_prefix.split("/", 1)[0])
-    connection.close()
+    with RootedBroker.connect(mqtt_broker.port, topic_prefix.split("/", 1)[0]) as rooted:
+        yield rooted
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from dispatch.flow import DispatchFlow, StaffTask
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, Role, Station
 from dispatch.ranking import RankingPolicy
-from gateway.mqtt import MqttConnection
+from gateway.mqtt import BrokerAddress, MqttConnection
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
@@ -113,6 +115,17 @@ class RootedBroker:
         self._connection = connection
         self._root = root
         self.sent: list[tuple[str, bytes]] = []
+
+    @classmethod
+    @contextmanager
+    def connect(cls, port: int, root: str) -> Iterator[RootedBroker]:
+        """Connect to the broker on ``port`` for the duration of the block."""
+        connection = MqttConnection(BrokerAddress("127.0.0.1", port), f"dash-{uuid.uuid4().hex[:8]}", persistent=False)
+        connection.connect()
+        try:
+            yield cls(connection, root)
+        finally:
+            connection.close()
 
     def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None]) -> None:
         cut = len(self._root) + 1

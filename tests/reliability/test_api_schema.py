@@ -18,8 +18,9 @@ from psycopg_pool import ConnectionPool
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from anxin.services import LocalMosquitto
 from dashboard.app import create_app
-from tests.dashboard.world import PASSWORD, FakeBroker, platform, seed
+from tests.dashboard.world import PASSWORD, RootedBroker, platform, seed
 from tests.dashboard.world import settings as dashboard_settings
 
 EXAMPLES = int(os.environ.get("ANXIN_TEST_SCHEMA_EXAMPLES", "5"))
@@ -30,12 +31,12 @@ EXCLUDED = r"^/api/(auth/(logout|login)|replies/)"
 
 
 @pytest.fixture
-def app_and_tokens(db_url: str) -> Iterator[tuple[Any, dict[str, str]]]:
+def app_and_tokens(db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str) -> Iterator[tuple[Any, dict[str, str]]]:
     """Seed the dashboard's test world, build the app and sign every role in."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
-    with ConnectionPool(db_url, min_size=1, max_size=6, open=True) as pool:
-        broker = FakeBroker()
+    with ConnectionPool(db_url, min_size=1, max_size=6, open=True) as pool, \
+            RootedBroker.connect(mqtt_broker.port, topic_prefix.split("/", 1)[0]) as broker:
         world = platform(pool, broker.publish)
         world.raise_alert("r1", "sos")
         world.raise_alert("r2", "fall")
