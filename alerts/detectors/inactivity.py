@@ -113,7 +113,7 @@ class InactivityDetector(Detector):
             if not self._steps.walked(obs.resident_id, body):
                 return []
             # Steps show the resident is moving, wherever they are; they do not say whether at home.
-            state.where.last_activity = state.where.last_up = at
+            state.where.moved(at)
             state.activity = STEPS_ACTIVITY
         elif not state.where.update(body, at):
             return []
@@ -171,7 +171,8 @@ class InactivityDetector(Detector):
         up_from = DAY_STARTS if routine is None or routine.early_wake_hour is None else routine.early_wake_hour - 0.5
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         up = where.last_up is not None and where.last_up >= day_start + timedelta(hours=max(up_from, DAY_STARTS))
-        if up:
+        # Up a short while, then back in bed since before the deadline: a trip to the bathroom, not the day.
+        if up and not where.back_in_bed(day_start + timedelta(hours=deadline)):
             return None
         state.raised_on["not_up"] = today
         state.open["not_up"] = now

@@ -43,6 +43,7 @@ class BedSense:
     restless: int = 3  # this many bedroom triggers within ``pace`` after settling mean walking about
     pace: timedelta = timedelta(minutes=10)
     longest: timedelta = timedelta(hours=16)
+    brief: timedelta = timedelta(minutes=30)  # up for less than this, then back to bed: a trip, not the day
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class Whereabouts:
     sense: BedSense = field(default_factory=BedSense)
     last_activity: datetime | None = None
     last_up: datetime | None = None  # last movement that shows the resident out of bed
+    rose_at: datetime | None = None  # the first such movement after the last time in bed
     away: bool = False
     beds: set[str] = field(default_factory=set)  # occupied bed mats
     bed_since: datetime | None = None
@@ -80,13 +82,27 @@ class Whereabouts:
         if isinstance(body, BedEvent):
             self._bed(body, at)
         elif not (_left(body) or self._stirring(body, at)):
-            self.last_up = at
+            self.moved(at)
         if isinstance(body, BathroomEvent):
             self.bathroom_since = at if body.state == "occupied" else None
-        elif not (isinstance(body, MotionEvent) and body.room == "bathroom"):
-            self.bathroom_since = None  # moving elsewhere: the presence sensor missed the leaving
+        elif not ((isinstance(body, MotionEvent) and body.room == "bathroom") or _left(body)):
+            # Moving elsewhere: the presence sensor missed the leaving. A door swinging shut behind
+            # someone who just walked in (the front door's closer, seconds later) is not moving elsewhere.
+            self.bathroom_since = None
         self.last_activity = at
         return True
+
+    def moved(self, at: datetime) -> None:
+        """Take movement that shows the resident out of bed (a room's sensor, the bracelet's steps)."""
+        if self.in_bed or self.rose_at is None:
+            self.rose_at = at
+        self.last_up = self.last_activity = at
+
+    def back_in_bed(self, before: datetime) -> bool:
+        """Tell whether the resident lay down again before ``before`` after being up only briefly (a trip)."""
+        if not self.in_bed or self.bed_since is None or self.rose_at is None:
+            return False
+        return self.bed_since < before and self.bed_since - self.rose_at < self.sense.brief
 
     def _stirring(self, body: Body, at: datetime) -> bool:
         """Tell whether bedroom motion is the resident moving in bed rather than getting up."""

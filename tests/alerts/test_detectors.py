@@ -18,7 +18,17 @@ from alerts.detectors import (
 from alerts.detectors.base import duration_text
 from alerts.findings import Observation
 from alerts.kinds import ALERT_KINDS, Severity
-from gateway.contract import BedEvent, DoorEvent, FallEvent, GasEvent, MotionEvent, OkEvent, SosEvent, Status
+from gateway.contract import (
+    BathroomEvent,
+    BedEvent,
+    DoorEvent,
+    FallEvent,
+    GasEvent,
+    MotionEvent,
+    OkEvent,
+    SosEvent,
+    Status,
+)
 from tests.alerts.detector_factories import PROFILE, START, ev, normal_week, obs, raised, replay, telemetry
 
 T0 = START + timedelta(hours=15)
@@ -194,3 +204,34 @@ def test_silence_is_judged_by_the_last_activity() -> None:
     # The usual pause after the flush is minutes (shrunk towards the night's); the limit: twice it + 1 h.
     assert alert.kind == "inactivity" and alert.at - flush <= timedelta(minutes=90)
     assert "since the bathroom" in alert.explanation and "卫生间" in alert.explanation_zh
+
+
+def test_back_in_bed_after_an_early_bathroom_trip_is_not_up() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    morning = START + timedelta(hours=6, minutes=45)  # after the earliest usual wake-up: it looks like getting up
+    trip = [
+        ev(BedEvent, START - timedelta(hours=2), state="occupied"),
+        ev(BedEvent, morning, state="vacated"),
+        ev(BathroomEvent, morning + timedelta(minutes=1), state="occupied"),
+        ev(BathroomEvent, morning + timedelta(minutes=5), state="vacated"),
+        ev(BedEvent, morning + timedelta(minutes=7), state="occupied"),
+    ]
+    found = raised(replay(detector, trip, START, START + timedelta(hours=12), timedelta(minutes=5)))
+    assert [f.kind for f in found][:1] == ["not_up"]
+    assert found[0].details["in_bed"] is True
+
+
+def test_a_nap_after_getting_up_is_not_a_late_morning() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    day = [
+        ev(BedEvent, START - timedelta(hours=2), state="occupied"),
+        ev(BedEvent, START + timedelta(hours=7), state="vacated"),
+        *(ev(MotionEvent, START + timedelta(hours=7, minutes=m), room="kitchen") for m in range(5, 300, 20)),
+        ev(BedEvent, START + timedelta(hours=13), state="occupied"),
+    ]
+    found = raised(replay(detector, day, START, START + timedelta(hours=15), timedelta(minutes=5)))
+    assert "not_up" not in [f.kind for f in found]

@@ -98,3 +98,20 @@ def test_steps_caught_up_after_a_disconnection_are_not_walking() -> None:
     assert not watch.walked(RID, later.record.body)  # type: ignore[arg-type]
     now = telemetry(NIGHT + timedelta(minutes=31), steps=140)
     assert watch.walked(RID, now.record.body)  # type: ignore[arg-type]
+
+
+def test_a_door_swinging_shut_after_entering_the_bathroom_keeps_the_visit() -> None:
+    where = _where(
+        (DoorEvent, timedelta(seconds=-4), {"door": "front", "state": "open"}),
+        (BathroomEvent, timedelta(0), {"state": "occupied"}),
+        (DoorEvent, timedelta(seconds=9), {"door": "front", "state": "closed"}),
+        (MotionEvent, timedelta(seconds=18), {"room": "bathroom"}),
+    )
+    assert where.bathroom_since == NIGHT and not where.away
+
+
+def test_moving_in_another_room_ends_the_bathroom_visit() -> None:
+    where = _where(
+        (BathroomEvent, timedelta(0), {"state": "occupied"}), (MotionEvent, timedelta(minutes=3), {"room": "kitchen"})
+    )
+    assert where.bathroom_since is None
