@@ -78,6 +78,7 @@ class Today(BaseModel):
     heart_rate_avg: float | None
     last_activity_at: datetime | None
     open_alerts: int
+    alerts_today: int  # raised since local midnight, handled or not: a handled day is not "all well"
 
 
 class ResidentDetail(BaseModel):

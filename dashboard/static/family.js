@@ -13,13 +13,20 @@ async function relative(r) {
   return el("section", { class: "card", "data-testid": "relative", dataset: { residentId: r.id } },
     el("h2", {}, r.name),
     el("p", { "data-testid": "today" },
-      today.open_alerts ? el("strong", { class: "error" }, t("family.needs_attention")) : el("strong", { class: "ok" }, t("family.all_well")),
+      dayStatus(today),
       el("br"), t("family.steps"), ": ", today.steps ?? "—", " · ", t("chart.hr"), ": ", today.heart_rate_avg ? today.heart_rate_avg.toFixed(0) : "—",
       el("br"), t("family.last_activity"), ": ", fmtTime(today.last_activity_at, true)),
     el("p", {}, detail.devices.map((d) => el("span", { class: d.offline ? "tag error" : "tag" },
       `${t("device." + d.kind)} ${d.offline ? t("device.offline") : t("device.online")}${d.battery !== null ? " 🔋" + d.battery + "%" : ""}`))),
     el("h3", {}, t("family.recent_alerts")),
     alerts.length ? el("ol", { class: "alerts" }, alerts.map(alertItem)) : el("p", { class: "muted" }, t("family.no_alerts")));
+}
+
+// Open alerts first; a day whose alerts were all handled is told as such, not as "all is well".
+function dayStatus(today) {
+  if (today.open_alerts) return el("strong", { class: "error" }, t("family.needs_attention"));
+  if (today.alerts_today) return el("strong", { class: "warn" }, t("family.handled_today", { n: today.alerts_today }));
+  return el("strong", { class: "ok" }, t("family.all_well"));
 }
 
 const expanded = new Set();  // alerts whose timeline is open survive the re-render a live message causes

@@ -68,7 +68,7 @@ def activity(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> lis
 
 
 def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[str, Any]:
-    """Summarise the resident's day so far: steps, heart rate, last activity, open alerts."""
+    """Summarise the resident's day so far: steps, heart rate, last activity, open alerts and today's alerts."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             "WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE %(z)s) AT TIME ZONE %(z)s AS start)"
@@ -78,7 +78,8 @@ def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[st
             " (SELECT max(ts) FROM events WHERE resident_id = %(r)s"
             "   AND kind IN ('motion', 'door', 'bed', 'bathroom')) AS last_activity_at,"
             " (SELECT count(*) FROM alerts WHERE resident_id = %(r)s"
-            "   AND state NOT IN ('resolved', 'cancelled')) AS open_alerts",
+            "   AND state NOT IN ('resolved', 'cancelled')) AS open_alerts,"
+            " (SELECT count(*) FROM alerts, day WHERE resident_id = %(r)s AND raised_at >= day.start) AS alerts_today",
             {"z": zone, "r": resident_id},
         ).fetchone()
     assert row is not None

@@ -104,3 +104,21 @@ def test_pages_and_libraries_are_served_without_a_cdn(client: TestClient) -> Non
     en = client.get("/static/i18n/en.json").json()
     assert zh.keys() == en.keys()
     assert zh["state.raised"] == "待确认"
+
+
+def test_a_day_with_a_handled_alert_is_not_told_as_all_well(client: TestClient, login, world: Platform) -> None:
+    family, operator = login("family1"), login("operator")
+    assert client.get("/api/residents/r1", headers=family).json()["today"] | {"steps": None} == {
+        "steps": None,
+        "heart_rate_avg": None,
+        "last_activity_at": None,
+        "open_alerts": 0,
+        "alerts_today": 0,
+    }
+    alert_id = world.raise_alert("r1")
+    today = client.get("/api/residents/r1", headers=family).json()["today"]
+    assert (today["open_alerts"], today["alerts_today"]) == (1, 1)
+    cancelled = client.post(f"/api/alerts/{alert_id}/cancel", json={"note": "pressed by mistake"}, headers=operator)
+    assert cancelled.is_success
+    today = client.get("/api/residents/r1", headers=family).json()["today"]
+    assert (today["open_alerts"], today["alerts_today"]) == (0, 1)
