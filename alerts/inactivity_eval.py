@@ -24,6 +24,7 @@ from typing import Final
 from alerts.detectors.base import ResidentProfile, event_time
 from alerts.detectors.inactivity import InactivityDetector, Tuning
 from alerts.detectors.routine import DAY_STARTS, routine_day
+from alerts.detectors.silence import GapSettings
 from alerts.findings import Finding, Observation
 from gateway.contract import BathroomEvent, BedEvent, Body, Channel, DoorEvent, MotionEvent, Record
 
@@ -85,8 +86,12 @@ def evaluate_homes(
     seed: int = 7,
     tuning: Tuning | None = None,
     score_days: int | None = None,
+    ceiling: bool = True,
 ) -> dict[str, object]:
     """Learn, inject long lies, replay and score every home under ``data_dir`` (or its ``homes/``).
+
+    With ``ceiling`` the record also holds, under ``ceiling``, the same figures for `CEILING`: pauses
+    learned from the whole recording, scored days included — what the data allow, not a result.
 
     The delay figures without a suffix are the daytime incidents' (the target is for the daytime); the
     ``_night`` ones are the night's, and ``_all`` both. ``score_days`` limits scoring to that many days
@@ -96,11 +101,26 @@ def evaluate_homes(
     homes = [load_home(p.with_suffix("")) for p in sorted(folder.glob("*.sensors"))]
     rng = random.Random(seed)  # noqa: S311 — a reproducible draw of incident moments, not a secret
     results = [_evaluate_home(home, learn_days, step, rng, tuning=tuning, score_days=score_days) for home in homes]
+    record = {"bench": "inactivity", "homes": len(results), **_figures(results)}
+    if ceiling:
+        rng = random.Random(seed)  # noqa: S311 — the same incident moments as above
+        known = [
+            _evaluate_home(h, learn_days, step, rng, tuning=CEILING, score_days=score_days, oracle=True) for h in homes
+        ]
+        record["ceiling"] = {key: value for key, value in _figures(known).items() if key != "per_home"}
+    return record
+
+
+# How far pauses alone can go on these homes: the longest pause of each context, learned from the whole
+# recording (the scored days too), with no margin. No false alert by construction; its delays are what
+# a detector of this kind reaches only if it already knew the days it is scored on.
+CEILING: Final = Tuning(gaps=GapSettings(quantile=1.0, prior=0.0), factor=1.0, floor=timedelta(minutes=1))
+
+
+def _figures(results: Sequence[_HomeResult]) -> dict[str, object]:
     home_days = sum(r.days for r in results)
     false_alerts = sum(r.false_alerts for r in results)
     return {
-        "bench": "inactivity",
-        "homes": len(results),
         **_delay_figures(results),
         "false_alerts_per_home_day": _round(false_alerts / home_days if home_days else None, 4),
         "false_alerts": false_alerts,
@@ -162,12 +182,13 @@ def _evaluate_home(
     *,
     tuning: Tuning | None,
     score_days: int | None,
+    oracle: bool = False,
 ) -> _HomeResult:
     everything = observations(home.activations)
     learn_end = _day_start(event_time(everything[0])) + timedelta(days=learn_days + 1)
     learned = InactivityDetector(tuning=tuning)
     learned.register_resident(ResidentProfile(RESIDENT, tz=UTC))
-    learned.learn(o for o in everything if event_time(o) < learn_end)
+    learned.learn(o for o in everything if oracle or event_time(o) < learn_end)
     # Score only where someone labelled the recording: elsewhere a silent day may be a trip or an outage.
     last = min(event_time(everything[-1]), home.annotated[1]) if home.annotated else event_time(everything[-1])
     last = last if score_days is None else min(last, learn_end + timedelta(days=score_days))

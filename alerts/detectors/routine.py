@@ -44,6 +44,7 @@ class BedSense:
     pace: timedelta = timedelta(minutes=10)
     longest: timedelta = timedelta(hours=16)
     brief: timedelta = timedelta(minutes=30)  # up for less than this, then back to bed: a trip, not the day
+    passage: timedelta = timedelta(minutes=2)  # front-door events this close together are one going through
 
 
 @dataclass(slots=True)
@@ -55,6 +56,7 @@ class Whereabouts:
     last_up: datetime | None = None  # last movement that shows the resident out of bed
     rose_at: datetime | None = None  # the first such movement after the last time in bed
     away: bool = False
+    front_door_at: datetime | None = None  # the last front-door event
     beds: set[str] = field(default_factory=set)  # occupied bed mats
     bed_since: datetime | None = None
     bathroom_since: datetime | None = None
@@ -78,7 +80,10 @@ class Whereabouts:
         if not is_activity_event(body):
             return False
         # Out means the front door was the last thing that moved; anything else means someone is in.
-        self.away = is_front_door(body)
+        if is_front_door(body):
+            self._through_front_door(at)
+        else:
+            self.away = False
         if isinstance(body, BedEvent):
             self._bed(body, at)
         elif not (_left(body) or self._stirring(body, at)):
@@ -91,6 +96,15 @@ class Whereabouts:
             self.bathroom_since = None
         self.last_activity = at
         return True
+
+    def _through_front_door(self, at: datetime) -> None:
+        """Going through the front door while out is coming home; while in, it may be leaving."""
+        # Only silence after a going-through tells leaving from a visitor at the door: until something
+        # else moves, the resident counts as out. Coming home must count as in, or a fall in the hall
+        # right after would never be noticed.
+        if self.front_door_at is None or at - self.front_door_at > self.sense.passage:
+            self.away = not self.away
+        self.front_door_at = at
 
     def moved(self, at: datetime) -> None:
         """Take movement that shows the resident out of bed (a room's sensor, the bracelet's steps)."""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +18,9 @@ def register(sub: Any) -> None:
     falls.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     falls.set_defaults(func=run_falls)
 
-    # --- inactivity: owned by the inactivity engineer -------------------------------------------
-    # Registered only once `alerts.inactivity_eval.evaluate_homes(data_dir) -> dict` exists; replace
-    # this block with its own options if it needs more than --data.
-    if _importable("alerts.inactivity_eval"):
-        inactivity = benches.add_parser("inactivity", help="evaluate inactivity detection on home sensor logs")
-        inactivity.add_argument("--data", type=Path, required=True, help="folder of houseX.* files")
-        inactivity.set_defaults(func=run_inactivity)
-    # --- end of inactivity ----------------------------------------------------------------------
+    inactivity = benches.add_parser("inactivity", help="evaluate inactivity detection on home sensor logs")
+    inactivity.add_argument("--data", type=Path, required=True, help="folder of houseX.* files")
+    inactivity.set_defaults(func=run_inactivity)
 
     fleet = benches.add_parser("fleet", help="score every detector on the simulated fleet against its ground truth")
     fleet.add_argument("--residents", type=int, default=50, help="residents in the simulated fleet")
@@ -52,8 +45,9 @@ def run_falls(args: argparse.Namespace) -> int:
 
 def run_inactivity(args: argparse.Namespace) -> int:
     """Print the inactivity benchmark record as the last line."""
-    module = importlib.import_module("alerts.inactivity_eval")
-    print(json.dumps(module.evaluate_homes(args.data), ensure_ascii=False))
+    from alerts.inactivity_eval import evaluate_homes  # noqa: PLC0415 — only this command needs it
+
+    print(json.dumps(evaluate_homes(args.data), ensure_ascii=False))
     return 0
 
 
@@ -67,8 +61,3 @@ def run_fleet(args: argparse.Namespace) -> int:
     )
     print(json.dumps(evaluate_fleet(run, model=args.model), ensure_ascii=False))
     return 0
-
-
-def _importable(name: str) -> bool:
-    """Tell whether a module exists, without importing it."""
-    return find_spec(name) is not None

@@ -115,3 +115,34 @@ def test_moving_in_another_room_ends_the_bathroom_visit() -> None:
         (BathroomEvent, timedelta(0), {"state": "occupied"}), (MotionEvent, timedelta(minutes=3), {"room": "kitchen"})
     )
     assert where.bathroom_since is None
+
+
+def test_going_out_then_coming_home_through_the_front_door() -> None:
+    leave = [
+        (DoorEvent, timedelta(0), {"door": "front", "state": "open"}),
+        (DoorEvent, timedelta(seconds=6), {"door": "front", "state": "closed"}),
+    ]
+    assert _where(*leave).away
+    back = [
+        (DoorEvent, timedelta(hours=2), {"door": "front", "state": "open"}),
+        (DoorEvent, timedelta(hours=2, seconds=5), {"door": "front", "state": "closed"}),
+    ]
+    home = _where(*leave, *back)
+    assert not home.away and not home.resting(NIGHT + timedelta(hours=3))
+
+
+def test_a_fall_in_the_hall_just_after_coming_home_is_raised() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    day = START + timedelta(hours=15)
+    trip = [
+        ev(MotionEvent, day - timedelta(minutes=5), room="hall"),
+        ev(DoorEvent, day, door="front", state="open"),
+        ev(DoorEvent, day + timedelta(seconds=8), door="front", state="closed"),
+        ev(DoorEvent, day + timedelta(hours=1), door="front", state="open"),  # home again, then nothing
+        ev(DoorEvent, day + timedelta(hours=1, seconds=6), door="front", state="closed"),
+    ]
+    found = raised(replay(detector, trip, day, day + timedelta(hours=8), timedelta(minutes=5)))
+    assert [f.kind for f in found][:1] == ["inactivity"]
+    assert found[0].at - (day + timedelta(hours=1)) > timedelta(minutes=30)
