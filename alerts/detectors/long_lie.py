@@ -52,10 +52,11 @@ class LongLieDetector(Detector):
                 self._watches[rid] = _Watch(at, obs.record.device_id)
             return []
         watch = self._watches.get(rid)
-        moved = isinstance(body, OkEvent) or is_activity_event(body)
+        moved = is_activity_event(body)
         if isinstance(body, Telemetry):
             moved = self._steps.walked(rid, body)
-        if watch is not None and moved and at > watch.fallen_at + self.grace:
+        # The "I'm OK" key is an answer, at any time; movement counts only once the fall itself is over.
+        if watch is not None and (isinstance(body, OkEvent) or (moved and at > watch.fallen_at + self.grace)):
             del self._watches[rid]
         return []
 

@@ -11,6 +11,7 @@ from alerts.detectors import (
     EnvironmentDetector,
     FallDetector,
     InactivityDetector,
+    LongLieDetector,
     SosDetector,
     VitalsDetector,
     standard_detectors,
@@ -235,3 +236,13 @@ def test_a_nap_after_getting_up_is_not_a_late_morning() -> None:
     ]
     found = raised(replay(detector, day, START, START + timedelta(hours=15), timedelta(minutes=5)))
     assert "not_up" not in [f.kind for f in found]
+
+
+def test_im_ok_right_after_a_fall_ends_the_long_lie_watch() -> None:
+    detector = LongLieDetector()
+    detector.register_resident(PROFILE)
+    fall = [ev(FallEvent, T0), ev(OkEvent, T0 + timedelta(seconds=12))]  # inside the movement grace
+    assert raised(replay(detector, fall, T0, T0 + timedelta(minutes=20), timedelta(minutes=1))) == []
+    still = [ev(FallEvent, T0 + timedelta(hours=1))]
+    found = raised(replay(detector, still, T0 + timedelta(hours=1), T0 + timedelta(hours=2), timedelta(minutes=1)))
+    assert [f.kind for f in found] == ["long_lie"]
