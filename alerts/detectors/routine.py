@@ -141,9 +141,10 @@ class Whereabouts:
 
 def _left(body: Body) -> bool:
     """Tell whether an event ends what began before: a presence sensor's "vacated", a door swinging shut."""
-    # These often land seconds after the bed mat's "occupied" (a sensor's hold time, a door closer):
-    # they are not getting up again.
-    if isinstance(body, BathroomEvent):
+    # These often land seconds after what the resident does next (a mat's or sensor's hold time, a door
+    # closer): the bathroom's "vacated" after lying down is not getting up again, and the bed's "vacated"
+    # after the bathroom's "occupied" is not leaving the bathroom.
+    if isinstance(body, BathroomEvent | BedEvent):
         return body.state == "vacated"
     return isinstance(body, DoorEvent) and body.state == "closed"
 

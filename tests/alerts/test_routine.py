@@ -146,3 +146,13 @@ def test_a_fall_in_the_hall_just_after_coming_home_is_raised() -> None:
     found = raised(replay(detector, trip, day, day + timedelta(hours=8), timedelta(minutes=5)))
     assert [f.kind for f in found][:1] == ["inactivity"]
     assert found[0].at - (day + timedelta(hours=1)) > timedelta(minutes=30)
+
+
+def test_the_bed_mat_vacated_after_entering_the_bathroom_keeps_the_visit() -> None:
+    where = _where(
+        (BedEvent, timedelta(hours=-2), {"state": "occupied"}),
+        (BathroomEvent, timedelta(0), {"state": "occupied"}),
+        (BedEvent, timedelta(seconds=1), {"state": "vacated"}),
+        (MotionEvent, timedelta(seconds=3), {"room": "bathroom"}),
+    )
+    assert where.bathroom_since == NIGHT and not where.in_bed
