@@ -111,11 +111,15 @@ class ResidentModel:
         return self._finish(drafts, placed)
 
     def _context(self, day_start: float) -> DayContext:
-        off_last, off_tonight = self._off_at_night(day_start - DAY), self._off_at_night(day_start)
-        # A careful resident charges this evening when waiting for tomorrow evening (38 h of drain) could take
-        # the battery below 30 %: low batteries then come from the scripted incident only, as the truth says.
-        low_by_tomorrow = self.battery - 38 * self.profile.drain_per_h < 30
-        return DayContext(day_start, off_last, off_tonight, charge_in_evening=not off_tonight and low_by_tomorrow)
+        # Last night is what happened (a missed evening charge is made up overnight); tonight is the habit.
+        off_last = self._off_at_night(day_start - DAY) if self.last is None else self.last.charging
+        off_tonight = self._off_at_night(day_start)
+        # A careful resident charges this evening when the battery could fall below 30 % before its next charge:
+        # tonight's on the charger, else tomorrow evening's (38 h of drain). Low batteries then come from the
+        # scripted incident only, as the ground truth says.
+        hours = 24 if off_tonight else 38
+        low_before_next = self.battery - hours * self.profile.drain_per_h < 30
+        return DayContext(day_start, off_last, off_tonight, charge_in_evening=low_before_next)
 
     def _off_at_night(self, day_start: float) -> bool:
         draw = seeded(self.world.seed, "night", self.resident.resident_id, f"{day_start:.0f}").random()

@@ -63,6 +63,8 @@ ACTIVITIES: Final[dict[str, Activity]] = {
     )
 }
 _FILLERS: Final = ("lounge", "lounge", "tidy_living", "tidy_bedroom", "tidy_kitchen")
+EVENING_CHARGE_H: Final = (2.0, 0.6)  # the evening charge runs from this long before bedtime to this long before
+MIN_EVENING_CHARGE_H: Final = 1.0  # an evening charge cut shorter (a late outing) is made up overnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ class DayContext:
     start: float  # local midnight, POSIX seconds
     off_last_night: bool  # bracelet lay on the charger since last evening
     off_tonight: bool
-    charge_in_evening: bool  # battery low and no night on the charger: charge while watching TV
+    charge_in_evening: bool  # battery low before the next charge: charge while watching TV
 
 
 def plan_day(profile: Profile, day: DayContext, rng: random.Random) -> list[Segment]:
@@ -133,9 +135,10 @@ def plan_day(profile: Profile, day: DayContext, rng: random.Random) -> list[Segm
     blocks = _night(profile, rng, 0.0, wake, tonight=False) + _daytime(profile, rng, wake, bed)
     blocks += _night(profile, rng, bed, 24.0, tonight=True)
     if day.charge_in_evening:
-        blocks.append((bed - 2.0, bed - 0.6, "lounge"))
+        blocks.append((bed - EVENING_CHARGE_H[0], bed - EVENING_CHARGE_H[1], "lounge"))
     segments = _fill(sorted(blocks), rng, day.start)
-    return [_wear(s, profile, day, wake, bed) for s in segments]
+    tonight = _charges_tonight(segments, day, bed)
+    return [_wear(s, profile, day, wake, bed, tonight=tonight) for s in segments]
 
 
 def _night(
@@ -226,14 +229,35 @@ def _filler(rng: random.Random, start: float, end: float, day_start: float) -> l
     return out
 
 
-def _wear(s: Segment, profile: Profile, day: DayContext, wake: float, bed: float) -> Segment:
-    h = (s.start - day.start) / HOUR
-    night_off = (h < wake and day.off_last_night) or (h >= bed and day.off_tonight)
+def _local_middle(s: Segment, day: DayContext) -> float:
+    """Return the local hour of a segment's middle.
+
+    Windows are matched on the middle, not the start: a start, back from POSIX seconds, may fall a hair
+    before the very hour its block was planned at.
+    """
+    return ((s.start + s.end) / 2 - day.start) / HOUR
+
+
+def _evening_charge(s: Segment, day: DayContext, bed: float) -> bool:
+    """Tell whether a segment is the planned evening charge (lounging while the bracelet charges)."""
+    lo, hi = bed - EVENING_CHARGE_H[0], bed - EVENING_CHARGE_H[1]
+    return day.charge_in_evening and s.activity.name == "lounge" and lo < _local_middle(s, day) < hi
+
+
+def _charges_tonight(segments: list[Segment], day: DayContext, bed: float) -> bool:
+    """Tell whether the bracelet goes on the charger for the night: by habit, or for a charge the evening missed."""
+    charged_h = sum(s.end - s.start for s in segments if _evening_charge(s, day, bed)) / HOUR
+    return day.off_tonight or (day.charge_in_evening and charged_h < MIN_EVENING_CHARGE_H)
+
+
+def _wear(s: Segment, profile: Profile, day: DayContext, wake: float, bed: float, *, tonight: bool) -> Segment:
+    mid = _local_middle(s, day)
+    night_off = (mid < wake and day.off_last_night) or (mid > bed and tonight)
     if night_off and s.activity.name in ("sleep", "toilet"):
         return replace(s, worn=False, charging=True)
     if s.activity.name == "shower" and profile.shower_off:
         return replace(s, worn=False)
-    if day.charge_in_evening and s.activity.name == "lounge" and bed - 2.0 <= h < bed - 0.6:
+    if _evening_charge(s, day, bed):
         return replace(s, worn=False, charging=True)
     return s
 
