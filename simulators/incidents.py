@@ -21,7 +21,7 @@ night_wandering        door-front      01:00–04:00: bed ``vacated``, front doo
                                        no further door event for 1–3 h; when worn, the bracelet
                                        reports a location moving away from home
 tachycardia            bracelet        worn telemetry heart_rate 120–170 at rest for 20–60 min
-bradycardia            bracelet        worn telemetry heart_rate 30–45 for 20–60 min
+bradycardia            bracelet        worn telemetry heart_rate 25–44 (an episode's level 30–36) for 20–60 min
 low_spo2               bracelet        worn telemetry spo2 80–89 for 20–60 min
 smoke                  smoke           smoke ``alarm`` at start, ``clear`` at end (5–20 min)
 gas                    gas             gas ``alarm`` at start, ``clear`` at end (5–20 min)
@@ -245,7 +245,7 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
             (20 * _M, 60 * _M),
             _in_place("resting", worn=True),
             _bracelet,
-            vitals=_heart_rate(33, 42),
+            vitals=_heart_rate(30, 36),  # clearly below the 40 bpm alarm limit, as tachycardia is above 120
         ),
         IncidentKind(
             "low_spo2", (8, 20), (20 * _M, 60 * _M), _in_place("resting", worn=True), _bracelet, vitals=_low_spo2

@@ -50,3 +50,12 @@ def test_low_spo2_and_tachycardia_use_the_same_rule() -> None:
     fast = [130 if i % 4 else 118 for i in range(30)]
     [high] = raised(replay(VitalsDetector(), _readings(fast), T0, T0 + timedelta(hours=1), timedelta(minutes=1)))
     assert high.kind == "heart_rate_high"
+
+
+
+def test_a_rate_hovering_just_above_the_limit_is_not_bradycardia() -> None:
+    # Like the simulated fleet's one unanswered bradycardia before the simulator was fixed (seed 7, r0008:
+    # 48 min around 41 bpm, readings 34-48): noise either side of the 40 bpm limit, the median above it.
+    rng = random.Random(8)
+    values = [round(rng.gauss(41.5, 3)) for _ in range(75)]
+    assert replay(VitalsDetector(), _readings(values), T0, T0 + timedelta(hours=1), timedelta(minutes=1)) == []

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from gateway.contract import (
@@ -26,6 +27,7 @@ from gateway.contract import (
 )
 from simulators.incidents import INCIDENT_KINDS
 from simulators.messages import Truth
+from simulators.signals import Vitals
 
 from .factories import Run
 
@@ -159,7 +161,7 @@ SIGNATURES: dict[str, Check] = {
     "stuck_in_bathroom": check_stuck_in_bathroom,
     "night_wandering": check_night_wandering,
     "tachycardia": vitals("heart_rate", 120, 170),
-    "bradycardia": vitals("heart_rate", 28, 45),
+    "bradycardia": vitals("heart_rate", 25, 44),
     "low_spo2": vitals("spo2", 80, 89),
     "smoke": alarm(SmokeEvent),
     "gas": alarm(GasEvent),
@@ -189,3 +191,34 @@ def test_ground_truth_lines_are_iso_8601(incidents_run: Run) -> None:
         assert set(line) == {"resident", "device", "kind", "start", "end"}
         assert datetime.fromisoformat(line["start"]) <= datetime.fromisoformat(line["end"])
         assert line["device"].startswith(line["resident"] + "-")
+
+
+# The platform's alarm limits (alerts.detectors.vitals.Limits); simulators may not import alerts.
+ALARM_LIMITS: dict[str, tuple[str, float, bool]] = {
+    "tachycardia": ("heart_rate", 120, True),
+    "bradycardia": ("heart_rate", 40, False),
+    "low_spo2": ("spo2", 90, False),
+}
+
+
+def resting_vitals(n: int) -> Vitals:
+    """Build ``n`` worn readings of a resident at rest, 45 s apart."""
+    t = np.arange(n) * 45.0
+    level = {"heart_rate": 70.0, "spo2": 97.0, "steps": 0.0, "battery": 80.0, "skin_temp_c": 33.0}
+    nan = np.full(n, np.nan)
+    return Vitals(t, **{k: np.full(n, v) for k, v in level.items()}, worn=np.ones(n, bool), lat=nan, lon=nan)
+
+
+@pytest.mark.parametrize("kind", sorted(ALARM_LIMITS))
+def test_every_vital_sign_episode_is_beyond_the_alarm_limit(kind: str) -> None:
+    # An episode the ground truth calls bradycardia must be one by the platform's definition: a level that
+    # straddles the limit (the old 33-42 bpm) made incidents the detector rightly does not raise.
+    field, limit, above = ALARM_LIMITS[kind]
+    edit = INCIDENT_KINDS[kind].vitals
+    assert edit is not None
+    for seed in range(300):
+        v = resting_vitals(40)  # 30 min
+        edit(v, np.ones(40, bool), np.random.default_rng(seed))
+        readings = np.round(getattr(v, field))
+        beyond = readings > limit if above else readings < limit
+        assert beyond.mean() >= 0.75, f"{kind}, seed {seed}: median {np.median(readings)}"
