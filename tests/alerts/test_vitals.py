@@ -52,7 +52,6 @@ def test_low_spo2_and_tachycardia_use_the_same_rule() -> None:
     assert high.kind == "heart_rate_high"
 
 
-
 def test_a_rate_hovering_just_above_the_limit_is_not_bradycardia() -> None:
     # Like the simulated fleet's one unanswered bradycardia before the simulator was fixed (seed 7, r0008:
     # 48 min around 41 bpm, readings 34-48): noise either side of the 40 bpm limit, the median above it.
