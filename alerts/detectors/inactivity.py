@@ -29,7 +29,7 @@ from alerts.detectors.routine import DAY_STARTS, Routine, Whereabouts, learn_rou
 from alerts.detectors.signals import StepWatch
 from alerts.detectors.silence import STEPS_ACTIVITY, Activity, GapModel, GapSettings, activity_of, learn_gaps
 from alerts.findings import Finding, Observation
-from gateway.contract import Telemetry
+from gateway.contract import Status, Telemetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,7 @@ class _Resident:
     open: dict[str, datetime] = field(default_factory=dict)  # raised kinds movement will cancel
     raised_on: dict[str, date] = field(default_factory=dict)  # once-a-day kinds
     bath_raised_for: datetime | None = None
+    sensors_back_at: datetime | None = None  # a home device last (re)connected: it saw nothing before
 
 
 Check = Callable[[str, _Resident, datetime], Finding | None]
@@ -109,6 +110,10 @@ class InactivityDetector(Detector):
     def observe(self, obs: Observation) -> list[Finding]:
         """Follow the resident's movements; cancel what movement answers."""
         body, at, state = obs.record.body, event_time(obs), self._residents[obs.resident_id]
+        if isinstance(body, Status):
+            if _reconnected(body) and obs.record.device_id != self.profile(obs.resident_id).bracelet_id:
+                state.sensors_back_at = at
+            return []
         if isinstance(body, Telemetry):
             if not self._steps.walked(obs.resident_id, body):
                 return []
@@ -143,11 +148,17 @@ class InactivityDetector(Detector):
         if silence < limit:
             return None
         state.open["inactivity"] = now
+        text = _silence_text(silence, limit, usual, state.activity)
+        back = state.sensors_back_at
+        if back is not None and back > where.last_activity:
+            # The operator should know the silence is partly unseen: a power cut, a hub restarted.
+            text = _unseen_text(text, clock_text(back, self.profile(rid).tz))
         return finding(
-            "inactivity", rid, now, _silence_text(silence, limit, usual, state.activity),
+            "inactivity", rid, now, text,
             silence_s=silence.total_seconds(), limit_s=limit.total_seconds(),
             usual_s=None if usual is None else usual.total_seconds(), since=where.last_activity.isoformat(),
             after=None if state.activity is None else state.activity.place,
+            sensors_back_at=None if back is None else back.isoformat(),
         )  # fmt: skip
 
     def _silence_limit(self, rid: str, state: _Resident, now: datetime) -> tuple[timedelta, timedelta | None]:
@@ -269,6 +280,19 @@ def _silence_text(
         f"no movement for {s_en} since {where_en}; usually the next activity follows within {u_en} at this time",
         f"自{where_zh}起已{s_zh}无活动；此时段平时{u_zh}内即有下一次活动",
     )
+
+
+def _unseen_text(text: tuple[str, str], back: str) -> tuple[str, str]:
+    """Add to an explanation that the home's sensors were not watching until ``back`` (local clock)."""
+    return (
+        f"{text[0]}; the home sensors reconnected at {back} and saw nothing before",
+        f"{text[1]}；家中传感器{back}重新连接，此前情况未知",
+    )
+
+
+def _reconnected(body: Status) -> bool:
+    """Tell whether a status says the device has just (re)connected (boot, power back), not a heartbeat."""
+    return body.state == "online" and body.reason != "heartbeat"
 
 
 def _hours_text(hour: float) -> str:

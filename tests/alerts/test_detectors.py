@@ -30,7 +30,18 @@ from gateway.contract import (
     SosEvent,
     Status,
 )
-from tests.alerts.detector_factories import PROFILE, START, ev, normal_week, obs, raised, replay, telemetry
+from tests.alerts.detector_factories import (
+    BRACELET,
+    HUB,
+    PROFILE,
+    START,
+    ev,
+    normal_week,
+    obs,
+    raised,
+    replay,
+    telemetry,
+)
 
 T0 = START + timedelta(hours=15)
 
@@ -246,3 +257,22 @@ def test_im_ok_right_after_a_fall_ends_the_long_lie_watch() -> None:
     still = [ev(FallEvent, T0 + timedelta(hours=1))]
     found = raised(replay(detector, still, T0 + timedelta(hours=1), T0 + timedelta(hours=2), timedelta(minutes=1)))
     assert [f.kind for f in found] == ["long_lie"]
+
+
+def test_inactivity_says_when_the_home_sensors_were_not_watching() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    power_back = T0 + timedelta(hours=2)
+    seen = [
+        ev(MotionEvent, T0, room="kitchen"),
+        obs(Status(state="online", reason="heartbeat", seq=1, ts=T0 + timedelta(minutes=5)), HUB),
+        obs(Status(state="online", reason="power_restored", seq=2, ts=power_back), HUB),
+        # The bracelet restarting says nothing about the rooms.
+        obs(Status(state="online", reason="boot", seq=3, ts=power_back + timedelta(minutes=10)), BRACELET),
+    ]
+    [alert] = raised(replay(detector, seen, T0, T0 + timedelta(hours=8), timedelta(minutes=5)))
+    assert alert.kind == "inactivity"
+    assert "reconnected at 17:00 and saw nothing before" in alert.explanation
+    assert "17:00重新连接" in alert.explanation_zh
+    assert alert.details["sensors_back_at"] == power_back.isoformat()
