@@ -162,8 +162,13 @@ class AlertService:
                 self._announced.clear()  # worst case an outage this long announces a finding twice
             self._announced.add(key)
             message = ProvisionalAlert(
-                resident_id=finding.resident_id, kind=finding.kind, severity=severity.name.lower(), at=finding.at,
-                explanation=finding.explanation, explanation_zh=finding.explanation_zh, device_id=finding.device_id,
+                resident_id=finding.resident_id,
+                kind=finding.kind,
+                severity=severity.name.lower(),
+                at=finding.at,
+                explanation=finding.explanation,
+                explanation_zh=finding.explanation_zh,
+                device_id=finding.device_id,
             )
             try:
                 self._publish(alert_topic(finding.resident_id, self._root), message.model_dump_json().encode())

@@ -64,8 +64,9 @@ def local_secret(settings: Settings, name: str) -> str:
 class Care:
     """The family notifier and dispatch flow, and the hooks that connect them to alerts."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, clock: Callable[[], datetime]
+    ) -> None:
         self._clock = clock
         self._bus = bus
         self.alerts: AlertService | None = None
@@ -75,8 +76,9 @@ class Care:
             ChannelSenders(local_secret(settings, "webhook_secret"), settings.mail_url),
             NotifySettings(reply_secret=local_secret(settings, "reply_secret"), reply_url=f"{public}/reply/{{token}}"),
         )
-        self.flow = DispatchFlow(pool.connection, policy=RankingPolicy(), notify_staff=self._tell_staff,
-                                 on_stage=self._on_stage)
+        self.flow = DispatchFlow(
+            pool.connection, policy=RankingPolicy(), notify_staff=self._tell_staff, on_stage=self._on_stage
+        )
         self._pool = pool
 
     def handle_findings(self, findings: Sequence[Finding]) -> list[AlertChange]:
@@ -94,15 +96,22 @@ class Care:
             self._tell_family(action.alert_id, action.resident_id, action.kind, action.severity.name.lower())
 
     def _tell_family(self, alert_id: int, resident_id: str, kind: str, severity: str) -> None:
-        notice = Notice(f"{alert_id}:raised", resident_id, "alert_raised", _SEVERITY[severity], str(alert_id),
-                        {"alert_kind": ALERT_KINDS[kind].title_zh if kind in ALERT_KINDS else kind})
+        notice = Notice(
+            f"{alert_id}:raised",
+            resident_id,
+            "alert_raised",
+            _SEVERITY[severity],
+            str(alert_id),
+            {"alert_kind": ALERT_KINDS[kind].title_zh if kind in ALERT_KINDS else kind},
+        )
         try:
             self.notifier.notify(notice, self._clock())
         except Exception:  # a notification failure must never undo or delay the alert itself
             LOG.exception("could not record the family notice for alert %s", alert_id)
 
-    def _on_stage(self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
-                  outcome: str | None = None) -> None:
+    def _on_stage(
+        self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "", outcome: str | None = None
+    ) -> None:
         """Move the alert through its lifecycle as its dispatch advances, and keep the family informed."""
         assert self.alerts is not None
         del at  # the alert service stamps transitions with its own clock
@@ -111,8 +120,10 @@ class Care:
         event = STAGE_NOTICES.get(stage)
         if event is not None:
             params = {"staff": actor, "eta": "", "outcome": outcome or ""}
-            self.notifier.notify(Notice(f"{alert_id}:{stage}", change.resident_id, event,
-                                        _SEVERITY[change.severity], alert_id, params), self._clock())
+            self.notifier.notify(
+                Notice(f"{alert_id}:{stage}", change.resident_id, event, _SEVERITY[change.severity], alert_id, params),
+                self._clock(),
+            )
 
     def _tell_staff(self, task: StaffTask) -> bool:
         """Tell a staff member's phone of a task over the broker (the staff page also polls)."""

@@ -28,8 +28,13 @@ from simulators.scenario import Scenario
 _STATION_OFFSETS: Final = ((0.004, -0.006), (-0.005, 0.002), (0.001, 0.008))
 _STAFF_NAMES: Final = ("李红", "张伟", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周丽", "吴强", "徐霞", "孙斌")
 _ROLES: Final = (Role.NURSE, Role.CAREGIVER, Role.CAREGIVER, Role.SOCIAL_WORKER)
-_CATEGORIES: Final = (("living_alone", "advanced_age"), ("empty_nest",), ("living_alone", "semi_disabled"),
-                      ("living_alone", "subsistence_allowance"), ("empty_nest", "advanced_age"))
+_CATEGORIES: Final = (
+    ("living_alone", "advanced_age"),
+    ("empty_nest",),
+    ("living_alone", "semi_disabled"),
+    ("living_alone", "subsistence_allowance"),
+    ("empty_nest", "advanced_age"),
+)
 
 
 def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -> list[str]:
@@ -49,24 +54,40 @@ def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -
 
 def _people(conn: psycopg.Connection, fleet: tuple[Resident, ...], rng: random.Random) -> None:
     for i, r in enumerate(fleet):
-        save_resident_profile(conn, ResidentProfile(
-            r.resident_id, r.name, Point(r.home.lat, r.home.lon), AreaType.CITY,
-            address=f"幸福路{10 + i}号 {1 + i % 6}单元", categories=_CATEGORIES[i % len(_CATEGORIES)],
-            assessment_level=i % 4, risk_class=(RiskClass.A, RiskClass.B, RiskClass.C)[i % 3],
-            medical_notes=rng.choice(("高血压", "糖尿病", "冠心病，服用阿司匹林", "轻度认知障碍", None)),
-            key_holder="邻居 (隔壁) 持有钥匙" if i % 2 else "社区网格员持有钥匙",
-        ))
-        save_contact(conn, r.resident_id, Contact(
-            name=f"{r.name[0]}女士 (女儿)", relation=Relation.FAMILY, position=1, phone=f"1390000{i:04d}",
-            channels=(Channel(ChannelKind.EMAIL, f"family-{r.resident_id}@example.invalid"),),
-        ))
+        save_resident_profile(
+            conn,
+            ResidentProfile(
+                r.resident_id,
+                r.name,
+                Point(r.home.lat, r.home.lon),
+                AreaType.CITY,
+                address=f"幸福路{10 + i}号 {1 + i % 6}单元",
+                categories=_CATEGORIES[i % len(_CATEGORIES)],
+                assessment_level=i % 4,
+                risk_class=(RiskClass.A, RiskClass.B, RiskClass.C)[i % 3],
+                medical_notes=rng.choice(("高血压", "糖尿病", "冠心病，服用阿司匹林", "轻度认知障碍", None)),
+                key_holder="邻居 (隔壁) 持有钥匙" if i % 2 else "社区网格员持有钥匙",
+            ),
+        )
+        save_contact(
+            conn,
+            r.resident_id,
+            Contact(
+                name=f"{r.name[0]}女士 (女儿)",
+                relation=Relation.FAMILY,
+                position=1,
+                phone=f"1390000{i:04d}",
+                channels=(Channel(ChannelKind.EMAIL, f"family-{r.resident_id}@example.invalid"),),
+            ),
+        )
 
 
 def _stations(conn: psycopg.Connection, centre: Point) -> None:
     now = datetime.now(UTC)
     for s, (dlat, dlon) in enumerate(_STATION_OFFSETS):
-        station = Station(f"st{s + 1}", f"幸福社区居家养老服务站 {s + 1}",
-                          Point(centre.lat + dlat, centre.lon + dlon), AreaType.CITY)
+        station = Station(
+            f"st{s + 1}", f"幸福社区居家养老服务站 {s + 1}", Point(centre.lat + dlat, centre.lon + dlon), AreaType.CITY
+        )
         add_station(conn, station, address=f"幸福路{100 + s}号")
         for k in range(4):
             staff_id = f"s{s * 4 + k + 1:02d}"
@@ -79,16 +100,17 @@ def _accounts(conn: psycopg.Connection, fleet: tuple[Resident, ...], data_dir: P
     path = data_dir / "demo-accounts.txt"
     if not fresh and path.exists():
         return path.read_text().splitlines()
-    users = [("operator", "值班调度员", RoleName.OPERATOR, None, ()),
-             ("supervisor", "中心主任", RoleName.SUPERVISOR, None, ()),
-             ("staff", _STAFF_NAMES[0], RoleName.STAFF, "s01", ()),
-             ("family", f"{fleet[0].name}的女儿", RoleName.FAMILY, None, (fleet[0].resident_id,)),
-             ("family2", f"{fleet[1].name}的儿子", RoleName.FAMILY, None, (fleet[1].resident_id,))]
+    users = [
+        ("operator", "值班调度员", RoleName.OPERATOR, None, ()),
+        ("supervisor", "中心主任", RoleName.SUPERVISOR, None, ()),
+        ("staff", _STAFF_NAMES[0], RoleName.STAFF, "s01", ()),
+        ("family", f"{fleet[0].name}的女儿", RoleName.FAMILY, None, (fleet[0].resident_id,)),
+        ("family2", f"{fleet[1].name}的儿子", RoleName.FAMILY, None, (fleet[1].resident_id,)),
+    ]
     lines = []
     for username, display, role, staff_id, residents in users:
         password = secrets.token_urlsafe(9)
-        create_user(conn, username, display, hash_password(password), role, staff_id=staff_id,
-                    resident_ids=residents)
+        create_user(conn, username, display, hash_password(password), role, staff_id=staff_id, resident_ids=residents)
         lines.append(f"{role.value:<10} {username:<10} password {password}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

@@ -13,7 +13,14 @@ _CONNECTING: Final = {"bracelet": DeviceKind.BRACELET, "hub": DeviceKind.HUB}
 def fleet_devices(fleet: tuple[Resident, ...]) -> list[Device]:
     """Turn the simulated fleet into registry entries (a hub relays the sensors of its home)."""
     return [
-        Device(d.device_id, _CONNECTING.get(d.kind, DeviceKind.SENSOR), r.resident_id,
-               None if d.kind in _CONNECTING else d.kind, d.room, None if d.kind in _CONNECTING else d.hub_id)
-        for r in fleet for d in r.devices
+        Device(
+            d.device_id,
+            _CONNECTING.get(d.kind, DeviceKind.SENSOR),
+            r.resident_id,
+            None if d.kind in _CONNECTING else d.kind,
+            d.room,
+            None if d.kind in _CONNECTING else d.hub_id,
+        )
+        for r in fleet
+        for d in r.devices
     ]

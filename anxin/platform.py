@@ -156,25 +156,39 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         detectors.learn(history)
         ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
         events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
-        events_conn = MqttConnection(events_address, f"{settings.ingest_client_id}-events", manual_ack=True,
-                                     receive_maximum=1000)
+        events_conn = MqttConnection(
+            events_address, f"{settings.ingest_client_id}-events", manual_ack=True, receive_maximum=1000
+        )
         worker = IngestWorker(
-            IngestConfig(spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
-                         topic_prefix=settings.topic_prefix, group=settings.ingest_group,
-                         batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
-                         spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s),
-            db_url, ingest_conn, events=events_conn, sink=pipeline.submit, urgent_sink=pipeline.submit_urgent,
-            clock=utc_now, worker_name=settings.ingest_client_id,
+            IngestConfig(
+                spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
+                topic_prefix=settings.topic_prefix,
+                group=settings.ingest_group,
+                batch_max_rows=settings.batch_max_rows,
+                batch_max_ms=settings.batch_max_ms,
+                spool_max_bytes=settings.spool_max_bytes,
+                max_future_skew_s=settings.max_future_skew_s,
+            ),
+            db_url,
+            ingest_conn,
+            events=events_conn,
+            sink=pipeline.submit,
+            urgent_sink=pipeline.submit_urgent,
+            clock=utc_now,
+            worker_name=settings.ingest_client_id,
         )
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
         stop = platform.stop
-        threads = [_thread("detection", pipeline.run, stop),
-                   _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
-                   _thread("care", _every(5.0, care.run_due, "notices and offers"), stop),
-                   _thread("upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days),
-                                            "rollups and retention"), stop),
-                   _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
-                   _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop)]
+        threads = [
+            _thread("detection", pipeline.run, stop),
+            _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
+            _thread("care", _every(5.0, care.run_due, "notices and offers"), stop),
+            _thread(
+                "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
+            ),
+            _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
+            _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop),
+        ]
         ingest_conn.connect()
         stack.callback(ingest_conn.close)
         events_conn.connect()
@@ -204,8 +218,14 @@ def _refresh_profiles(pool: ConnectionPool[Any], pipeline: DetectionPipeline) ->
         pipeline.register_residents(load_profiles(conn))
 
 
-def _start_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, care: Care,
-                     stop: threading.Event, threads: list[threading.Thread]) -> str | None:
+def _start_dashboard(
+    settings: Settings,
+    pool: ConnectionPool[Any],
+    bus: MqttConnection,
+    care: Care,
+    stop: threading.Event,
+    threads: list[threading.Thread],
+) -> str | None:
     """Serve the dashboard with uvicorn on a thread; return its URL."""
     try:
         from anxin.web import serve_dashboard  # noqa: PLC0415 - the dashboard is optional in workers

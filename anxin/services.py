@@ -81,7 +81,11 @@ def _spawn(args: list[str], account: pwd.struct_passwd | None, log_path: Path) -
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": "UTC"}
     try:
         return subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
             preexec_fn=lambda: _child_setup(account),  # noqa: PLW1509 - needed for setuid + pdeathsig
         )
     finally:
@@ -91,7 +95,10 @@ def _spawn(args: list[str], account: pwd.struct_passwd | None, log_path: Path) -
 def _run(args: list[str], account: pwd.struct_passwd | None) -> None:
     """Run a setup command as the service account and fail loudly with its output."""
     done = subprocess.run(
-        args, capture_output=True, check=False, preexec_fn=lambda: _child_setup(account),
+        args,
+        capture_output=True,
+        check=False,
+        preexec_fn=lambda: _child_setup(account),
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
     )
     if done.returncode != 0:
@@ -136,9 +143,7 @@ def timescaledb_available(bindir: Path) -> bool:
     pg_config = bindir / "pg_config"
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
         libdir = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, check=True, text=True).stdout
-        return (Path(libdir.strip()) / "timescaledb.so").exists() or any(
-            Path(libdir.strip()).glob("timescaledb-*.so")
-        )
+        return (Path(libdir.strip()) / "timescaledb.so").exists() or any(Path(libdir.strip()).glob("timescaledb-*.so"))
     return False
 
 
@@ -241,9 +246,21 @@ class LocalPostgres(_Server):
         self.port = self.port or free_port()
         if self.timescaledb is None:
             self.timescaledb = timescaledb_available(self._bindir)
-        args = [str(self._bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
-                "-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        args = [
+            str(self._bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={self.root}",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=256MB",
+        ]
         if self.timescaledb:
             args += ["-c", "shared_preload_libraries=timescaledb", "-c", "timescaledb.telemetry_level=off"]
         if not self.durable:
@@ -253,8 +270,13 @@ class LocalPostgres(_Server):
         _own(self.root, account)
         self._proc = _spawn(args, account, self.root / "postgres.log")
         self._wait_ready()
-        LOG.info("PostgreSQL from %s on 127.0.0.1:%d (%s, data in %s)", self._bindir, self.port,
-                 "TimescaleDB preloaded" if self.timescaledb else "plain PostgreSQL", data)
+        LOG.info(
+            "PostgreSQL from %s on 127.0.0.1:%d (%s, data in %s)",
+            self._bindir,
+            self.port,
+            "TimescaleDB preloaded" if self.timescaledb else "plain PostgreSQL",
+            data,
+        )
         return self
 
     def _initdb(self, data: Path, account: pwd.struct_passwd | None) -> None:
@@ -265,8 +287,20 @@ class LocalPostgres(_Server):
             pwfile.chmod(0o600)
         _own(self.root, account)
         assert self._bindir is not None
-        _run([str(self._bindir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
-              "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"], account)
+        _run(
+            [
+                str(self._bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.user,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            account,
+        )
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until the server accepts connections, or raise with its log."""
@@ -298,7 +332,6 @@ class LocalPostgres(_Server):
     def _log_tail(self) -> str:
         path = self.root / "postgres.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
-
 
 
 @dataclass
@@ -346,8 +379,7 @@ class EmbeddedBroker(_Broker):
         )
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
-        self._proc = _spawn([sys.executable, "-m", "anxin.amqtt_broker", str(self.port)], None,
-                            self.root / "amqtt.log")
+        self._proc = _spawn([sys.executable, "-m", "anxin.amqtt_broker", str(self.port)], None, self.root / "amqtt.log")
         self._wait_listening("amqtt broker", self.root / "amqtt.log")
         return self
 

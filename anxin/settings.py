@@ -17,9 +17,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ANXIN_", env_file=None, extra="ignore", populate_by_name=True)
 
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "ANXIN_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "ANXIN_DATABASE_URL"))
     mqtt_url: str | None = Field(default=None, validation_alias=AliasChoices("MQTT_URL", "ANXIN_MQTT_URL"))
     data_dir: Path = Path(".data")
     topic_prefix: str = "ec/v1"

@@ -26,19 +26,28 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def serve_dashboard(settings: Settings, pool: ConnectionPool[Any], bus: MqttConnection, care: Care,
-                    stop: threading.Event, threads: list[threading.Thread]) -> str:
+def serve_dashboard(
+    settings: Settings,
+    pool: ConnectionPool[Any],
+    bus: MqttConnection,
+    care: Care,
+    stop: threading.Event,
+    threads: list[threading.Thread],
+) -> str:
     """Start uvicorn with the dashboard on a thread; return the console URL."""
     dash = DashboardSettings(
-        secret_key=local_secret(settings, "secret_key"), timezone=settings.timezone,
+        secret_key=local_secret(settings, "secret_key"),
+        timezone=settings.timezone,
         device_topic_prefix=settings.topic_prefix,
         cookie_secure=settings.http_host not in ("127.0.0.1", "localhost"),
     )
-    actions = Actions(alerts=care.alerts, dispatch=care.flow,
-                      record_reply=lambda token: care.notifier.record_reply(token, utc_now()))
+    actions = Actions(
+        alerts=care.alerts, dispatch=care.flow, record_reply=lambda token: care.notifier.record_reply(token, utc_now())
+    )
     app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                            ws_ping_interval=20)
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", ws_ping_interval=20
+    )
     server = uvicorn.Server(config)
 
     def run(_: threading.Event) -> None:

@@ -62,8 +62,16 @@ def _publish_backlog(port: int, n: int, devices: list[str]) -> float:
     pending: list[paho.MQTTMessageInfo] = []
     for i in range(n):
         device = devices[i % len(devices)]
-        body = Telemetry(seq=i, ts=T0 + timedelta(seconds=i // len(devices) * 30), heart_rate=60 + i % 40,
-                         spo2=95 + i % 5, steps=i, battery=90, worn=True, skin_temp_c=33.0)
+        body = Telemetry(
+            seq=i,
+            ts=T0 + timedelta(seconds=i // len(devices) * 30),
+            heart_rate=60 + i % 40,
+            spo2=95 + i % 5,
+            steps=i,
+            battery=90,
+            worn=True,
+            skin_temp_c=33.0,
+        )
         pending.append(client.publish(topic(device, Channel.TELEMETRY, PREFIX), encode(body), qos=1))
         if len(pending) >= 5000:  # bounded: paho keeps every unconfirmed message in memory
             for info in pending:
@@ -126,8 +134,11 @@ def _ingest_drain(port: int, db_url: str, n: int, spool: Path) -> tuple[float, d
     thread.join()
     connection.close()
     m = worker.metrics
-    return n / elapsed, {"batches": m.batches, "dead_lettered": sum(m.dead_lettered.values()),
-                         "mean_batch_ms": round(1000 * m.latency_sum / max(m.batches, 1), 1)}
+    return n / elapsed, {
+        "batches": m.batches,
+        "dead_lettered": sum(m.dead_lettered.values()),
+        "mean_batch_ms": round(1000 * m.latency_sum / max(m.batches, 1), 1),
+    }
 
 
 def main() -> None:
@@ -144,8 +155,10 @@ def main() -> None:
             devices = [f"bench{i:05d}" for i in range(args.devices)]
             upsert_residents(conn, [(f"res{i:05d}", f"Bench {i}") for i in range(args.devices)])
             upsert_devices(conn, [Device(d, DeviceKind.BRACELET, f"res{i:05d}") for i, d in enumerate(devices)])
-        for client_id, sub in (("bench-ingest", f"$share/bench/{PREFIX}/+/telemetry"),
-                               ("bench-raw", f"{PREFIX}/+/telemetry")):
+        for client_id, sub in (
+            ("bench-ingest", f"$share/bench/{PREFIX}/+/telemetry"),
+            ("bench-raw", f"{PREFIX}/+/telemetry"),
+        ):
             session = _session(mq.port, client_id, sub)
             session.disconnect()
             session.loop_stop()
@@ -159,11 +172,19 @@ def main() -> None:
             row = conn.execute("SELECT count(*), count(DISTINCT (device_id, seq)) FROM telemetry").fetchone()
         assert row is not None
         total, distinct = int(row[0]), int(row[1])
-        report({
-            "bench": "ingest", "msgs": args.msgs, "ingest_msg_s": round(ingest), "raw_msg_s": round(raw),
-            "ratio": round(ingest / raw, 3), "lost": args.msgs - distinct, "duplicated": total - distinct,
-            "db_mode": mode.value, **extra,
-        })
+        report(
+            {
+                "bench": "ingest",
+                "msgs": args.msgs,
+                "ingest_msg_s": round(ingest),
+                "raw_msg_s": round(raw),
+                "ratio": round(ingest / raw, 3),
+                "lost": args.msgs - distinct,
+                "duplicated": total - distinct,
+                "db_mode": mode.value,
+                **extra,
+            }
+        )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,9 @@ def staff_actor(staff_id: str) -> str:
 class OnStage(Protocol):
     """Move the alert through its lifecycle (wired to the alert service's transition)."""
 
-    def __call__(self, alert_id: str, stage: str, actor: str, at: datetime, *,
-                 note: str = "", outcome: str | None = None) -> None: ...
+    def __call__(
+        self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "", outcome: str | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +74,19 @@ class Outcome:
     name_zh: str
 
 
-OUTCOMES: Final[MappingProxyType[str, Outcome]] = MappingProxyType({
-    o.code: o
-    for o in (
-        Outcome("helped_at_home", "Helped at home", "上门处置完毕"),
-        Outcome("ambulance_called", "Ambulance called", "已呼叫120"),
-        Outcome("taken_to_hospital", "Taken to hospital", "已送医"),
-        Outcome("family_took_over", "Family took over", "家属接手"),
-        Outcome("false_alarm", "False alarm", "误报"),
-        Outcome("not_at_home", "Resident not at home", "老人不在家"),
-    )
-})
+OUTCOMES: Final[MappingProxyType[str, Outcome]] = MappingProxyType(
+    {
+        o.code: o
+        for o in (
+            Outcome("helped_at_home", "Helped at home", "上门处置完毕"),
+            Outcome("ambulance_called", "Ambulance called", "已呼叫120"),
+            Outcome("taken_to_hospital", "Taken to hospital", "已送医"),
+            Outcome("family_took_over", "Family took over", "家属接手"),
+            Outcome("false_alarm", "False alarm", "误报"),
+            Outcome("not_at_home", "Resident not at home", "老人不在家"),
+        )
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +102,34 @@ class Step:
     staff_status: StaffStatus
 
 
-STEPS: Final[MappingProxyType[str, Step]] = MappingProxyType({
-    s.name: s
-    for s in (
-        Step("accept", ("offered",), "accepted", "accepted_at", "accepted", None, StaffStatus.ON_TASK),
-        # Leaving at once is an implicit accept: staff in a hurry skip the button.
-        Step("en_route", ("offered", "accepted"), "en_route", "en_route_at", "en_route", "en_route",
-             StaffStatus.ON_TASK),
-        Step("on_site", ("offered", "accepted", "en_route"), "on_site", "on_site_at", "on_site", "on_site",
-             StaffStatus.ON_TASK),
-        Step("outcome", ("on_site",), "done", "outcome_at", "closed", "resolved", StaffStatus.AVAILABLE),
-    )
-})
+STEPS: Final[MappingProxyType[str, Step]] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            Step("accept", ("offered",), "accepted", "accepted_at", "accepted", None, StaffStatus.ON_TASK),
+            # Leaving at once is an implicit accept: staff in a hurry skip the button.
+            Step(
+                "en_route",
+                ("offered", "accepted"),
+                "en_route",
+                "en_route_at",
+                "en_route",
+                "en_route",
+                StaffStatus.ON_TASK,
+            ),
+            Step(
+                "on_site",
+                ("offered", "accepted", "en_route"),
+                "on_site",
+                "on_site_at",
+                "on_site",
+                "on_site",
+                StaffStatus.ON_TASK,
+            ),
+            Step("outcome", ("on_site",), "done", "outcome_at", "closed", "resolved", StaffStatus.AVAILABLE),
+        )
+    }
+)
 _LIVE: Final = ("offered", "accepted", "en_route", "on_site")
 
 
@@ -143,8 +162,15 @@ class _Dispatch:
 class DispatchFlow:
     """Assign staff to alerts and record every stage of their trip."""
 
-    def __init__(self, connect: Connect, *, policy: RankingPolicy, notify_staff: StaffNotifier,
-                 on_stage: OnStage, offer_timeout: timedelta = timedelta(minutes=3)) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        policy: RankingPolicy,
+        notify_staff: StaffNotifier,
+        on_stage: OnStage,
+        offer_timeout: timedelta = timedelta(minutes=3),
+    ) -> None:
         self._connect = connect
         self._policy = policy
         self._notify_staff = notify_staff
@@ -157,12 +183,21 @@ class DispatchFlow:
             place = load_resident_place(conn, resident_id)
             return rank(place, load_staff(conn, now), raised_at=raised_at, now=now, policy=self._policy)
 
-    def assign(self, alert_id: str, resident_id: str, *, raised_at: datetime, actor: str, now: datetime,
-               staff_id: str | None = None) -> Offer:
+    def assign(
+        self,
+        alert_id: str,
+        resident_id: str,
+        *,
+        raised_at: datetime,
+        actor: str,
+        now: datetime,
+        staff_id: str | None = None,
+    ) -> Offer:
         """Offer the alert's task to the top candidate (or to ``staff_id``), and tell them."""
         with self._connect() as conn:
-            dispatch = _open(conn, alert_id, resident_id, raised_at=raised_at, actor=actor, now=now,
-                             policy=self._policy)
+            dispatch = _open(
+                conn, alert_id, resident_id, raised_at=raised_at, actor=actor, now=now, policy=self._policy
+            )
         return self._offer(dispatch, actor, now, staff_id)
 
     def accept(self, assignment_id: int, now: datetime) -> None:
@@ -190,25 +225,31 @@ class DispatchFlow:
     def expire_offers(self, now: datetime) -> list[Offer]:
         """Move every offer left unanswered for longer than the offer timeout to the next candidate."""
         with self._connect() as conn:
-            stale = [r[0] for r in conn.execute(
-                "SELECT id FROM dispatch_assignments WHERE state = 'offered' AND assigned_at <= %s ORDER BY id",
-                (now - self._offer_timeout,))]
+            stale = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM dispatch_assignments WHERE state = 'offered' AND assigned_at <= %s ORDER BY id",
+                    (now - self._offer_timeout,),
+                )
+            ]
         return [self._end_offer(a, "declined", now, "no answer") for a in stale]
 
     def _offer(self, dispatch: _Dispatch, actor: str, now: datetime, staff_id: str | None) -> Offer:
         """Offer to candidates in turn until one is told, or nobody is left."""
         while True:
             with self._connect() as conn:
-                offer, task, first = _claim_candidate(conn, dispatch, actor, now, staff_id=staff_id,
-                                                      policy=self._policy)
+                offer, task, first = _claim_candidate(
+                    conn, dispatch, actor, now, staff_id=staff_id, policy=self._policy
+                )
             if task is None:
                 return offer
             if first:
                 self._on_stage(dispatch.alert_id, "dispatched", actor, now, note=f"offered to {task.staff_id}")
             if self._notify_staff(task):
                 with self._connect() as conn:
-                    conn.execute("UPDATE dispatch_assignments SET notified_at = %s WHERE id = %s",
-                                 (now, task.assignment_id))
+                    conn.execute(
+                        "UPDATE dispatch_assignments SET notified_at = %s WHERE id = %s", (now, task.assignment_id)
+                    )
                 return offer
             with self._connect() as conn:
                 _close_offer(conn, task.assignment_id, "unreachable", now, "could not be told")
@@ -220,8 +261,7 @@ class DispatchFlow:
             dispatch = _close_offer(conn, assignment_id, state, now, reason)
         return self._offer(dispatch, SYSTEM, now, None)
 
-    def _step(self, assignment_id: int, step: Step, now: datetime, outcome: str | None = None,
-              note: str = "") -> None:
+    def _step(self, assignment_id: int, step: Step, now: datetime, outcome: str | None = None, note: str = "") -> None:
         """Advance an assignment by one step, then tell the lifecycle."""
         with self._connect() as conn:
             dispatch, staff_id = _advance(conn, assignment_id, step, now, outcome=outcome, note=note)
@@ -229,8 +269,16 @@ class DispatchFlow:
             self._on_stage(dispatch.alert_id, step.stage, staff_actor(staff_id), now, note=note, outcome=outcome)
 
 
-def _open(conn: Conn, alert_id: str, resident_id: str, *, raised_at: datetime, actor: str, now: datetime,
-          policy: RankingPolicy) -> _Dispatch:
+def _open(
+    conn: Conn,
+    alert_id: str,
+    resident_id: str,
+    *,
+    raised_at: datetime,
+    actor: str,
+    now: datetime,
+    policy: RankingPolicy,
+) -> _Dispatch:
     """Create the dispatch of an alert, or return the open one; refuse while someone is on it."""
     place = load_resident_place(conn, resident_id)
     promise = policy.travel(place.area_type).promise
@@ -242,8 +290,10 @@ def _open(conn: Conn, alert_id: str, resident_id: str, *, raised_at: datetime, a
     dispatch = _lock_dispatch(conn, "alert_id = %s", alert_id)
     if dispatch.resident_id != resident_id:
         raise StageError(f"alert {alert_id!r} is dispatched to resident {dispatch.resident_id!r}")
-    live = conn.execute("SELECT count(*) FROM dispatch_assignments WHERE dispatch_id = %s AND state = ANY(%s)",
-                        (dispatch.id, list(_LIVE))).fetchone()
+    live = conn.execute(
+        "SELECT count(*) FROM dispatch_assignments WHERE dispatch_id = %s AND state = ANY(%s)",
+        (dispatch.id, list(_LIVE)),
+    ).fetchone()
     if live and live[0]:
         raise StageError(f"alert {alert_id!r} already has staff assigned")
     return dispatch
@@ -258,15 +308,16 @@ def _lock_dispatch(conn: Conn, where: str, value: object) -> _Dispatch:
     return _Dispatch(*row)
 
 
-def _claim_candidate(conn: Conn, dispatch: _Dispatch, actor: str, now: datetime, *, staff_id: str | None,
-                     policy: RankingPolicy) -> tuple[Offer, StaffTask | None, bool]:
+def _claim_candidate(
+    conn: Conn, dispatch: _Dispatch, actor: str, now: datetime, *, staff_id: str | None, policy: RankingPolicy
+) -> tuple[Offer, StaffTask | None, bool]:
     """Rank afresh, leaving out whoever already had this task, and reserve the chosen staff member."""
     _lock_dispatch(conn, "id = %s", dispatch.id)
-    tried = frozenset(r[0] for r in conn.execute(
-        "SELECT staff_id FROM dispatch_assignments WHERE dispatch_id = %s", (dispatch.id,)))
+    tried = frozenset(
+        r[0] for r in conn.execute("SELECT staff_id FROM dispatch_assignments WHERE dispatch_id = %s", (dispatch.id,))
+    )
     place = load_resident_place(conn, dispatch.resident_id)
-    ranking = rank(place, load_staff(conn, now), raised_at=dispatch.raised_at, now=now, policy=policy,
-                   exclude=tried)
+    ranking = rank(place, load_staff(conn, now), raised_at=dispatch.raised_at, now=now, policy=policy, exclude=tried)
     chosen = _choose(ranking, staff_id)
     if chosen is None:
         conn.execute("UPDATE dispatches SET state = 'escalated' WHERE id = %s", (dispatch.id,))
@@ -274,8 +325,17 @@ def _claim_candidate(conn: Conn, dispatch: _Dispatch, actor: str, now: datetime,
     assignment_id = _insert_assignment(conn, dispatch.id, chosen, actor, now)
     conn.execute("UPDATE staff SET status = 'on_task' WHERE id = %s", (chosen.staff.id,))
     conn.execute("UPDATE dispatches SET state = 'assigning' WHERE id = %s", (dispatch.id,))
-    task = StaffTask(assignment_id, dispatch.id, dispatch.alert_id, chosen.staff.id, chosen.staff.name, place,
-                     chosen.eta, ranking.deadline, chosen.in_time)
+    task = StaffTask(
+        assignment_id,
+        dispatch.id,
+        dispatch.alert_id,
+        chosen.staff.id,
+        chosen.staff.name,
+        place,
+        chosen.eta,
+        ranking.deadline,
+        chosen.in_time,
+    )
     offer = Offer(dispatch.id, dispatch.alert_id, ranking, assignment_id, chosen.staff.id)
     return offer, task, not tried
 
@@ -296,8 +356,18 @@ def _insert_assignment(conn: Conn, dispatch_id: int, chosen: Candidate, actor: s
         "INSERT INTO dispatch_assignments (dispatch_id, staff_id, rank, distance_km, eta_min, in_time,"
         " reason_en, reason_zh, assigned_by, assigned_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " RETURNING id",
-        (dispatch_id, chosen.staff.id, chosen.rank, chosen.road_km, chosen.eta.total_seconds() / 60,
-         chosen.in_time, chosen.reason_en, chosen.reason_zh, actor, now),
+        (
+            dispatch_id,
+            chosen.staff.id,
+            chosen.rank,
+            chosen.road_km,
+            chosen.eta.total_seconds() / 60,
+            chosen.in_time,
+            chosen.reason_en,
+            chosen.reason_zh,
+            actor,
+            now,
+        ),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -320,23 +390,28 @@ def _close_offer(conn: Conn, assignment_id: int, state: str, now: datetime, reas
     current, staff_id, dispatch = _lock_assignment(conn, assignment_id)
     if current not in ("offered", "accepted"):
         raise StageError(f"assignment {assignment_id} is {current}; only an open offer can be declined")
-    conn.execute("UPDATE dispatch_assignments SET state = %s, declined_at = %s, decline_reason = %s WHERE id = %s",
-                 (state, now, reason or None, assignment_id))
+    conn.execute(
+        "UPDATE dispatch_assignments SET state = %s, declined_at = %s, decline_reason = %s WHERE id = %s",
+        (state, now, reason or None, assignment_id),
+    )
     conn.execute("UPDATE staff SET status = 'available' WHERE id = %s AND status = 'on_task'", (staff_id,))
     return dispatch
 
 
-def _advance(conn: Conn, assignment_id: int, step: Step, now: datetime, *, outcome: str | None,
-             note: str) -> tuple[_Dispatch, str]:
+def _advance(
+    conn: Conn, assignment_id: int, step: Step, now: datetime, *, outcome: str | None, note: str
+) -> tuple[_Dispatch, str]:
     """Apply one step to an assignment, its dispatch and its staff member."""
     current, staff_id, dispatch = _lock_assignment(conn, assignment_id)
     if current not in step.after:
         raise StageError(f"assignment {assignment_id} is {current}; cannot {step.name}")
     # Later steps imply the accept, so accepted_at is filled in when staff skipped the button.
-    conn.execute("UPDATE dispatch_assignments SET accepted_at = coalesce(accepted_at, %s) WHERE id = %s",
-                 (now, assignment_id))
-    update = sql.SQL("UPDATE dispatch_assignments SET state = %s, {col} = %s, outcome = coalesce(%s, outcome)"
-                     " WHERE id = %s")
+    conn.execute(
+        "UPDATE dispatch_assignments SET accepted_at = coalesce(accepted_at, %s) WHERE id = %s", (now, assignment_id)
+    )
+    update = sql.SQL(
+        "UPDATE dispatch_assignments SET state = %s, {col} = %s, outcome = coalesce(%s, outcome) WHERE id = %s"
+    )
     conn.execute(update.format(col=sql.Identifier(step.column)), (step.state, now, outcome, assignment_id))
     conn.execute("UPDATE staff SET status = %s WHERE id = %s", (step.staff_status.value, staff_id))
     closing = step.dispatch_state == "closed"

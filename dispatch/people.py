@@ -47,8 +47,15 @@ def add_station(conn: Conn, station: Station, address: str | None = None) -> Non
 
 
 def add_staff(
-    conn: Conn, staff_id: str, name: str, role: Role, station_id: str, *,
-    phone: str | None = None, notify_url: str | None = None, status: StaffStatus = StaffStatus.AVAILABLE,
+    conn: Conn,
+    staff_id: str,
+    name: str,
+    role: Role,
+    station_id: str,
+    *,
+    phone: str | None = None,
+    notify_url: str | None = None,
+    status: StaffStatus = StaffStatus.AVAILABLE,
 ) -> None:
     """Register a staff member at a station, or update them."""
     conn.execute(
@@ -117,8 +124,19 @@ def save_resident_profile(conn: Conn, profile: ResidentProfile) -> None:
         " lon = EXCLUDED.lon, area_type = EXCLUDED.area_type, assessment_level = EXCLUDED.assessment_level,"
         " risk_class = EXCLUDED.risk_class, medical_notes = EXCLUDED.medical_notes,"
         " key_holder = EXCLUDED.key_holder, timezone = EXCLUDED.timezone",
-        (p.resident_id, p.name, p.address, p.location.lat, p.location.lon, p.area_type.value,
-         p.assessment_level, p.risk_class.value, p.medical_notes, p.key_holder, p.timezone),
+        (
+            p.resident_id,
+            p.name,
+            p.address,
+            p.location.lat,
+            p.location.lon,
+            p.area_type.value,
+            p.assessment_level,
+            p.risk_class.value,
+            p.medical_notes,
+            p.key_holder,
+            p.timezone,
+        ),
     )
     _set_categories(conn, p.resident_id, p.categories)
 
@@ -127,8 +145,10 @@ def _set_categories(conn: Conn, resident_id: str, codes: Iterable[str]) -> None:
     """Replace a resident's categories."""
     conn.execute("DELETE FROM resident_categories WHERE resident_id = %s", (resident_id,))
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO resident_categories (resident_id, code) VALUES (%s, %s)",
-                        [(resident_id, code) for code in codes])
+        cur.executemany(
+            "INSERT INTO resident_categories (resident_id, code) VALUES (%s, %s)",
+            [(resident_id, code) for code in codes],
+        )
 
 
 def load_resident_place(conn: Conn, resident_id: str) -> ResidentPlace:

@@ -27,11 +27,13 @@ class AreaTravel:
     promise: timedelta
 
 
-DEFAULT_AREAS: Final[Mapping[AreaType, AreaTravel]] = MappingProxyType({
-    # An electric scooter in city traffic; a car on county roads.
-    AreaType.CITY: AreaTravel(speed_kmh=20.0, road_factor=1.4, promise=timedelta(minutes=15)),
-    AreaType.COUNTRYSIDE: AreaTravel(speed_kmh=40.0, road_factor=1.3, promise=timedelta(minutes=30)),
-})
+DEFAULT_AREAS: Final[Mapping[AreaType, AreaTravel]] = MappingProxyType(
+    {
+        # An electric scooter in city traffic; a car on county roads.
+        AreaType.CITY: AreaTravel(speed_kmh=20.0, road_factor=1.4, promise=timedelta(minutes=15)),
+        AreaType.COUNTRYSIDE: AreaTravel(speed_kmh=40.0, road_factor=1.3, promise=timedelta(minutes=30)),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,14 @@ class Ranking:
         return self.verdict is Verdict.NOBODY_AVAILABLE
 
 
-_LEFT_OUT: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({
-    "excluded": ("already declined or could not be reached for this alert", "本次任务已拒绝或无法联系"),
-    StaffStatus.ON_TASK: ("on another task", "正在执行其他任务"),
-    StaffStatus.OFF_SHIFT: ("off shift", "不在班"),
-    "no_shift": ("not on a shift now", "当前无排班"),
-})
+_LEFT_OUT: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {
+        "excluded": ("already declined or could not be reached for this alert", "本次任务已拒绝或无法联系"),
+        StaffStatus.ON_TASK: ("on another task", "正在执行其他任务"),
+        StaffStatus.OFF_SHIFT: ("off shift", "不在班"),
+        "no_shift": ("not on a shift now", "当前无排班"),
+    }
+)
 
 
 def rank(
@@ -232,15 +236,21 @@ def _summary(verdict: Verdict, candidates: tuple[Candidate, ...], travel: AreaTr
     """Tell the operator what to do, in both languages."""
     promise = _minutes(travel.promise)
     if verdict is Verdict.NOBODY_AVAILABLE:
-        return ("Nobody is available on shift: escalate to the supervisor and call the emergency contacts",
-                "当前无在班可派人员：请上报值班主管并联系紧急联系人")
+        return (
+            "Nobody is available on shift: escalate to the supervisor and call the emergency contacts",
+            "当前无在班可派人员：请上报值班主管并联系紧急联系人",
+        )
     best = candidates[0]
     if verdict is Verdict.IN_TIME:
-        return (f"Send {best.staff.name}: arrives in {_minutes(best.eta)} min, within the {promise}-min promise",
-                f"派{best.staff.name}：预计{_minutes(best.eta)}分钟到达，满足{promise}分钟承诺")
+        return (
+            f"Send {best.staff.name}: arrives in {_minutes(best.eta)} min, within the {promise}-min promise",
+            f"派{best.staff.name}：预计{_minutes(best.eta)}分钟到达，满足{promise}分钟承诺",
+        )
     late = _minutes(-best.margin)
-    return (f"Nobody can arrive within the {promise}-min promise; best is {best.staff.name}, {late} min late",
-            f"无人能在{promise}分钟内到达；最佳人选{best.staff.name}，预计超时{late}分钟")
+    return (
+        f"Nobody can arrive within the {promise}-min promise; best is {best.staff.name}, {late} min late",
+        f"无人能在{promise}分钟内到达；最佳人选{best.staff.name}，预计超时{late}分钟",
+    )
 
 
 def _minutes(span: timedelta) -> int:

@@ -23,11 +23,13 @@ from dispatch.errors import NotFoundError
 from dispatch.people import Conn, residents_by_risk
 from dispatch.places import RiskClass
 
-VISIT_INTERVALS: Final[Mapping[RiskClass, timedelta]] = MappingProxyType({
-    RiskClass.A: timedelta(days=7),
-    RiskClass.B: timedelta(days=14),
-    RiskClass.C: timedelta(days=30),
-})
+VISIT_INTERVALS: Final[Mapping[RiskClass, timedelta]] = MappingProxyType(
+    {
+        RiskClass.A: timedelta(days=7),
+        RiskClass.B: timedelta(days=14),
+        RiskClass.C: timedelta(days=30),
+    }
+)
 
 
 class TrendSignal(StrEnum):
@@ -39,12 +41,14 @@ class TrendSignal(StrEnum):
     NOT_WORN_DAYS = "not_worn_days"
 
 
-SIGNAL_TEXT: Final[Mapping[TrendSignal, tuple[str, str]]] = MappingProxyType({
-    TrendSignal.STEPS_HALVED: ("steps halved this week against the week before", "本周步数较上周减半"),
-    TrendSignal.MORE_NIGHT_BATHROOM: ("more night-time bathroom trips", "夜间如厕次数增多"),
-    TrendSignal.LOW_BATTERY_DAYS: ("bracelet battery low on several days", "手环多日电量不足"),
-    TrendSignal.NOT_WORN_DAYS: ("bracelet not worn on several days", "手环多日未佩戴"),
-})
+SIGNAL_TEXT: Final[Mapping[TrendSignal, tuple[str, str]]] = MappingProxyType(
+    {
+        TrendSignal.STEPS_HALVED: ("steps halved this week against the week before", "本周步数较上周减半"),
+        TrendSignal.MORE_NIGHT_BATHROOM: ("more night-time bathroom trips", "夜间如厕次数增多"),
+        TrendSignal.LOW_BATTERY_DAYS: ("bracelet battery low on several days", "手环多日电量不足"),
+        TrendSignal.NOT_WORN_DAYS: ("bracelet not worn on several days", "手环多日未佩戴"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +75,12 @@ class TrendRule:
     device_problem_days: int = 3  # low-battery or not-worn days in the week
 
 
-def next_visit_due(risk: RiskClass, last_visit: datetime | None, now: datetime,
-                   intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS) -> datetime:
+def next_visit_due(
+    risk: RiskClass,
+    last_visit: datetime | None,
+    now: datetime,
+    intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS,
+) -> datetime:
     """Return when a resident's next scheduled visit is due; never visited means now."""
     return now if last_visit is None else last_visit + intervals[risk]
 
@@ -142,20 +150,21 @@ def _visit(row: tuple[Any, ...]) -> Visit:
     return Visit(vid, rid, reason, due, status, tuple(signals), staff_id, done)
 
 
-def plan_scheduled_visits(conn: Conn, now: datetime,
-                          intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS) -> int:
+def plan_scheduled_visits(conn: Conn, now: datetime, intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS) -> int:
     """Give every resident without one a planned visit by their risk class; return how many were planned."""
     planned = 0
     for resident_id, risk in residents_by_risk(conn):
-        row = conn.execute("SELECT max(done_at) FROM visits WHERE resident_id = %s AND status = 'done'",
-                           (resident_id,)).fetchone()
+        row = conn.execute(
+            "SELECT max(done_at) FROM visits WHERE resident_id = %s AND status = 'done'", (resident_id,)
+        ).fetchone()
         due = next_visit_due(risk, row[0] if row else None, now, intervals)
         planned += _insert_visit(conn, resident_id, "scheduled", due=due, now=now)
     return planned
 
 
-def _insert_visit(conn: Conn, resident_id: str, reason: str, *, due: datetime, now: datetime,
-                  signals: Sequence[str] = ()) -> int:
+def _insert_visit(
+    conn: Conn, resident_id: str, reason: str, *, due: datetime, now: datetime, signals: Sequence[str] = ()
+) -> int:
     """Plan a visit unless one for the same reason is already open; return 1 when planned."""
     return conn.execute(
         "INSERT INTO visits (resident_id, reason, due_at, created_at, signals) VALUES (%s, %s, %s, %s, %s)"
@@ -164,8 +173,15 @@ def _insert_visit(conn: Conn, resident_id: str, reason: str, *, due: datetime, n
     ).rowcount
 
 
-def record_visit(conn: Conn, visit_id: int, staff_id: str, at: datetime, *, notes: str = "",
-                 findings: Mapping[str, object] | None = None) -> None:
+def record_visit(
+    conn: Conn,
+    visit_id: int,
+    staff_id: str,
+    at: datetime,
+    *,
+    notes: str = "",
+    findings: Mapping[str, object] | None = None,
+) -> None:
     """Record a visit as done by a staff member, with notes and findings."""
     done = conn.execute(
         "UPDATE visits SET status = 'done', staff_id = %s, done_at = %s, notes = %s, findings = %s"
@@ -178,16 +194,22 @@ def record_visit(conn: Conn, visit_id: int, staff_id: str, at: datetime, *, note
 
 def due_visits(conn: Conn, now: datetime) -> list[Visit]:
     """List the planned visits due by ``now``, most overdue first."""
-    return [_visit(r) for r in conn.execute(
-        f"SELECT {_VISIT_COLUMNS} FROM visits WHERE status = 'planned' AND due_at <= %s ORDER BY due_at, id",
-        (now,))]
+    return [
+        _visit(r)
+        for r in conn.execute(
+            f"SELECT {_VISIT_COLUMNS} FROM visits WHERE status = 'planned' AND due_at <= %s ORDER BY due_at, id", (now,)
+        )
+    ]
 
 
 def visits_of(conn: Conn, resident_id: str) -> list[Visit]:
     """List a resident's visits, newest due first."""
-    return [_visit(r) for r in conn.execute(
-        f"SELECT {_VISIT_COLUMNS} FROM visits WHERE resident_id = %s ORDER BY due_at DESC, id DESC",
-        (resident_id,))]
+    return [
+        _visit(r)
+        for r in conn.execute(
+            f"SELECT {_VISIT_COLUMNS} FROM visits WHERE resident_id = %s ORDER BY due_at DESC, id DESC", (resident_id,)
+        )
+    ]
 
 
 _DAILY_SQL: Final = """
@@ -209,16 +231,32 @@ FROM t FULL JOIN e ON e.day = t.day ORDER BY 1
 """
 
 
-def daily_figures(conn: Conn, resident_id: str, start: datetime, end: datetime, *, tz: str = "Asia/Shanghai",
-                  low_battery: int = 20, night: tuple[int, int] = (22, 6)) -> list[DailyFigures]:
+def daily_figures(
+    conn: Conn,
+    resident_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    tz: str = "Asia/Shanghai",
+    low_battery: int = 20,
+    night: tuple[int, int] = (22, 6),
+) -> list[DailyFigures]:
     """Compute a resident's daily figures between two moments from telemetry and events."""
-    params = {"tz": tz, "low": low_battery, "rid": resident_id, "start": start, "end": end,
-              "night_from": night[0], "night_to": night[1]}
+    params = {
+        "tz": tz,
+        "low": low_battery,
+        "rid": resident_id,
+        "start": start,
+        "end": end,
+        "night_from": night[0],
+        "night_to": night[1],
+    }
     return [DailyFigures(*row) for row in conn.execute(_DAILY_SQL, params)]
 
 
-def check_trend(conn: Conn, resident_id: str, now: datetime, rule: TrendRule,
-                tz: str = "Asia/Shanghai") -> tuple[TrendSignal, ...]:
+def check_trend(
+    conn: Conn, resident_id: str, now: datetime, rule: TrendRule, tz: str = "Asia/Shanghai"
+) -> tuple[TrendSignal, ...]:
     """Plan a trend visit, due now, when a resident's last week is worse than the week before; return why."""
     today = now.astimezone(ZoneInfo(tz)).date()
     start = datetime.combine(today - timedelta(days=2 * rule.window_days), datetime.min.time(), ZoneInfo(tz))

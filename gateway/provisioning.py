@@ -247,8 +247,14 @@ def _listener_lines(limits: BrokerLimits) -> list[str]:
 
 def _tls_lines(tls: TlsListener, limits: BrokerLimits) -> list[str]:
     """Return a TLS listener section."""
-    lines = ["", f"listener {tls.port} {tls.bind}", *_listener_lines(limits),
-             f"certfile {tls.certfile}", f"keyfile {tls.keyfile}", "tls_version tlsv1.2"]
+    lines = [
+        "",
+        f"listener {tls.port} {tls.bind}",
+        *_listener_lines(limits),
+        f"certfile {tls.certfile}",
+        f"keyfile {tls.keyfile}",
+        "tls_version tlsv1.2",
+    ]
     return lines + ([f"cafile {tls.cafile}"] if tls.cafile else [])
 
 

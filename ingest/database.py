@@ -111,13 +111,15 @@ def _apply(conn: psycopg.Connection, migration: Migration, retention_days: int) 
         if migration.mode is DbMode.TIMESCALEDB:
             for statement in _statements(text):
                 conn.execute(sql.SQL(statement))
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)",
-                         (migration.version, migration.name, migration.mode))
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (%s, %s, %s)", (migration.version, migration.name, migration.mode)
+            )
             return
         with conn.transaction():
             conn.execute(sql.SQL(text))
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)",
-                         (migration.version, migration.name, migration.mode))
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (%s, %s, %s)", (migration.version, migration.name, migration.mode)
+            )
     except psycopg.Error as exc:
         raise DatabaseError(f"migration {migration.version:04d}_{migration.name} failed: {exc}") from exc
 

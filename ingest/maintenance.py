@@ -41,15 +41,20 @@ class Rollup:
 
 
 _ROLLUPS: Final = (
-    Rollup("activity_hourly", """
+    Rollup(
+        "activity_hourly",
+        """
         INSERT INTO activity_hourly (bucket, resident_id, room, events)
         SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, coalesce(room, kind), count(*)
         FROM events
         WHERE kind IN ('motion', 'door', 'bed', 'bathroom') AND resident_id IS NOT NULL
           AND ts >= %(start)s AND ts < %(end)s
         GROUP BY 1, 2, 3
-        ON CONFLICT (resident_id, bucket, room) DO UPDATE SET events = EXCLUDED.events"""),
-    Rollup("heart_rate_hourly", """
+        ON CONFLICT (resident_id, bucket, room) DO UPDATE SET events = EXCLUDED.events""",
+    ),
+    Rollup(
+        "heart_rate_hourly",
+        """
         INSERT INTO heart_rate_hourly (bucket, resident_id, hr_min, hr_avg, hr_max, samples)
         SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, min(heart_rate), avg(heart_rate)::real,
                max(heart_rate), count(heart_rate)
@@ -57,15 +62,19 @@ _ROLLUPS: Final = (
         WHERE heart_rate IS NOT NULL AND resident_id IS NOT NULL AND ts >= %(start)s AND ts < %(end)s
         GROUP BY 1, 2
         ON CONFLICT (resident_id, bucket) DO UPDATE SET hr_min = EXCLUDED.hr_min, hr_avg = EXCLUDED.hr_avg,
-            hr_max = EXCLUDED.hr_max, samples = EXCLUDED.samples"""),
-    Rollup("vitals_hourly", """
+            hr_max = EXCLUDED.hr_max, samples = EXCLUDED.samples""",
+    ),
+    Rollup(
+        "vitals_hourly",
+        """
         INSERT INTO vitals_hourly (bucket, resident_id, spo2_min, spo2_avg, spo2_samples, steps_max)
         SELECT date_bin(%(hour)s, ts, %(origin)s), resident_id, min(spo2), avg(spo2)::real, count(spo2), max(steps)
         FROM telemetry
         WHERE resident_id IS NOT NULL AND ts >= %(start)s AND ts < %(end)s
         GROUP BY 1, 2
         ON CONFLICT (resident_id, bucket) DO UPDATE SET spo2_min = EXCLUDED.spo2_min,
-            spo2_avg = EXCLUDED.spo2_avg, spo2_samples = EXCLUDED.spo2_samples, steps_max = EXCLUDED.steps_max"""),
+            spo2_avg = EXCLUDED.spo2_avg, spo2_samples = EXCLUDED.spo2_samples, steps_max = EXCLUDED.steps_max""",
+    ),
 )
 
 _DELETE_BATCH: Final = (
@@ -111,8 +120,9 @@ class Maintenance:
         finally:
             conn.autocommit = previous
 
-    def _round(self, conn: psycopg.Connection, mode: DbMode, now: datetime,
-               window: timedelta | None) -> MaintenanceReport:
+    def _round(
+        self, conn: psycopg.Connection, mode: DbMode, now: datetime, window: timedelta | None
+    ) -> MaintenanceReport:
         """Do the work of the mode."""
         if mode is DbMode.TIMESCALEDB:
             return self._timescaledb(conn, now, window)
@@ -163,7 +173,10 @@ def _try_lock(conn: psycopg.Connection) -> bool:
 
 
 def run_periodically(
-    url: str, stop: threading.Event, maintenance: Maintenance, interval_s: float = 300.0,
+    url: str,
+    stop: threading.Event,
+    maintenance: Maintenance,
+    interval_s: float = 300.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Run `Maintenance.run` every ``interval_s`` until ``stop`` is set; a failed round is logged and retried."""

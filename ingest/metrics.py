@@ -51,19 +51,32 @@ class Metrics:
             ("replayed", self.replayed, "Spooled messages replayed into the database"),
             ("urgent", self.urgent, "Urgent events sent on the alert path ahead of the batch"),
         ):
-            lines += [f"# HELP anxin_ingest_{name}_total {help_text}", f"# TYPE anxin_ingest_{name}_total counter",
-                      f"anxin_ingest_{name}_total{{{label}}} {value}"]
-        lines += ["# HELP anxin_ingest_dead_lettered_total Messages dead-lettered, by reason",
-                  "# TYPE anxin_ingest_dead_lettered_total counter"]
-        lines += [f'anxin_ingest_dead_lettered_total{{{label},reason="{r}"}} {n}'
-                  for r, n in sorted(self.dead_lettered.items())]
-        lines += ["# HELP anxin_ingest_batch_seconds Time to commit one batch",
-                  "# TYPE anxin_ingest_batch_seconds histogram"]
-        lines += [f'anxin_ingest_batch_seconds_bucket{{{label},le="{b}"}} {n}'
-                  for b, n in zip(_LATENCY_BUCKETS, self.latency_buckets, strict=True)]
-        lines += [f'anxin_ingest_batch_seconds_bucket{{{label},le="+Inf"}} {self.batches}',
-                  f"anxin_ingest_batch_seconds_sum{{{label}}} {self.latency_sum:.6f}",
-                  f"anxin_ingest_batch_seconds_count{{{label}}} {self.batches}"]
+            lines += [
+                f"# HELP anxin_ingest_{name}_total {help_text}",
+                f"# TYPE anxin_ingest_{name}_total counter",
+                f"anxin_ingest_{name}_total{{{label}}} {value}",
+            ]
+        lines += [
+            "# HELP anxin_ingest_dead_lettered_total Messages dead-lettered, by reason",
+            "# TYPE anxin_ingest_dead_lettered_total counter",
+        ]
+        lines += [
+            f'anxin_ingest_dead_lettered_total{{{label},reason="{r}"}} {n}'
+            for r, n in sorted(self.dead_lettered.items())
+        ]
+        lines += [
+            "# HELP anxin_ingest_batch_seconds Time to commit one batch",
+            "# TYPE anxin_ingest_batch_seconds histogram",
+        ]
+        lines += [
+            f'anxin_ingest_batch_seconds_bucket{{{label},le="{b}"}} {n}'
+            for b, n in zip(_LATENCY_BUCKETS, self.latency_buckets, strict=True)
+        ]
+        lines += [
+            f'anxin_ingest_batch_seconds_bucket{{{label},le="+Inf"}} {self.batches}',
+            f"anxin_ingest_batch_seconds_sum{{{label}}} {self.latency_sum:.6f}",
+            f"anxin_ingest_batch_seconds_count{{{label}}} {self.batches}",
+        ]
         return "\n".join(lines) + "\n"
 
 

@@ -199,8 +199,12 @@ def resident_series(
         raise ValueError("the bucket width must be positive")
     rollups = uses_rollups(width)
     params: dict[str, Any] = {
-        "resident_id": resident_id, "width": width, "origin": ORIGIN, "kinds": list(ACTIVITY_KINDS),
-        "start": _floor(start, HOUR) if rollups else start, "end": _ceil(end, HOUR) if rollups else end,
+        "resident_id": resident_id,
+        "width": width,
+        "origin": ORIGIN,
+        "kinds": list(ACTIVITY_KINDS),
+        "start": _floor(start, HOUR) if rollups else start,
+        "end": _ceil(end, HOUR) if rollups else end,
     }
     with conn.cursor(row_factory=class_row(VitalsBucket)) as cur:
         vitals = cur.execute(_VITALS_ROLLUP if rollups else _VITALS_RAW, params).fetchall()
@@ -232,15 +236,25 @@ LIMIT %(limit)s
 
 
 def timeline(
-    conn: psycopg.Connection, resident_id: str, *, start: datetime | None = None, end: datetime | None = None,
-    kinds: tuple[str, ...] | None = None, limit: int = 100,
+    conn: psycopg.Connection,
+    resident_id: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 100,
 ) -> list[TimelineEvent]:
     """Return a resident's latest events in ``[start, end)``, newest first, at most ``limit``.
 
     To page back, call again with ``end`` set to the oldest ``ts`` returned.
     """
-    params = {"resident_id": resident_id, "start": start, "end": end,
-              "kinds": list(kinds) if kinds is not None else None, "limit": limit}
+    params = {
+        "resident_id": resident_id,
+        "start": start,
+        "end": end,
+        "kinds": list(kinds) if kinds is not None else None,
+        "limit": limit,
+    }
     with conn.cursor(row_factory=class_row(TimelineEvent)) as cur:
         return cur.execute(_TIMELINE, params).fetchall()
 
@@ -256,7 +270,11 @@ LIMIT %(limit)s
 
 
 def recent_dead_letters(
-    conn: psycopg.Connection, *, reason: str | None = None, since: datetime | None = None, limit: int = 50,
+    conn: psycopg.Connection,
+    *,
+    reason: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
     head: int = 512,
 ) -> list[DeadLetterRow]:
     """Return the latest dead letters, newest first, optionally of one reason only."""

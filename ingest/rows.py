@@ -15,18 +15,62 @@ from gateway.registry import Attribution
 Row = tuple[Any, ...]
 
 TELEMETRY_COLUMNS: Final = (
-    "ts", "device_id", "seq", "resident_id", "received_at", "heart_rate", "spo2", "steps", "battery", "worn",
-    "skin_temp_c", "lat", "lon", "accuracy_m",
+    "ts",
+    "device_id",
+    "seq",
+    "resident_id",
+    "received_at",
+    "heart_rate",
+    "spo2",
+    "steps",
+    "battery",
+    "worn",
+    "skin_temp_c",
+    "lat",
+    "lon",
+    "accuracy_m",
 )
 TELEMETRY_TYPES: Final = (
-    "timestamptz", "text", "int8", "text", "timestamptz", "int2", "int2", "int4", "int2", "bool", "float4",
-    "float8", "float8", "float4",
+    "timestamptz",
+    "text",
+    "int8",
+    "text",
+    "timestamptz",
+    "int2",
+    "int2",
+    "int4",
+    "int2",
+    "bool",
+    "float4",
+    "float8",
+    "float8",
+    "float4",
 )
 EVENT_COLUMNS: Final = (
-    "ts", "device_id", "seq", "sensor_id", "resident_id", "received_at", "kind", "state", "room", "value", "data",
+    "ts",
+    "device_id",
+    "seq",
+    "sensor_id",
+    "resident_id",
+    "received_at",
+    "kind",
+    "state",
+    "room",
+    "value",
+    "data",
 )
 EVENT_TYPES: Final = (
-    "timestamptz", "text", "int8", "text", "text", "timestamptz", "text", "text", "text", "float8", "jsonb",
+    "timestamptz",
+    "text",
+    "int8",
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "float8",
+    "jsonb",
 )
 STATUS_COLUMNS: Final = ("ts", "device_id", "seq", "received_at", "state", "firmware", "battery", "reason")
 STATUS_TYPES: Final = ("timestamptz", "text", "int8", "timestamptz", "text", "text", "int2", "text")
@@ -54,8 +98,20 @@ def telemetry_row(record: Record, who: Attribution, received_at: datetime) -> Ro
     assert isinstance(t, Telemetry)
     loc = t.location
     return (
-        t.ts, record.device_id, t.seq, who.resident_id, received_at, t.heart_rate, t.spo2, t.steps, t.battery,
-        t.worn, t.skin_temp_c, loc.lat if loc else None, loc.lon if loc else None, loc.accuracy_m if loc else None,
+        t.ts,
+        record.device_id,
+        t.seq,
+        who.resident_id,
+        received_at,
+        t.heart_rate,
+        t.spo2,
+        t.steps,
+        t.battery,
+        t.worn,
+        t.skin_temp_c,
+        loc.lat if loc else None,
+        loc.lon if loc else None,
+        loc.accuracy_m if loc else None,
     )
 
 
@@ -78,8 +134,17 @@ def event_row(record: Record, who: Attribution, received_at: datetime) -> Row:
     value = _EVENT_VALUE.get(e.kind, lambda _e: None)(e)
     data = _EVENT_DATA.get(e.kind)
     return (
-        e.ts, record.device_id, e.seq, e.sensor_id, who.resident_id, received_at, e.kind, getattr(e, "state", None),
-        room, value, Jsonb(data(e)) if data else None,
+        e.ts,
+        record.device_id,
+        e.seq,
+        e.sensor_id,
+        who.resident_id,
+        received_at,
+        e.kind,
+        getattr(e, "state", None),
+        room,
+        value,
+        Jsonb(data(e)) if data else None,
     )
 
 

@@ -51,8 +51,9 @@ class IngestConfig:
     registry_miss_refresh_s: float = 2.0
     retry_s: float = 1.0
 
-    def subscriptions(self, channels: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)
-                      ) -> list[str]:
+    def subscriptions(
+        self, channels: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)
+    ) -> list[str]:
         """Return the shared subscriptions that spread devices' messages over the workers."""
         return [f"$share/{self.group}/{self.topic_prefix}/+/{c.value}" for c in channels]
 
@@ -134,8 +135,10 @@ class IngestWorker:
         pending = _Pending()
         while not stop.is_set():
             self._drain(pending)
-            if pending and (len(pending) >= self.config.batch_max_rows
-                            or time.monotonic() - pending.started >= self.config.batch_max_ms / 1000):
+            if pending and (
+                len(pending) >= self.config.batch_max_rows
+                or time.monotonic() - pending.started >= self.config.batch_max_ms / 1000
+            ):
                 pending = self._commit(pending)
             if self._spool and time.monotonic() >= self._db_retry_at:
                 self._replay_one()
@@ -161,8 +164,9 @@ class IngestWorker:
     def _drain(self, pending: _Pending) -> None:
         """Take messages until the batch is full or its time is up; events first, and between every few."""
         self._drain_events(pending)
-        timeout = 0.05 if not pending else max(0.0, pending.started + self.config.batch_max_ms / 1000
-                                                - time.monotonic())
+        timeout = (
+            0.05 if not pending else max(0.0, pending.started + self.config.batch_max_ms / 1000 - time.monotonic())
+        )
         if self._events is not None:
             timeout = min(timeout, 0.005)  # an event arriving meanwhile must not wait for the batch timer
         try:
@@ -198,8 +202,7 @@ class IngestWorker:
         self.metrics.received += 1
         now = self._clock()
         try:
-            record = decode(msg.topic, msg.payload, now, self.config.topic_prefix,
-                            self._max_future)
+            record = decode(msg.topic, msg.payload, now, self.config.topic_prefix, self._max_future)
             who = self._attribute(record)
         except ContractError as exc:
             if not pending:
@@ -327,16 +330,16 @@ class IngestWorker:
         self.metrics.batch(time.monotonic() - replay.started, result.stored, result.duplicates, dict(replay.dead))
         self.metrics.replayed += len(messages)
         self._spool.remove(segment)
-        LOG.info("replayed %d spooled messages (%d stored, %d duplicates)", len(messages), result.stored,
-                 result.duplicates)
+        LOG.info(
+            "replayed %d spooled messages (%d stored, %d duplicates)", len(messages), result.stored, result.duplicates
+        )
         if self._sink is not None:
             # Urgent ones went on when spooled too; the alert service keeps one open alert per kind.
             self._sink(replay.stored)
 
     def _take_for_replay(self, msg: Inbound, replay: _Pending) -> None:
         try:
-            record = decode(msg.topic, msg.payload, msg.received_at, self.config.topic_prefix,
-                            self._max_future)
+            record = decode(msg.topic, msg.payload, msg.received_at, self.config.topic_prefix, self._max_future)
             who = self._registry.attribute(record)
         except ContractError as exc:
             replay.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, exc.reason, exc.detail))
@@ -351,8 +354,11 @@ class IngestWorker:
         now = self._clock()
         for item in stored:
             if item.record.needs_confirmation:
-                self._mqtt.publish(topic(item.record.device_id, Channel.CMD, self.config.topic_prefix),
-                                   command_ack(item.record.body.seq, now), qos=1)
+                self._mqtt.publish(
+                    topic(item.record.device_id, Channel.CMD, self.config.topic_prefix),
+                    command_ack(item.record.body.seq, now),
+                    qos=1,
+                )
 
     def _hand_on(self, stored: list[Stored], spooled: bool, urgent: bool) -> None:
         """Pass durable records on; spooled ones go on when replayed, except urgent ones: operators see those now."""

@@ -38,8 +38,9 @@ class BatchWriter:
             self._conn.execute("SET synchronous_commit = on")
             for table in TABLES.values():
                 self._conn.execute(
-                    sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-                    .format(sql.Identifier(f"stage_{table.name}"), sql.Identifier(table.name))
+                    sql.SQL(
+                        "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                    ).format(sql.Identifier(f"stage_{table.name}"), sql.Identifier(table.name))
                 )
             self._conn.commit()
         return self._conn
@@ -99,7 +100,6 @@ class BatchWriter:
                 self._conn.close()
             finally:
                 self._conn = None
-
 
 
 def _first_line(exc: BaseException) -> str:

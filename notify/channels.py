@@ -81,15 +81,19 @@ class AppriseSender:
 class WebhookSender:
     """Post a signed Standard Webhooks message with httpx."""
 
-    def __init__(self, secret: str | bytes, timeout_s: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, secret: str | bytes, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self._secret = secret
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 
     def send(self, channel: Channel, message: Outgoing, now: datetime) -> SendResult:
         """Post one message; any 2xx answer is a delivery."""
-        payload = {"type": f"notice.{message.event}", "timestamp": now.isoformat(),
-                   "data": {"title": message.title, "body": message.body, **message.data}}
+        payload = {
+            "type": f"notice.{message.event}",
+            "timestamp": now.isoformat(),
+            "data": {"title": message.title, "body": message.body, **message.data},
+        }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"content-type": "application/json", **sign_webhook(self._secret, message.message_id, now, body)}
         try:
@@ -112,7 +116,9 @@ class ChannelSenders:
         via_apprise = AppriseSender(mail_url)
         self._webhook = WebhookSender(webhook_secret)
         self._by_kind: dict[ChannelKind, Sender] = {
-            ChannelKind.APPRISE: via_apprise, ChannelKind.EMAIL: via_apprise, ChannelKind.WEBHOOK: self._webhook,
+            ChannelKind.APPRISE: via_apprise,
+            ChannelKind.EMAIL: via_apprise,
+            ChannelKind.WEBHOOK: self._webhook,
         }
 
     def send(self, channel: Channel, message: Outgoing, now: datetime) -> SendResult:

@@ -33,13 +33,15 @@ class Relation(StrEnum):
     OTHER = "other"
 
 
-RELATION_NAMES: Final = MappingProxyType({
-    Relation.FAMILY: ("family", "家属"),
-    Relation.NEIGHBOUR: ("neighbour", "邻居"),
-    Relation.GRID_WORKER: ("grid worker", "网格员"),
-    Relation.VOLUNTEER: ("volunteer", "志愿者"),
-    Relation.OTHER: ("other", "其他"),
-})
+RELATION_NAMES: Final = MappingProxyType(
+    {
+        Relation.FAMILY: ("family", "家属"),
+        Relation.NEIGHBOUR: ("neighbour", "邻居"),
+        Relation.GRID_WORKER: ("grid worker", "网格员"),
+        Relation.VOLUNTEER: ("volunteer", "志愿者"),
+        Relation.OTHER: ("other", "其他"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,18 @@ def save_contact(conn: Conn, resident_id: str, contact: Contact) -> int:
     row = conn.execute(
         "INSERT INTO emergency_contacts (resident_id, position, relation, name, phone, language, quiet_start,"
         " quiet_end, min_severity, wants_updates) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (resident_id, c.position, c.relation.value, c.name, c.phone, c.language, c.quiet_start, c.quiet_end,
-         int(c.min_severity), c.wants_updates),
+        (
+            resident_id,
+            c.position,
+            c.relation.value,
+            c.name,
+            c.phone,
+            c.language,
+            c.quiet_start,
+            c.quiet_end,
+            int(c.min_severity),
+            c.wants_updates,
+        ),
     ).fetchone()
     assert row is not None
     with conn.cursor() as cur:
@@ -112,7 +124,9 @@ def _contact(conn: Conn, row: tuple[Any, ...]) -> Contact:
     channels = tuple(
         Channel(ChannelKind(kind), target, ch_id)
         for ch_id, kind, target in conn.execute(
-            "SELECT id, kind, target FROM contact_channels WHERE contact_id = %s ORDER BY position", (cid,))
+            "SELECT id, kind, target FROM contact_channels WHERE contact_id = %s ORDER BY position", (cid,)
+        )
     )
-    return Contact(name, Relation(relation), channels, pos, lang, phone, q_start, q_end, Severity(min_sev),
-                   updates, cid, rid)
+    return Contact(
+        name, Relation(relation), channels, pos, lang, phone, q_start, q_end, Severity(min_sev), updates, cid, rid
+    )

@@ -144,8 +144,10 @@ class FamilyNotifier:
                 " ON CONFLICT (delivery_id, answer) DO NOTHING",
                 (claim.answer, now, claim.delivery_id),
             )
-            conn.execute("UPDATE notice_deliveries SET answered_at = coalesce(answered_at, %s) WHERE id = %s",
-                         (now, claim.delivery_id))
+            conn.execute(
+                "UPDATE notice_deliveries SET answered_at = coalesce(answered_at, %s) WHERE id = %s",
+                (now, claim.delivery_id),
+            )
             replies = _replies(conn, "r.delivery_id = %s AND r.answer = %s", (claim.delivery_id, claim.answer))
         if not replies:
             raise NotFoundError(f"delivery {claim.delivery_id} no longer exists")
@@ -170,8 +172,9 @@ class FamilyNotifier:
         """Make the next contact of every chain due when the previous one has not answered; count them."""
         moved = 0
         with self._connect() as conn:
-            notices = [r[0] for r in conn.execute(
-                "SELECT DISTINCT notice_id FROM notice_deliveries WHERE state = 'waiting'")]
+            notices = [
+                r[0] for r in conn.execute("SELECT DISTINCT notice_id FROM notice_deliveries WHERE state = 'waiting'")
+            ]
             for notice_id in notices:
                 moved += _advance_chain(conn, notice_id, now, self._settings.answer_window)
         return moved
@@ -179,12 +182,16 @@ class FamilyNotifier:
     def _claim(self, now: datetime) -> list[_Due]:
         """Take a lease on the deliveries due now that no other worker holds."""
         with self._connect() as conn:
-            ids = [r[0] for r in conn.execute(
-                "UPDATE notice_deliveries SET claimed_until = %s WHERE id IN (SELECT id FROM notice_deliveries"
-                " WHERE state = 'pending' AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until < %s)"
-                " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
-                (now + self._settings.retry.lease, now, now, self._settings.batch),
-            )]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "UPDATE notice_deliveries SET claimed_until = %s WHERE id IN (SELECT id FROM notice_deliveries"
+                    " WHERE state = 'pending' AND next_attempt_at <= %s"
+                    " AND (claimed_until IS NULL OR claimed_until < %s)"
+                    " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                    (now + self._settings.retry.lease, now, now, self._settings.batch),
+                )
+            ]
             return [_load_due(conn, i) for i in sorted(ids)]
 
     def _deliver(self, due: _Due, now: datetime) -> str:
@@ -209,9 +216,11 @@ class FamilyNotifier:
         for channel in contact.channels:
             result = self._sender.send(channel, message, now)
             with self._connect() as conn:
-                conn.execute("INSERT INTO delivery_attempts (delivery_id, channel_id, attempt, at, ok, detail)"
-                             " VALUES (%s, %s, %s, %s, %s, %s)", (due.id, channel.id, attempt, now, result.ok,
-                                                                  result.detail))
+                conn.execute(
+                    "INSERT INTO delivery_attempts (delivery_id, channel_id, attempt, at, ok, detail)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    (due.id, channel.id, attempt, now, result.ok, result.detail),
+                )
             if result.ok:
                 return self._finish(due, "sent", now, attempted=True)
         retry_at = self._settings.retry.next_attempt(attempt, due.first_attempt_at or now, now)
@@ -220,11 +229,14 @@ class FamilyNotifier:
         with self._connect() as conn:
             conn.execute(
                 "UPDATE notice_deliveries SET attempts = %s, first_attempt_at = coalesce(first_attempt_at, %s),"
-                " next_attempt_at = %s, claimed_until = NULL WHERE id = %s", (attempt, now, retry_at, due.id))
+                " next_attempt_at = %s, claimed_until = NULL WHERE id = %s",
+                (attempt, now, retry_at, due.id),
+            )
         return "retrying"
 
-    def _finish(self, due: _Due, state: str, now: datetime, *, reason: str | None = None,
-                attempted: bool = False) -> str:
+    def _finish(
+        self, due: _Due, state: str, now: datetime, *, reason: str | None = None, attempted: bool = False
+    ) -> str:
         """End a delivery as sent, failed or skipped."""
         with self._connect() as conn:
             conn.execute(
@@ -239,28 +251,42 @@ class FamilyNotifier:
     def _postpone(self, due: _Due, until: datetime) -> str:
         """Hold a delivery until the contact's quiet hours end."""
         with self._connect() as conn:
-            conn.execute("UPDATE notice_deliveries SET next_attempt_at = %s, claimed_until = NULL WHERE id = %s",
-                         (until, due.id))
+            conn.execute(
+                "UPDATE notice_deliveries SET next_attempt_at = %s, claimed_until = NULL WHERE id = %s", (until, due.id)
+            )
         return "postponed"
 
     def _message(self, due: _Due, contact: Contact, now: datetime) -> Outgoing:
         """Render a delivery's message in the contact's language, with signed reply links."""
         links = self._reply_links(due, now)
-        params = {**due.params, **_alert_title(due.params, contact.language), "resident": due.resident,
-                  "time": due.created_at.astimezone(due.tz).strftime("%H:%M"),
-                  **{f"reply_{answer}": url for answer, url in links.items()}}
+        params = {
+            **due.params,
+            **_alert_title(due.params, contact.language),
+            "resident": due.resident,
+            "time": due.created_at.astimezone(due.tz).strftime("%H:%M"),
+            **{f"reply_{answer}": url for answer, url in links.items()},
+        }
         text = render(due.event, contact.language, params)
-        data = {"notice_id": due.notice_id, "alert_id": due.alert_id, "event": due.event,
-                "severity": due.severity.name.lower(), "resident": due.resident, "language": contact.language,
-                "replies": links if template(due.event).asks_reply else {}}
+        data = {
+            "notice_id": due.notice_id,
+            "alert_id": due.alert_id,
+            "event": due.event,
+            "severity": due.severity.name.lower(),
+            "resident": due.resident,
+            "language": contact.language,
+            "replies": links if template(due.event).asks_reply else {},
+        }
         return Outgoing(f"msg_{due.notice_id}_{due.contact_id}", due.event, text.title, text.body, data)
 
     def _reply_links(self, due: _Due, now: datetime) -> dict[str, str]:
         """Sign one reply link per answer."""
         expires = now + self._settings.reply_ttl
-        return {key.removeprefix("reply_"): self._settings.reply_url.format(
-            token=make_reply_token(self._settings.reply_secret, due.id, key.removeprefix("reply_"), expires))
-            for key in REPLY_KEYS}
+        return {
+            key.removeprefix("reply_"): self._settings.reply_url.format(
+                token=make_reply_token(self._settings.reply_secret, due.id, key.removeprefix("reply_"), expires)
+            )
+            for key in REPLY_KEYS
+        }
 
 
 def _check_params(event: str, params: Mapping[str, str]) -> None:
@@ -275,8 +301,16 @@ def _insert_notice(conn: Conn, n: Notice, now: datetime) -> tuple[int, bool]:
     row = conn.execute(
         "INSERT INTO notices (key, alert_id, resident_id, event, severity, audience, params, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id",
-        (n.key, n.alert_id, n.resident_id, n.event, int(n.severity), template(n.event).audience.value,
-         Jsonb(dict(n.params)), now),
+        (
+            n.key,
+            n.alert_id,
+            n.resident_id,
+            n.event,
+            int(n.severity),
+            template(n.event).audience.value,
+            Jsonb(dict(n.params)),
+            now,
+        ),
     ).fetchone()
     if row is not None:
         return int(row[0]), True
@@ -288,17 +322,28 @@ def _insert_notice(conn: Conn, n: Notice, now: datetime) -> tuple[int, bool]:
 def _plan_deliveries(conn: Conn, notice_id: int, notice: Notice, contacts: list[Contact], now: datetime) -> None:
     """Make a delivery per contact who wants this notice: a chain tells the first now and the rest wait."""
     audience = template(notice.event).audience
-    wanted = [c for c in contacts
-              if notice.severity >= c.min_severity and (audience is Audience.CHAIN or c.wants_updates)]
+    wanted = [
+        c for c in contacts if notice.severity >= c.min_severity and (audience is Audience.CHAIN or c.wants_updates)
+    ]
     rows = []
     for i, contact in enumerate(wanted):
         due = audience is Audience.ALL or i == 0
-        rows.append((notice_id, contact.id, contact.position, "pending" if due else "waiting",
-                     now if due else None, now if due else None))
+        rows.append(
+            (
+                notice_id,
+                contact.id,
+                contact.position,
+                "pending" if due else "waiting",
+                now if due else None,
+                now if due else None,
+            )
+        )
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO notice_deliveries (notice_id, contact_id, position, state, due_at, next_attempt_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (notice_id, contact_id) DO NOTHING", rows)
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (notice_id, contact_id) DO NOTHING",
+            rows,
+        )
 
 
 def _advance_chain(conn: Conn, notice_id: int, now: datetime, answer_window: timedelta) -> int:
@@ -308,13 +353,18 @@ def _advance_chain(conn: Conn, notice_id: int, now: datetime, answer_window: tim
     rows = conn.execute(
         "SELECT d.id, d.state, d.sent_at, (SELECT r.answer FROM family_replies r WHERE r.delivery_id = d.id"
         " ORDER BY r.at DESC, r.id DESC LIMIT 1), d.due_at FROM notice_deliveries d WHERE d.notice_id = %s"
-        " ORDER BY d.position", (notice_id,)).fetchall()
+        " ORDER BY d.position",
+        (notice_id,),
+    ).fetchall()
     chain = [Link(state, sent_at, answer, due_at) for _, state, sent_at, answer, due_at in rows]
     index = next_in_chain(chain, now, answer_window)
     if index is None:
         return 0
-    conn.execute("UPDATE notice_deliveries SET state = 'pending', due_at = %s, next_attempt_at = %s"
-                 " WHERE id = %s AND state = 'waiting'", (now, now, rows[index][0]))
+    conn.execute(
+        "UPDATE notice_deliveries SET state = 'pending', due_at = %s, next_attempt_at = %s"
+        " WHERE id = %s AND state = 'waiting'",
+        (now, now, rows[index][0]),
+    )
     return 1
 
 
@@ -324,11 +374,25 @@ def _load_due(conn: Conn, delivery_id: int) -> _Due:
         "SELECT d.id, d.attempts, d.first_attempt_at, n.id, n.alert_id, n.event, n.severity, n.audience, n.params,"
         " n.created_at, r.name, r.timezone, d.contact_id FROM notice_deliveries d"
         " JOIN notices n ON n.id = d.notice_id JOIN residents r ON r.id = n.resident_id WHERE d.id = %s",
-        (delivery_id,)).fetchone()
+        (delivery_id,),
+    ).fetchone()
     assert row is not None
     (did, attempts, first, nid, alert_id, event, severity, audience, params, created, name, tz, contact_id) = row
-    return _Due(did, attempts, first, nid, alert_id, event, Severity(severity), Audience(audience), params,
-                created, name, ZoneInfo(tz), contact_id)
+    return _Due(
+        did,
+        attempts,
+        first,
+        nid,
+        alert_id,
+        event,
+        Severity(severity),
+        Audience(audience),
+        params,
+        created,
+        name,
+        ZoneInfo(tz),
+        contact_id,
+    )
 
 
 def _alert_title(params: Mapping[str, str], language: str) -> dict[str, str]:
@@ -344,5 +408,6 @@ def _replies(conn: Conn, where: str, args: tuple[Any, ...]) -> list[Reply]:
     query = (
         "SELECT r.alert_id, d.notice_id, r.delivery_id, r.contact_id, c.name, c.relation, r.answer, r.at"
         " FROM family_replies r JOIN notice_deliveries d ON d.id = r.delivery_id"
-        " JOIN emergency_contacts c ON c.id = r.contact_id WHERE " + where + " ORDER BY r.at, r.id")
+        " JOIN emergency_contacts c ON c.id = r.contact_id WHERE " + where + " ORDER BY r.at, r.id"
+    )
     return [Reply(*row) for row in conn.execute(query, args)]

@@ -48,8 +48,13 @@ def sign_webhook(secret: str | bytes, msg_id: str, at: datetime, body: bytes) ->
     return {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{signature}"}
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str | bytes, now: datetime,
-                   tolerance: timedelta = DEFAULT_TOLERANCE) -> str:
+def verify_webhook(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str | bytes,
+    now: datetime,
+    tolerance: timedelta = DEFAULT_TOLERANCE,
+) -> str:
     """Verify a received webhook's signature and freshness; return its id for de-duplication."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
@@ -91,8 +96,9 @@ def make_reply_token(secret: str | bytes, delivery_id: int, answer: str, expires
     """Sign a reply link's token for one delivery and one answer."""
     if answer not in ANSWERS:
         raise TokenError(f"unknown answer {answer!r}")
-    payload = json.dumps({"d": delivery_id, "a": answer, "e": int(expires_at.timestamp())},
-                         separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"d": delivery_id, "a": answer, "e": int(expires_at.timestamp())}, separators=(",", ":")
+    ).encode()
     return f"{_b64(payload)}.{_b64(_mac(signing_key(secret), b'reply.' + payload))}"
 
 

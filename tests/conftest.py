@@ -43,8 +43,12 @@ def pg_server(service_root: Path) -> Iterator[LocalPostgres]:
     """Start a private PostgreSQL (TimescaleDB preloaded where installed; ANXIN_TEST_TIMESCALEDB=0 turns it off)."""
     # TimescaleDB's background workers would hold connections to the template database and make
     # `CREATE DATABASE … TEMPLATE` fail; tests refresh continuous aggregates themselves.
-    with LocalPostgres(service_root / "postgres", durable=False, timescaledb=_timescaledb_choice(),
-                       options=("timescaledb.max_background_workers=0",)) as server:
+    with LocalPostgres(
+        service_root / "postgres",
+        durable=False,
+        timescaledb=_timescaledb_choice(),
+        options=("timescaledb.max_background_workers=0",),
+    ) as server:
         yield server
 
 

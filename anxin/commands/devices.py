@@ -67,8 +67,14 @@ def provision(args: argparse.Namespace) -> int:
         migrate(conn, settings.retention_days)
         known = load_credential_hashes(conn)
         devices = load_connecting_devices(conn)
-    result = plan(devices, known, {"ingest": args.ingest_workers, "core": args.core}, _known_services(out),
-                  settings.topic_prefix, set(args.rotate))
+    result = plan(
+        devices,
+        known,
+        {"ingest": args.ingest_workers, "core": args.core},
+        _known_services(out),
+        settings.topic_prefix,
+        set(args.rotate),
+    )
     _write_outputs(out, result, settings.database_url, BrokerLimits(max_connections=args.max_connections), tls)
     return 0
 
@@ -93,9 +99,15 @@ def _write_outputs(out: Path, result: Plan, db_url: str, limits: BrokerLimits, t
     write_private(out / "passwd", result.password_file)
     write_private(out / "acl", result.acl_file)
     write_private(out / "security.conf", broker_config(out / "passwd", out / "acl", limits, tls))
-    LOG.info("%d devices can sign in (%d new secrets, %d hashes changed), %d service accounts; files in %s. "
-             "Send SIGHUP to Mosquitto to reload.", len(result.device_hashes), len(result.issued), changed,
-             len(result.services), out)
+    LOG.info(
+        "%d devices can sign in (%d new secrets, %d hashes changed), %d service accounts; files in %s. "
+        "Send SIGHUP to Mosquitto to reload.",
+        len(result.device_hashes),
+        len(result.issued),
+        changed,
+        len(result.services),
+        out,
+    )
 
 
 def _known_services(out: Path) -> dict[str, str]:

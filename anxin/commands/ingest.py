@@ -37,15 +37,24 @@ def run(args: argparse.Namespace) -> int:
     client_id = args.client_id or settings.ingest_client_id
     with psycopg.connect(settings.database_url) as conn:
         mode = migrate(conn, settings.retention_days)
-    connection = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest")),
-                                client_id, manual_ack=True)
-    config = IngestConfig(
-        spool_dir=Path(settings.data_dir) / "spool" / client_id, topic_prefix=settings.topic_prefix,
-        group=settings.ingest_group, batch_max_rows=settings.batch_max_rows, batch_max_ms=settings.batch_max_ms,
-        spool_max_bytes=settings.spool_max_bytes, max_future_skew_s=settings.max_future_skew_s,
+    connection = MqttConnection(
+        BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest")), client_id, manual_ack=True
     )
-    events = MqttConnection(BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest_events")),
-                            f"{client_id}-events", manual_ack=True, receive_maximum=1000)
+    config = IngestConfig(
+        spool_dir=Path(settings.data_dir) / "spool" / client_id,
+        topic_prefix=settings.topic_prefix,
+        group=settings.ingest_group,
+        batch_max_rows=settings.batch_max_rows,
+        batch_max_ms=settings.batch_max_ms,
+        spool_max_bytes=settings.spool_max_bytes,
+        max_future_skew_s=settings.max_future_skew_s,
+    )
+    events = MqttConnection(
+        BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest_events")),
+        f"{client_id}-events",
+        manual_ack=True,
+        receive_maximum=1000,
+    )
     worker = IngestWorker(config, settings.database_url, connection, events=events, worker_name=client_id)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,8 +17,9 @@ T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
 
 def _stored(body: SosEvent | Telemetry) -> Stored:
-    return Stored(Record("r1-bracelet", Channel.EVENT if isinstance(body, SosEvent) else Channel.TELEMETRY, body),
-                  "r1", None, T0)
+    return Stored(
+        Record("r1-bracelet", Channel.EVENT if isinstance(body, SosEvent) else Channel.TELEMETRY, body), "r1", None, T0
+    )
 
 
 def _detectors() -> DetectorSet:

@@ -21,9 +21,15 @@ from tests.ingest.harness import count, register_fleet, wait_for
 
 def _settings(db_url: str, broker: LocalMosquitto, prefix: str, data_dir: Path) -> Settings:
     return Settings(
-        database_url=db_url, mqtt_url=broker.url, topic_prefix=prefix, data_dir=data_dir,
-        ingest_client_id=f"ingest-{uuid.uuid4().hex[:8]}", ingest_group=f"g{uuid.uuid4().hex[:6]}",
-        webhook_secret="w" * 40, reply_secret="r" * 40, secret_key="s" * 40,  # type: ignore[arg-type]
+        database_url=db_url,
+        mqtt_url=broker.url,
+        topic_prefix=prefix,
+        data_dir=data_dir,
+        ingest_client_id=f"ingest-{uuid.uuid4().hex[:8]}",
+        ingest_group=f"g{uuid.uuid4().hex[:6]}",
+        webhook_secret="w" * 40,
+        reply_secret="r" * 40,
+        secret_key="s" * 40,  # type: ignore[arg-type]
     )
 
 
@@ -47,10 +53,16 @@ def test_an_sos_becomes_a_stored_alert_and_a_published_change(
         device.loop_start()
         sos = SosEvent(kind="sos", seq=1, ts=datetime.now(UTC))
         device.publish(topic("r0-bracelet", Channel.EVENT, topic_prefix), encode(sos), qos=1).wait_for_publish(5)
-        wait_for(lambda: count(db_url, "SELECT count(*) FROM alerts WHERE kind = 'sos'") == 1, timeout=10,
-                 what="the SOS alert stored")
-        wait_for(lambda: any(c.get("kind") == "sos" and c.get("action") == "raised" for c in changes), timeout=5,
-                 what="the alert change published")
+        wait_for(
+            lambda: count(db_url, "SELECT count(*) FROM alerts WHERE kind = 'sos'") == 1,
+            timeout=10,
+            what="the SOS alert stored",
+        )
+        wait_for(
+            lambda: any(c.get("kind") == "sos" and c.get("action") == "raised" for c in changes),
+            timeout=5,
+            what="the alert change published",
+        )
         with psycopg.connect(db_url) as conn:
             row = conn.execute("SELECT resident_id, state FROM alerts WHERE kind = 'sos'").fetchone()
         assert row == ("r0", "raised")

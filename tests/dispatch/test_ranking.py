@@ -18,8 +18,15 @@ def north_of(p: Point, km: float) -> Point:
     return Point(p.lat + km / 111.195, p.lon)
 
 
-def staff(sid: str, where: Point, status: StaffStatus = StaffStatus.AVAILABLE, *, on_shift: bool = True,
-          station: Station = CITY_STATION, seen: datetime = T0) -> StaffMember:
+def staff(
+    sid: str,
+    where: Point,
+    status: StaffStatus = StaffStatus.AVAILABLE,
+    *,
+    on_shift: bool = True,
+    station: Station = CITY_STATION,
+    seen: datetime = T0,
+) -> StaffMember:
     return StaffMember(sid, f"name-{sid}", Role.CAREGIVER, station, status, on_shift, where, seen)
 
 
@@ -34,8 +41,11 @@ def test_great_circle_distance_is_right() -> None:
 
 
 def test_nearest_busy_goes_to_the_next() -> None:
-    team = [staff("near", north_of(HOME, 0.5), StaffStatus.ON_TASK), staff("mid", north_of(HOME, 2)),
-            staff("far", north_of(HOME, 4))]
+    team = [
+        staff("near", north_of(HOME, 0.5), StaffStatus.ON_TASK),
+        staff("mid", north_of(HOME, 2)),
+        staff("far", north_of(HOME, 4)),
+    ]
     result = rank(resident(), team, raised_at=T0, now=T0, policy=POLICY)
     assert [c.staff.id for c in result.candidates] == ["mid", "far"]
     assert result.verdict is Verdict.IN_TIME
@@ -51,8 +61,11 @@ def test_nearest_busy_goes_to_the_next() -> None:
 
 
 def test_off_shift_and_excluded_are_left_out() -> None:
-    team = [staff("a", north_of(HOME, 1), on_shift=False), staff("b", north_of(HOME, 1.5)),
-            staff("c", north_of(HOME, 2))]
+    team = [
+        staff("a", north_of(HOME, 1), on_shift=False),
+        staff("b", north_of(HOME, 1.5)),
+        staff("c", north_of(HOME, 2)),
+    ]
     result = rank(resident(), team, raised_at=T0, now=T0, policy=POLICY, exclude=frozenset({"b"}))
     assert [c.staff.id for c in result.candidates] == ["c"]
     assert {p.staff.id: p.reason_zh for p in result.passed_over} == {"a": "当前无排班", "b": "本次任务已拒绝或无法联系"}

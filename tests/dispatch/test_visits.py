@@ -29,15 +29,23 @@ TODAY = date(2026, 11, 2)
 RULE = TrendRule()
 
 
-def fortnight(steps: tuple[int, int] = (4000, 4000), trips: tuple[int, int] = (1, 1), *, low: int = 0,
-              not_worn: int = 0) -> list[DailyFigures]:
+def fortnight(
+    steps: tuple[int, int] = (4000, 4000), trips: tuple[int, int] = (1, 1), *, low: int = 0, not_worn: int = 0
+) -> list[DailyFigures]:
     """Fourteen complete days: the week before, then the last week (its first ``low``/``not_worn`` days flagged)."""
     days = []
     for i in range(14):
         recent = i >= 7
         k = i - 7
-        days.append(DailyFigures(TODAY - timedelta(days=14 - i), steps[recent], trips[recent],
-                                 recent and k < low, recent and k < not_worn))
+        days.append(
+            DailyFigures(
+                TODAY - timedelta(days=14 - i),
+                steps[recent],
+                trips[recent],
+                recent and k < low,
+                recent and k < not_worn,
+            )
+        )
     return days
 
 
@@ -105,19 +113,33 @@ def test_trend_visit_from_telemetry_and_events(db_url: str) -> None:
             rows.append((day + timedelta(hours=20), "b1", back, "ra", day, steps, 80, True))
             rows.append((day + timedelta(hours=8), "b1", 100 + back, "ra", day, 10, 15 if back <= 3 else 80, True))
             for trip in range(1 if back > 7 else 3):
-                events.append((day + timedelta(hours=2, minutes=trip * 30), "h1", 1000 + back * 10 + trip, "ra", day,
-                               "bathroom", "occupied"))
+                events.append(
+                    (
+                        day + timedelta(hours=2, minutes=trip * 30),
+                        "h1",
+                        1000 + back * 10 + trip,
+                        "ra",
+                        day,
+                        "bathroom",
+                        "occupied",
+                    )
+                )
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO telemetry (ts, device_id, seq, resident_id, received_at, steps, battery, worn)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
-            cur.executemany("INSERT INTO events (ts, device_id, seq, resident_id, received_at, kind, state)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s)", events)
+            cur.executemany(
+                "INSERT INTO telemetry (ts, device_id, seq, resident_id, received_at, steps, battery, worn)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+            cur.executemany(
+                "INSERT INTO events (ts, device_id, seq, resident_id, received_at, kind, state)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                events,
+            )
         figures = daily_figures(conn, "ra", T0 - timedelta(days=14), T0)
         assert len(figures) == 14
         assert figures[-1] == DailyFigures(TODAY - timedelta(days=1), 1500, 3, True, False)
         signals = check_trend(conn, "ra", T0, RULE)
-        assert set(signals) == {TrendSignal.STEPS_HALVED, TrendSignal.MORE_NIGHT_BATHROOM,
-                                TrendSignal.LOW_BATTERY_DAYS}
+        assert set(signals) == {TrendSignal.STEPS_HALVED, TrendSignal.MORE_NIGHT_BATHROOM, TrendSignal.LOW_BATTERY_DAYS}
         check_trend(conn, "ra", T0 + timedelta(hours=1), RULE)  # no second open trend visit
         [trend] = [v for v in visits_of(conn, "ra") if v.reason == "trend"]
         assert set(trend.signals) == {"steps_halved", "more_night_bathroom", "low_battery_days"}

@@ -51,8 +51,23 @@ def _openssl(*args: str) -> None:
 def make_ca(folder: Path, name: str) -> tuple[Path, Path]:
     """Make a self-signed test CA (EC P-256); return its certificate and key."""
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-             "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+    )
     return cert, key
 
 
@@ -60,10 +75,38 @@ def make_server_cert(folder: Path, ca: tuple[Path, Path]) -> tuple[Path, Path]:
     """Make a server certificate for 127.0.0.1/localhost signed by ``ca``."""
     cert, key, csr, ext = (folder / n for n in ("server.crt", "server.key", "server.csr", "server.ext"))
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(csr))
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial",
-             "-days", "2", "-extfile", str(ext), "-out", str(cert))
+    _openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca[0]),
+        "-CAkey",
+        str(ca[1]),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(cert),
+    )
     return cert, key
 
 
@@ -72,8 +115,13 @@ def secure(service_root: Path) -> Iterator[SecureBroker]:
     """Start this module's own Mosquitto: devices A and B, one ingest and one core account, plain + TLS."""
     root = service_root / f"secure-{uuid.uuid4().hex[:8]}"
     root.mkdir()
-    result = plan([Device(A, DeviceKind.BRACELET, None), Device(B, DeviceKind.HUB, None)], {},
-                  {"ingest": 1, "core": 1}, {}, PREFIX)
+    result = plan(
+        [Device(A, DeviceKind.BRACELET, None), Device(B, DeviceKind.HUB, None)],
+        {},
+        {"ingest": 1, "core": 1},
+        {},
+        PREFIX,
+    )
     (root / "passwd").write_text(result.password_file)
     (root / "acl").write_text(result.acl_file)
     ca = make_ca(root, "test-ca")
@@ -126,8 +174,12 @@ class Probe:
 
 
 def connect(
-    port: int, username: str | None, password: str | None, client_id: str | None = None,
-    protocol: int = paho.MQTTv5, clean: bool = True,
+    port: int,
+    username: str | None,
+    password: str | None,
+    client_id: str | None = None,
+    protocol: int = paho.MQTTv5,
+    clean: bool = True,
 ) -> Probe:
     """Connect a probe; wait for the CONNACK (accepted or refused)."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or username or "anon", protocol=protocol)
@@ -203,8 +255,18 @@ def test_publishing_as_another_device_is_not_delivered(as_user: Any, protocol: i
         assert [str(rc) for rc in device.pubacks[:5]] == ["Not authorized"] * 5
 
 
-@pytest.mark.parametrize("topic_filter", ["#", "$SYS/#", f"{PREFIX}/{B}/cmd", f"{PREFIX}/+/cmd", f"{PREFIX}/+/+",
-                                          f"$share/x/{PREFIX}/+/telemetry", "anxin/v1/#"])
+@pytest.mark.parametrize(
+    "topic_filter",
+    [
+        "#",
+        "$SYS/#",
+        f"{PREFIX}/{B}/cmd",
+        f"{PREFIX}/+/cmd",
+        f"{PREFIX}/+/+",
+        f"$share/x/{PREFIX}/+/telemetry",
+        "anxin/v1/#",
+    ],
+)
 def test_a_device_reads_nothing_but_its_own_commands(as_user: Any, topic_filter: str) -> None:
     ingest, core = as_user("ingest.1"), as_user("core.1")
     device = as_user(A)
@@ -266,8 +328,9 @@ def test_core_reads_presence_and_its_own_tree_only(as_user: Any) -> None:
 
 
 def test_tls_listener_accepts_a_client_that_trusts_the_ca(secure: SecureBroker) -> None:
-    address = BrokerAddress("127.0.0.1", secure.tls_port, tls=True, username=A, password=secure.passwords[A],
-                            ca_file=str(secure.ca))
+    address = BrokerAddress(
+        "127.0.0.1", secure.tls_port, tls=True, username=A, password=secure.passwords[A], ca_file=str(secure.ca)
+    )
     connection = MqttConnection(address, A, persistent=False)
     connection.connect(timeout=WAIT)
     try:
@@ -277,14 +340,16 @@ def test_tls_listener_accepts_a_client_that_trusts_the_ca(secure: SecureBroker) 
 
 
 def test_tls_listener_is_refused_by_a_client_with_another_ca(secure: SecureBroker) -> None:
-    address = BrokerAddress("127.0.0.1", secure.tls_port, tls=True, username=A, password=secure.passwords[A],
-                            ca_file=str(secure.wrong_ca))
+    address = BrokerAddress(
+        "127.0.0.1", secure.tls_port, tls=True, username=A, password=secure.passwords[A], ca_file=str(secure.wrong_ca)
+    )
     with pytest.raises(BrokerError, match="certificate verify failed"):
         MqttConnection(address, A, persistent=False).connect(timeout=WAIT)
 
 
 def test_tls_listener_requires_credentials_too(secure: SecureBroker) -> None:
-    address = BrokerAddress("127.0.0.1", secure.tls_port, tls=True, username=A, password="wrong",
-                            ca_file=str(secure.ca))
+    address = BrokerAddress(
+        "127.0.0.1", secure.tls_port, tls=True, username=A, password="wrong", ca_file=str(secure.ca)
+    )
     with pytest.raises(BrokerError, match="did not accept"):
         MqttConnection(address, A, persistent=False).connect(timeout=2)

@@ -26,7 +26,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "device-contract.md"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
 ANY_JSON = st.recursive(
-    JSON_SCALARS, lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=25,
 )
 
@@ -45,13 +46,28 @@ def valid_bodies() -> dict[Channel, list[dict[str, Any]]]:
     """Return valid message bodies of every channel and event kind, as JSON values."""
     base = {"seq": 7, "ts": "2026-11-01T07:59:00+08:00", "device_id": "dev-1"}
     samples = [[0.0, 0.0, 1.0]] * 8
-    events = [{"kind": "sos"}, {"kind": "ok"}, {"kind": "fall", "confidence": 0.9},
-              {"kind": "impact", "rate_hz": 50, "samples": samples}, {"kind": "motion", "room": "kitchen"},
-              {"kind": "door", "state": "open"}, {"kind": "bed", "state": "occupied"},
-              {"kind": "smoke", "state": "alarm", "sensor_id": "s-1"}, {"kind": "power_use", "watts": 12.5}]
+    events = [
+        {"kind": "sos"},
+        {"kind": "ok"},
+        {"kind": "fall", "confidence": 0.9},
+        {"kind": "impact", "rate_hz": 50, "samples": samples},
+        {"kind": "motion", "room": "kitchen"},
+        {"kind": "door", "state": "open"},
+        {"kind": "bed", "state": "occupied"},
+        {"kind": "smoke", "state": "alarm", "sensor_id": "s-1"},
+        {"kind": "power_use", "watts": 12.5},
+    ]
     return {
-        Channel.TELEMETRY: [base | {"battery": 80, "worn": True, "heart_rate": 70, "skin_temp_c": 33.1,
-                                    "location": {"lat": 31.2, "lon": 121.4, "accuracy_m": 8}}],
+        Channel.TELEMETRY: [
+            base
+            | {
+                "battery": 80,
+                "worn": True,
+                "heart_rate": 70,
+                "skin_temp_c": 33.1,
+                "location": {"lat": 31.2, "lon": 121.4, "accuracy_m": 8},
+            }
+        ],
         Channel.EVENT: [base | e for e in events],
         Channel.STATUS: [base | {"state": "online", "firmware": "1.2.3", "battery": 50}],
     }
@@ -117,10 +133,31 @@ def test_arbitrary_json(channel: Channel, value: object) -> None:
 
 
 @FUZZ
-@given(body=CHANNEL_BODIES, key=st.sampled_from(["seq", "ts", "device_id", "battery", "worn", "heart_rate", "kind",
-                                                 "state", "samples", "rate_hz", "location", "firmware", "room",
-                                                 "sensor_id", "confidence", "watts", "extra"]),
-       value=ANY_JSON | BAD_NUMBERS)
+@given(
+    body=CHANNEL_BODIES,
+    key=st.sampled_from(
+        [
+            "seq",
+            "ts",
+            "device_id",
+            "battery",
+            "worn",
+            "heart_rate",
+            "kind",
+            "state",
+            "samples",
+            "rate_hz",
+            "location",
+            "firmware",
+            "room",
+            "sensor_id",
+            "confidence",
+            "watts",
+            "extra",
+        ]
+    ),
+    value=ANY_JSON | BAD_NUMBERS,
+)
 def test_one_field_replaced(body: tuple[Channel, dict[str, Any]], key: str, value: object) -> None:
     channel, data = body
     check(topic("dev-1", channel), dumps(data | {key: value}))
@@ -153,8 +190,11 @@ def test_unicode_in_ids_and_text(text: str, field: str) -> None:
 
 
 @FUZZ
-@given(levels=st.lists(st.sampled_from(["ec", "v1", "dev-1", "+", "#", "", "telemetry", "cmd", "$SYS", "é", "\x00"]),
-                       max_size=7))
+@given(
+    levels=st.lists(
+        st.sampled_from(["ec", "v1", "dev-1", "+", "#", "", "telemetry", "cmd", "$SYS", "é", "\x00"]), max_size=7
+    )
+)
 def test_topics_with_wildcards_and_extra_levels(levels: list[str]) -> None:
     record = check("/".join(levels), dumps(BODIES[Channel.TELEMETRY][0] | {"device_id": None}))
     if record is not None:
@@ -173,8 +213,10 @@ def test_huge_arrays_and_deep_nesting(size: int, depth: int) -> None:
 
 
 @FUZZ
-@given(offset=st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)),
-       at=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+@given(
+    offset=st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)),
+    at=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+)
 def test_timestamps_anywhere_in_any_zone(offset: timedelta, at: datetime) -> None:
     stamp = at.replace(tzinfo=timezone(offset)).isoformat()
     record = check(topic("dev-1", Channel.TELEMETRY), dumps(BODIES[Channel.TELEMETRY][0] | {"ts": stamp}))

@@ -42,8 +42,13 @@ def test_provision_issues_once_keeps_secrets_and_a_broker_accepts_them(
     provision(monkeypatch, db_url, out)
     first = issued(out)
     assert sorted(first) == ["r0-bracelet", "r0-hub", "r1-bracelet", "r1-hub"]  # relayed sensors get none
-    for name in ("passwd", "acl", "security.conf", "services.json", *(f"issued/{p.name}" for p in
-                                                                    (out / "issued").iterdir())):
+    for name in (
+        "passwd",
+        "acl",
+        "security.conf",
+        "services.json",
+        *(f"issued/{p.name}" for p in (out / "issued").iterdir()),
+    ):
         assert (out / name).stat().st_mode & 0o777 == 0o600, name
     with psycopg.connect(db_url) as conn:
         hashes = load_credential_hashes(conn)
@@ -58,10 +63,12 @@ def test_provision_issues_once_keeps_secrets_and_a_broker_accepts_them(
     assert {k: v for k, v in second.items() if k != "r0-hub"} == {k: v for k, v in first.items() if k != "r0-hub"}
 
     with LocalMosquitto(root / "mosquitto", extra_config=(out / "security.conf").read_text()) as broker:
-        for user, password, ok in [("r0-bracelet", second["r0-bracelet"], True),
-                                   ("ingest.2", services["ingest.2"], True),
-                                   ("r0-hub", first["r0-hub"], False),  # rotated away
-                                   ("r0-motion-kitchen", "x", False)]:
+        for user, password, ok in [
+            ("r0-bracelet", second["r0-bracelet"], True),
+            ("ingest.2", services["ingest.2"], True),
+            ("r0-hub", first["r0-hub"], False),  # rotated away
+            ("r0-motion-kitchen", "x", False),
+        ]:
             probe = connect(broker.port, user, password)
             assert (probe.connack is not None and not probe.connack.is_failure) is ok, user
             probe.close()

@@ -36,21 +36,35 @@ def register(db_url: str, *resident_ids: str) -> None:
         upsert_devices(conn, devices)
 
 
-def telemetry(rid: str, ts: datetime, seq: int, hr: int | None = 70, spo2: int | None = 97,
-              steps: int | None = 0, battery: int = 80) -> Row:
+def telemetry(
+    rid: str,
+    ts: datetime,
+    seq: int,
+    hr: int | None = 70,
+    spo2: int | None = 97,
+    steps: int | None = 0,
+    battery: int = 80,
+) -> Row:
     """Return a `telemetry` row of a resident's bracelet."""
     return (ts, f"{rid}-bracelet", seq, rid, ts, hr, spo2, steps, battery, True, 33.0, None, None, None)
 
 
-def event(rid: str, ts: datetime, seq: int, kind: str = "motion", room: str | None = "kitchen",
-          state: str | None = None) -> Row:
+def event(
+    rid: str, ts: datetime, seq: int, kind: str = "motion", room: str | None = "kitchen", state: str | None = None
+) -> Row:
     """Return an `events` row relayed by a resident's hub (from the kitchen motion sensor for motion)."""
     sensor = f"{rid}-motion-kitchen" if kind == "motion" else None
     return (ts, f"{rid}-hub", seq, sensor, rid, ts, kind, state, room, None, None)
 
 
-def status(device_id: str, ts: datetime, seq: int, state: str = "online", firmware: str | None = "1.0.0",
-           battery: int | None = 90) -> Row:
+def status(
+    device_id: str,
+    ts: datetime,
+    seq: int,
+    state: str = "online",
+    firmware: str | None = "1.0.0",
+    battery: int | None = 90,
+) -> Row:
     """Return a `device_status` row."""
     return (ts, device_id, seq, ts, state, firmware, battery, None)
 
@@ -60,8 +74,13 @@ def dead_letter(at: datetime, reason: str, payload: bytes = b"{}") -> DeadLetter
     return DeadLetter(at, "ec/v1/x/telemetry", payload, reason, f"{reason} detail")
 
 
-def write(db_url: str, telemetry: Sequence[Row] = (), events: Sequence[Row] = (),
-          statuses: Sequence[Row] = (), dead: Sequence[DeadLetter] = ()) -> None:
+def write(
+    db_url: str,
+    telemetry: Sequence[Row] = (),
+    events: Sequence[Row] = (),
+    statuses: Sequence[Row] = (),
+    dead: Sequence[DeadLetter] = (),
+) -> None:
     """Store rows through the batch writer."""
     batch = Batch()
     batch.rows[Channel.TELEMETRY].extend(telemetry)

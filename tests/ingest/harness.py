@@ -58,13 +58,19 @@ class RunningWorker:
 
 @contextmanager
 def running_worker(
-    db_url: str, broker_port: int, prefix: str, spool: Path, client_id: str | None = None, group: str = "ingest",
+    db_url: str,
+    broker_port: int,
+    prefix: str,
+    spool: Path,
+    client_id: str | None = None,
+    group: str = "ingest",
     **config: object,
 ) -> Iterator[RunningWorker]:
     """Run an ingest worker on a thread for the duration of the block."""
     conf = IngestConfig(spool_dir=spool, topic_prefix=prefix, group=group, **config)  # type: ignore[arg-type]
-    conn = MqttConnection(BrokerAddress("127.0.0.1", broker_port), client_id or f"ingest-{uuid.uuid4().hex[:8]}",
-                          manual_ack=True)
+    conn = MqttConnection(
+        BrokerAddress("127.0.0.1", broker_port), client_id or f"ingest-{uuid.uuid4().hex[:8]}", manual_ack=True
+    )
     handed: list[Stored] = []
     worker = IngestWorker(conf, db_url, conn, sink=handed.extend)
     conn.connect()
@@ -87,8 +93,9 @@ class Device_:  # noqa: N801 - a device stand-in, not the registry's Device
     def __init__(self, broker_port: int, prefix: str, client_id: str | None = None) -> None:
         self.prefix = prefix
         self.cmds: list[bytes] = []
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex,
-                                  protocol=paho.MQTTv311)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or uuid.uuid4().hex, protocol=paho.MQTTv311
+        )
         self.client.max_inflight_messages_set(1000)
         self.client.on_message = lambda _c, _u, m: self.cmds.append(m.payload)
         self.client.connect("127.0.0.1", broker_port)

@@ -29,8 +29,9 @@ def own_pg(service_root: Path) -> Iterator[LocalPostgres]:
     server.stop()
 
 
-def test_database_down_mid_stream_loses_nothing(own_pg: LocalPostgres, mqtt_broker: LocalMosquitto,
-                                                topic_prefix: str, service_root: Path) -> None:
+def test_database_down_mid_stream_loses_nothing(
+    own_pg: LocalPostgres, mqtt_broker: LocalMosquitto, topic_prefix: str, service_root: Path
+) -> None:
     url = own_pg.url()
     register_fleet(url)
     device = Device_(mqtt_broker.port, topic_prefix)
@@ -56,12 +57,22 @@ def test_database_down_mid_stream_loses_nothing(own_pg: LocalPostgres, mqtt_brok
 
 def _ingest_process(db_url: str, mqtt: LocalMosquitto, prefix: str, data_dir: Path) -> subprocess.Popen[bytes]:
     """Start `anxin ingest` in a child process and wait until it has subscribed."""
-    env = {**os.environ, "DATABASE_URL": db_url, "MQTT_URL": mqtt.url, "ANXIN_TOPIC_PREFIX": prefix,
-           "ANXIN_DATA_DIR": str(data_dir), "ANXIN_BATCH_MAX_MS": "50"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "MQTT_URL": mqtt.url,
+        "ANXIN_TOPIC_PREFIX": prefix,
+        "ANXIN_DATA_DIR": str(data_dir),
+        "ANXIN_BATCH_MAX_MS": "50",
+    }
     log = data_dir / f"ingest-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "anxin.cli", "ingest", "--client-id", "ingest-kill-test"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "anxin.cli", "ingest", "--client-id", "ingest-kill-test"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     wait_for(lambda: "subscribed to" in log.read_text() or proc.poll() is not None, what="ingest subscribed")
     assert proc.poll() is None, log.read_text()
     return proc

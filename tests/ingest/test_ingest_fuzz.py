@@ -26,8 +26,13 @@ from ingest.spool import Spool
 from tests.gateway.test_contract_fuzz import ANY_JSON, BAD_NUMBERS, BODIES, REASONS, dumps
 from tests.ingest.harness import T0, Device_, count, register_fleet, running_worker, telemetry, wait_for
 
-BURSTS = settings(max_examples=6, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BURSTS = settings(
+    max_examples=6,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SEQ = itertools.count(1)
 
 
@@ -39,9 +44,11 @@ def mutated(body: dict[str, Any], key: str, value: object) -> bytes:
 BAD_PAYLOADS = st.one_of(
     st.binary(max_size=300),
     ANY_JSON.map(dumps),
-    st.tuples(st.sampled_from([(c, b) for c, bs in BODIES.items() for b in bs]),
-              st.sampled_from(["seq", "ts", "battery", "worn", "kind", "state", "samples", "firmware", "extra"]),
-              ANY_JSON | BAD_NUMBERS).map(lambda t: mutated(t[0][1], t[1], t[2])),
+    st.tuples(
+        st.sampled_from([(c, b) for c, bs in BODIES.items() for b in bs]),
+        st.sampled_from(["seq", "ts", "battery", "worn", "kind", "state", "samples", "firmware", "extra"]),
+        ANY_JSON | BAD_NUMBERS,
+    ).map(lambda t: mutated(t[0][1], t[1], t[2])),
 )
 DEVICES = st.sampled_from(["r0-bracelet", "r1-hub", "ghost-device", "é", "r0-motion-kitchen"])
 CHANNELS = st.sampled_from([Channel.TELEMETRY, Channel.EVENT, Channel.STATUS])
@@ -70,8 +77,9 @@ def is_good(prefix: str, item: tuple[str, Channel, bytes]) -> bool:
     return item[0] in REGISTERED
 
 
-BAD_MESSAGES = st.lists(st.tuples(DEVICES, CHANNELS, BAD_PAYLOADS).filter(lambda m: not is_good("ec/v1", m)),
-                        min_size=1, max_size=25)
+BAD_MESSAGES = st.lists(
+    st.tuples(DEVICES, CHANNELS, BAD_PAYLOADS).filter(lambda m: not is_good("ec/v1", m)), min_size=1, max_size=25
+)
 
 
 def interleave(bad: list[tuple[str, Channel, bytes]], good: list[tuple[str, Channel, bytes]]) -> list[Any]:
@@ -112,10 +120,17 @@ def test_a_running_worker_survives_bursts_of_bad_input(
             items = interleave(bad, good)
             expect_stored = stored(db_url) + sum(is_good(topic_prefix, m) for m in items)
             expect_dead = count(db_url, "SELECT count(*) FROM dead_letters") + sum(
-                not is_good(topic_prefix, m) for m in items)
+                not is_good(topic_prefix, m) for m in items
+            )
             device.send_many(items)
-            wait_for(lambda: stored(db_url) == expect_stored
-                     and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead, 20, "the burst")
+            wait_for(
+                lambda: (
+                    stored(db_url) == expect_stored
+                    and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead
+                ),
+                20,
+                "the burst",
+            )
             assert running.thread.is_alive()
 
         try:
@@ -126,11 +141,19 @@ def test_a_running_worker_survives_bursts_of_bad_input(
     assert_reasons(db_url)
 
 
-@settings(max_examples=4, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=4,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(bad=BAD_MESSAGES)
 def test_the_spool_replay_survives_bad_input(
-    db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str, tmp_path: Path,
+    db_url: str,
+    mqtt_broker: LocalMosquitto,
+    topic_prefix: str,
+    tmp_path: Path,
     bad: list[tuple[str, Channel, bytes]],
 ) -> None:
     register_fleet(db_url, 2)
@@ -138,19 +161,27 @@ def test_the_spool_replay_survives_bad_input(
     items = interleave(bad, good_messages(10))
     received = datetime.now(UTC)
     Spool(spool_dir, 1 << 30).append(
-        [Inbound(topic(d, c, topic_prefix), p, 0, 1, False, received) for d, c, p in items])
+        [Inbound(topic(d, c, topic_prefix), p, 0, 1, False, received) for d, c, p in items]
+    )
     expect_stored = stored(db_url) + sum(is_good(topic_prefix, m) for m in items)
     expect_dead = count(db_url, "SELECT count(*) FROM dead_letters") + sum(not is_good(topic_prefix, m) for m in items)
     with running_worker(db_url, mqtt_broker.port, topic_prefix, spool_dir) as running:
         try:
-            wait_for(lambda: stored(db_url) == expect_stored
-                     and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead, 30, "the replay")
+            wait_for(
+                lambda: (
+                    stored(db_url) == expect_stored
+                    and count(db_url, "SELECT count(*) FROM dead_letters") == expect_dead
+                ),
+                30,
+                "the replay",
+            )
         except AssertionError:  # say what differs: shrinking is off, so this message is the whole report
             reasons = _rows(db_url, "SELECT reason, count(*) FROM dead_letters GROUP BY reason")
             raise AssertionError(
                 f"replay: stored {stored(db_url)} of {expect_stored}, dead letters {reasons} of {expect_dead}, "
                 f"spool segments left {len(list(spool_dir.glob('*.seg')))}, worker alive {running.thread.is_alive()},"
-                f" metrics {running.worker.metrics}, bad={bad!r}") from None
+                f" metrics {running.worker.metrics}, bad={bad!r}"
+            ) from None
         assert running.thread.is_alive()
         assert not Spool(spool_dir, 1 << 30)
     assert_reasons(db_url)

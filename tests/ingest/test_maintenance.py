@@ -35,8 +35,11 @@ def test_hours_around_widens_to_whole_hours() -> None:
 def test_plain_run_recomputes_the_rollup_hours_of_the_window(db_url: str, db_mode: DbMode) -> None:
     _require(db_mode, DbMode.POSTGRESQL)
     register(db_url, "r0")
-    write(db_url, telemetry=[telemetry("r0", BASE + i * MIN, i, hr=60 + i) for i in range(10)],
-          events=[event("r0", BASE + i * MIN, 100 + i) for i in range(4)])
+    write(
+        db_url,
+        telemetry=[telemetry("r0", BASE + i * MIN, i, hr=60 + i) for i in range(10)],
+        events=[event("r0", BASE + i * MIN, 100 + i) for i in range(4)],
+    )
     now = BASE + 30 * MIN
     with psycopg.connect(db_url) as conn:
         report = Maintenance().run(conn, now)
@@ -66,8 +69,11 @@ def test_plain_retention_deletes_old_rows_in_batches(db_url: str, db_mode: DbMod
     register(db_url, "r0")
     now = BASE + HOUR
     old = now - timedelta(days=31)
-    write(db_url, telemetry=[telemetry("r0", old + i * MIN, i) for i in range(7)] + [telemetry("r0", BASE, 99)],
-          events=[event("r0", old, 1), event("r0", BASE, 2)])
+    write(
+        db_url,
+        telemetry=[telemetry("r0", old + i * MIN, i) for i in range(7)] + [telemetry("r0", BASE, 99)],
+        events=[event("r0", old, 1), event("r0", BASE, 2)],
+    )
     with psycopg.connect(db_url) as conn:
         report = Maintenance(retention_days=30, batch_rows=3).run(conn, now)
     assert report.deleted == {"telemetry": 7, "events": 1, "device_status": 0}
@@ -101,7 +107,9 @@ def _materialized(conn: psycopg.Connection, view: str) -> int:
     """Count the rows a continuous aggregate has materialized (not its real-time part)."""
     row = conn.execute(
         "SELECT format('%%I.%%I', materialization_hypertable_schema, materialization_hypertable_name)"
-        " FROM timescaledb_information.continuous_aggregates WHERE view_name = %s", (view,)).fetchone()
+        " FROM timescaledb_information.continuous_aggregates WHERE view_name = %s",
+        (view,),
+    ).fetchone()
     assert row is not None
     count = conn.execute(f"SELECT count(*) FROM {row[0]}").fetchone()
     assert count is not None

@@ -23,12 +23,16 @@ MIN = timedelta(minutes=1)
 
 def test_latest_status_joins_devices_with_their_newest_status_and_battery(db_url: str) -> None:
     register(db_url, "r0", "r1")
-    write(db_url,
-          statuses=[status("r0-bracelet", BASE, 1, "online", "1.0.0", 90),
-                    status("r0-bracelet", BASE + 5 * MIN, 2, "offline", "1.0.1", 88),
-                    status("r0-hub", BASE, 1, "online", "hub-2", None)],
-          telemetry=[telemetry("r0", BASE + 10 * MIN, 3, battery=85)],
-          events=[event("r0", BASE + 20 * MIN, 4)])
+    write(
+        db_url,
+        statuses=[
+            status("r0-bracelet", BASE, 1, "online", "1.0.0", 90),
+            status("r0-bracelet", BASE + 5 * MIN, 2, "offline", "1.0.1", 88),
+            status("r0-hub", BASE, 1, "online", "hub-2", None),
+        ],
+        telemetry=[telemetry("r0", BASE + 10 * MIN, 3, battery=85)],
+        events=[event("r0", BASE + 20 * MIN, 4)],
+    )
     with psycopg.connect(db_url) as conn:
         devices = {d.device_id: d for d in latest_status(conn)}
         only_r1 = latest_status(conn, "r1")
@@ -48,8 +52,10 @@ def _one_hour_of_readings(db_url: str) -> None:
     rows = [telemetry("r0", BASE + i * MIN, i, hr=60 + i % 30, spo2=90 + i % 10, steps=10 * i) for i in range(120)]
     rows += [telemetry("r1", BASE + i * MIN, i, hr=150) for i in range(10)]
     events = [event("r0", BASE + i * 7 * MIN, 1000 + i) for i in range(17)]
-    events += [event("r0", BASE + 30 * MIN, 2000, kind="bed", room="bedroom", state="occupied"),
-               event("r0", BASE + 31 * MIN, 2001, kind="sos", room=None)]
+    events += [
+        event("r0", BASE + 30 * MIN, 2000, kind="bed", room="bedroom", state="occupied"),
+        event("r0", BASE + 31 * MIN, 2001, kind="sos", room=None),
+    ]
     write(db_url, telemetry=rows, events=events)
 
 
@@ -65,7 +71,9 @@ def test_fine_buckets_come_from_the_raw_tables(db_url: str) -> None:
     assert first.hr_avg == pytest.approx(67.0)
     assert (first.spo2_min, first.steps_max) == (90, 140)
     assert [(a.bucket, a.room, a.events) for a in series.activity] == [
-        (BASE, "kitchen", 3), (BASE + 15 * MIN, "kitchen", 2)]
+        (BASE, "kitchen", 3),
+        (BASE + 15 * MIN, "kitchen", 2),
+    ]
 
 
 @pytest.mark.parametrize("hours", [1, 2])
@@ -119,8 +127,11 @@ def test_timeline_is_newest_first_within_range_kinds_and_limit(db_url: str) -> N
 
 
 def test_dead_letters_recent_by_reason_and_counted(db_url: str) -> None:
-    write(db_url, dead=[dead_letter(BASE + i * MIN, "invalid_json", b"x" * 1000) for i in range(3)]
-          + [dead_letter(BASE + 10 * MIN, "unknown_device")])
+    write(
+        db_url,
+        dead=[dead_letter(BASE + i * MIN, "invalid_json", b"x" * 1000) for i in range(3)]
+        + [dead_letter(BASE + 10 * MIN, "unknown_device")],
+    )
     with psycopg.connect(db_url) as conn:
         recent = recent_dead_letters(conn, limit=2, head=16)
         invalid = recent_dead_letters(conn, reason="invalid_json")

@@ -55,18 +55,21 @@ def _events(start: int) -> list[tuple[str, bytes]]:
     return [("r0-bracelet", encode(e)) for e in kinds] + [("r0-hub", encode(e)) for e in hub]
 
 
-def test_every_message_kind_round_trips(db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str,
-                                        tmp_path: Path) -> None:
+def test_every_message_kind_round_trips(
+    db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str, tmp_path: Path
+) -> None:
     register_fleet(db_url)
     device = Device_(mqtt_broker.port, topic_prefix)
     device.listen_cmd("r0-bracelet")
     with running_worker(db_url, mqtt_broker.port, topic_prefix, tmp_path / "spool") as run:
         loc = Location(lat=31.23, lon=121.47, accuracy_m=12)
-        tel = Telemetry(seq=1, ts=T0, heart_rate=72, spo2=97, steps=1200, battery=81, worn=True, skin_temp_c=33.2,
-                        location=loc)
+        tel = Telemetry(
+            seq=1, ts=T0, heart_rate=72, spo2=97, steps=1200, battery=81, worn=True, skin_temp_c=33.2, location=loc
+        )
         device.send("r0-bracelet", Channel.TELEMETRY, encode(tel))
-        device.send("r0-bracelet", Channel.STATUS, encode(Status(seq=2, ts=T0, state="online", firmware="1.2.3",
-                                                                 battery=81)))
+        device.send(
+            "r0-bracelet", Channel.STATUS, encode(Status(seq=2, ts=T0, state="online", firmware="1.2.3", battery=81))
+        )
         events = _events(100)
         device.send_many([(d, Channel.EVENT, p) for d, p in events])
         wait_for(lambda: count(db_url, "SELECT count(*) FROM events") == len(events), what="events stored")
@@ -89,8 +92,9 @@ def test_every_message_kind_round_trips(db_url: str, mqtt_broker: LocalMosquitto
     device.close()
 
 
-def test_duplicates_are_stored_once(db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str,
-                                    tmp_path: Path) -> None:
+def test_duplicates_are_stored_once(
+    db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str, tmp_path: Path
+) -> None:
     register_fleet(db_url)
     device = Device_(mqtt_broker.port, topic_prefix)
     with running_worker(db_url, mqtt_broker.port, topic_prefix, tmp_path / "spool") as run:
@@ -112,15 +116,25 @@ def test_bad_input_is_dead_lettered_and_good_messages_around_it_are_stored(
     future = T0 + timedelta(days=3650)
     bad = {
         "bad_json": ("r0-bracelet", "r0-bracelet/telemetry", b"{not json"),
-        "invalid": ("r0-bracelet", "r0-bracelet/telemetry", b'{"seq": 1, "ts": "2026-11-01T08:00:00Z", '
-                                                             b'"heart_rate": 400, "battery": 50, "worn": true}'),
-        "identity_mismatch": ("r0-bracelet", "r0-bracelet/event",
-                              b'{"device_id": "r1-bracelet", "seq": 5, "ts": "2026-11-01T08:00:00Z", "kind": "sos"}'),
+        "invalid": (
+            "r0-bracelet",
+            "r0-bracelet/telemetry",
+            b'{"seq": 1, "ts": "2026-11-01T08:00:00Z", "heart_rate": 400, "battery": 50, "worn": true}',
+        ),
+        "identity_mismatch": (
+            "r0-bracelet",
+            "r0-bracelet/event",
+            b'{"device_id": "r1-bracelet", "seq": 5, "ts": "2026-11-01T08:00:00Z", "kind": "sos"}',
+        ),
         "future_timestamp": ("r0-bracelet", "r0-bracelet/telemetry", telemetry(7, at=future)),
         "too_large": ("r0-bracelet", "r0-bracelet/telemetry", b" " * (MAX_PAYLOAD_BYTES + 1)),
         "unknown_device": ("ghost", "ghost/telemetry", telemetry(1)),
-        "unknown_sensor": ("r0-hub", "r0-hub/event", b'{"seq": 9, "ts": "2026-11-01T08:00:00Z", "kind": "motion", '
-                                                      b'"room": "hall", "sensor_id": "r1-motion-kitchen"}'),
+        "unknown_sensor": (
+            "r0-hub",
+            "r0-hub/event",
+            b'{"seq": 9, "ts": "2026-11-01T08:00:00Z", "kind": "motion", '
+            b'"room": "hall", "sensor_id": "r1-motion-kitchen"}',
+        ),
         "bad_topic": ("r0-bracelet", "r0-bracelet/diagnostics", b"{}"),
     }
     with running_worker(db_url, mqtt_broker.port, topic_prefix, tmp_path / "spool") as run:
@@ -151,8 +165,10 @@ def test_a_message_the_database_refuses_is_dead_lettered_and_the_rest_of_its_bat
     with running_worker(db_url, mqtt_broker.port, topic_prefix, tmp_path / "spool", batch_max_ms=500) as run:
         batch = [("r0-bracelet", Channel.TELEMETRY, telemetry(i, hr=199 if i == 7 else 70)) for i in range(50)]
         device.send_many(batch)
-        wait_for(lambda: count(db_url, "SELECT count(*) FROM dead_letters WHERE reason = 'unstorable'") == 1,
-                 what="the refused message dead-lettered")
+        wait_for(
+            lambda: count(db_url, "SELECT count(*) FROM dead_letters WHERE reason = 'unstorable'") == 1,
+            what="the refused message dead-lettered",
+        )
         wait_for(lambda: count(db_url, "SELECT count(*) FROM telemetry") == 49, what="the rest of its batch")
         device.send_many([("r0-bracelet", Channel.TELEMETRY, telemetry(i)) for i in range(50, 60)])
         wait_for(lambda: count(db_url, "SELECT count(*) FROM telemetry") == 59, what="ingest carries on")

@@ -42,8 +42,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
     """Run the SMTP sink on 127.0.0.1 and a free port, in its own event loop thread."""
     loop = asyncio.new_event_loop()
     sink = SmtpSink(0)
-    server = loop.run_until_complete(
-        asyncio.start_server(lambda r, w: smtp_session(sink, r, w), "127.0.0.1", 0))
+    server = loop.run_until_complete(asyncio.start_server(lambda r, w: smtp_session(sink, r, w), "127.0.0.1", 0))
     sink.port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

@@ -82,5 +82,3 @@ async def smtp_session(sink: SmtpSink, reader: asyncio.StreamReader, writer: asy
             writer.write(b"250 OK\r\n")
         await writer.drain()
     writer.close()
-
-

@@ -15,8 +15,9 @@ MESSAGE = Outgoing("msg_1_1", "alert_raised", "【安心】王奶奶：跌倒", 
 
 
 def test_apprise_json_reaches_the_http_receiver(http_receiver: HttpReceiver) -> None:
-    result = AppriseSender().send(Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/family"), MESSAGE,
-                                  datetime.now(UTC))
+    result = AppriseSender().send(
+        Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/family"), MESSAGE, datetime.now(UTC)
+    )
     assert result.ok, result.detail
     [got] = http_receiver.to("/family")
     body = json.loads(got.body)
@@ -26,8 +27,9 @@ def test_apprise_json_reaches_the_http_receiver(http_receiver: HttpReceiver) -> 
 
 def test_apprise_reports_a_failing_receiver(http_receiver: HttpReceiver) -> None:
     http_receiver.fail_first = 1
-    result = AppriseSender().send(Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/x"), MESSAGE,
-                                  datetime.now(UTC))
+    result = AppriseSender().send(
+        Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/x"), MESSAGE, datetime.now(UTC)
+    )
     assert not result.ok
     assert result.detail
 

@@ -32,13 +32,15 @@ def test_quiet_hours_wrap_midnight() -> None:
 def test_quiet_hours_within_a_day() -> None:
     nap = (time(13, 0), time(14, 30))
     assert quiet_until(datetime(2026, 11, 2, 13, 10, tzinfo=SHANGHAI), *nap, SHANGHAI) == datetime(
-        2026, 11, 2, 14, 30, tzinfo=SHANGHAI)
+        2026, 11, 2, 14, 30, tzinfo=SHANGHAI
+    )
     assert quiet_until(datetime(2026, 11, 2, 15, 0, tzinfo=SHANGHAI), *nap, SHANGHAI) is None
 
 
 def test_back_off_doubles_up_to_a_limit_then_gives_up() -> None:
-    policy = RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=60),
-                         give_up_after=timedelta(minutes=3))
+    policy = RetryPolicy(
+        first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=60), give_up_after=timedelta(minutes=3)
+    )
     delays = []
     now = T0
     for attempt in range(1, 10):
@@ -61,8 +63,10 @@ def test_chain_moves_on_after_silence_cant_failure_and_skip() -> None:
 
 def test_chain_stops_once_someone_goes() -> None:
     assert next_in_chain([Link("sent", T0, "going"), Link("waiting")], T0 + WINDOW * 3, WINDOW) is None
-    assert next_in_chain([Link("sent", T0, "cant"), Link("sent", T0, "call_me"), Link("waiting")],
-                         T0 + WINDOW * 3, WINDOW) is None
+    assert (
+        next_in_chain([Link("sent", T0, "cant"), Link("sent", T0, "call_me"), Link("waiting")], T0 + WINDOW * 3, WINDOW)
+        is None
+    )
 
 
 @given(st.binary(max_size=300), st.text(min_size=1, max_size=40))

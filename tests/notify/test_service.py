@@ -50,8 +50,9 @@ def add_contacts(connect: Connect, *contacts: Contact) -> list[int]:
 
 def notifier(connect: Connect, senders: ChannelSenders, **kw: Any) -> FamilyNotifier:
     retry = RetryPolicy(first_delay=timedelta(seconds=10), give_up_after=timedelta(minutes=1))
-    return FamilyNotifier(connect, senders, NotifySettings(REPLY_SECRET, "https://anxin.test/r/{token}",
-                                                           retry=retry, **kw))
+    return FamilyNotifier(
+        connect, senders, NotifySettings(REPLY_SECRET, "https://anxin.test/r/{token}", retry=retry, **kw)
+    )
 
 
 def hook(http: HttpReceiver, path: str) -> Channel:
@@ -66,14 +67,22 @@ def token_of(url: str) -> str:
     return urlparse(url).path.rsplit("/", 1)[1]
 
 
-def test_apprise_json_and_email_both_delivered(connect: Connect, senders: ChannelSenders,
-                                               http_receiver: HttpReceiver, smtp_sink: SmtpSink) -> None:
+def test_apprise_json_and_email_both_delivered(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver, smtp_sink: SmtpSink
+) -> None:
     mail = ChannelSenders(SECRET, mail_url=f"mailto://127.0.0.1:{smtp_sink.port}?from=anxin@example.org&mode=insecure")
     try:
-        add_contacts(connect,
-                     Contact("儿子", Relation.FAMILY, (Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/son"),)),
-                     Contact("Daughter", Relation.FAMILY, (Channel(ChannelKind.EMAIL, "daughter@example.org"),),
-                             position=2, language="en"))
+        add_contacts(
+            connect,
+            Contact("儿子", Relation.FAMILY, (Channel(ChannelKind.APPRISE, f"json://{http_receiver.url}/son"),)),
+            Contact(
+                "Daughter",
+                Relation.FAMILY,
+                (Channel(ChannelKind.EMAIL, "daughter@example.org"),),
+                position=2,
+                language="en",
+            ),
+        )
         notice = Notice("a1:on_site", "r1", "staff_on_site", Severity.HIGH, "a1", {"staff": "护理员李"})
         report = notifier(connect, mail).notify(notice, T0)
     finally:
@@ -87,8 +96,9 @@ def test_apprise_json_and_email_both_delivered(connect: Connect, senders: Channe
     assert b"Staff are with" in email.data or b"=?utf-8?" in email.data.lower()
 
 
-def test_retry_after_500_with_the_same_signed_id(connect: Connect, senders: ChannelSenders,
-                                                 http_receiver: HttpReceiver, db_url: str) -> None:
+def test_retry_after_500_with_the_same_signed_id(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver, db_url: str
+) -> None:
     http_receiver.fail_first = 1
     add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/h"),)))
     service = notifier(connect, senders)
@@ -118,11 +128,15 @@ def test_never_two_copies(connect: Connect, senders: ChannelSenders, http_receiv
     assert len(http_receiver.requests) == 1
 
 
-def test_gives_up_then_tells_the_next(connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver,
-                                      db_url: str) -> None:
+def test_gives_up_then_tells_the_next(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver, db_url: str
+) -> None:
     http_receiver.fail_first = 100
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
-                 Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2))
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
+        Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2),
+    )
     service = notifier(connect, senders)
     service.notify(raised(), T0)
     now = T0
@@ -136,11 +150,14 @@ def test_gives_up_then_tells_the_next(connect: Connect, senders: ChannelSenders,
     assert states[0] == (1, "failed")
 
 
-def test_quiet_hours_skip_in_a_chain_but_not_for_critical(connect: Connect, senders: ChannelSenders,
-                                                          http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),),
-                                  quiet_start=time(22, 0), quiet_end=time(7, 0)),
-                 Contact("网格员", Relation.GRID_WORKER, (hook(http_receiver, "/grid"),), position=2))
+def test_quiet_hours_skip_in_a_chain_but_not_for_critical(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver
+) -> None:
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),), quiet_start=time(22, 0), quiet_end=time(7, 0)),
+        Contact("网格员", Relation.GRID_WORKER, (hook(http_receiver, "/grid"),), position=2),
+    )
     service = notifier(connect, senders)
     service.notify(raised("a1:raised"), NIGHT)
     assert not http_receiver.to("/son")
@@ -149,10 +166,13 @@ def test_quiet_hours_skip_in_a_chain_but_not_for_critical(connect: Connect, send
     assert len(http_receiver.to("/son")) == 1  # a fall wakes him
 
 
-def test_quiet_hours_postpone_progress_notices(connect: Connect, senders: ChannelSenders,
-                                               http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),),
-                                  quiet_start=time(22, 0), quiet_end=time(7, 0)))
+def test_quiet_hours_postpone_progress_notices(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver
+) -> None:
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),), quiet_start=time(22, 0), quiet_end=time(7, 0)),
+    )
     service = notifier(connect, senders)
     service.notify(Notice("a1:resolved", "r1", "alert_resolved", Severity.HIGH, "a1", {"outcome": "误报"}), NIGHT)
     assert not http_receiver.requests
@@ -160,11 +180,15 @@ def test_quiet_hours_postpone_progress_notices(connect: Connect, senders: Channe
     assert service.run_due(NIGHT + timedelta(hours=8)).sent == 1  # 07:00 in Shanghai
 
 
-def test_next_contact_after_no_answer_and_replies(connect: Connect, senders: ChannelSenders,
-                                                  http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
-                 Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2),
-                 Contact("网格员", Relation.GRID_WORKER, (hook(http_receiver, "/grid"),), position=3))
+def test_next_contact_after_no_answer_and_replies(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver
+) -> None:
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
+        Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2),
+        Contact("网格员", Relation.GRID_WORKER, (hook(http_receiver, "/grid"),), position=3),
+    )
     service = notifier(connect, senders, answer_window=timedelta(minutes=10))
     service.notify(raised(), T0)
     assert service.run_due(T0 + timedelta(minutes=9)).told_next == 0
@@ -179,8 +203,11 @@ def test_next_contact_after_no_answer_and_replies(connect: Connect, senders: Cha
 
 
 def test_cant_moves_on_at_once(connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
-                 Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2))
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
+        Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2),
+    )
     service = notifier(connect, senders)
     service.notify(raised(), T0)
     son = json.loads(http_receiver.to("/son")[0].body)["data"]
@@ -190,8 +217,11 @@ def test_cant_moves_on_at_once(connect: Connect, senders: ChannelSenders, http_r
 
 
 def test_closed_alert_stops_the_chain(connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
-                 Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2))
+    add_contacts(
+        connect,
+        Contact("儿子", Relation.FAMILY, (hook(http_receiver, "/son"),)),
+        Contact("邻居", Relation.NEIGHBOUR, (hook(http_receiver, "/neighbour"),), position=2),
+    )
     service = notifier(connect, senders)
     service.notify(raised(), T0)
     assert service.close_alert("a1") == 1
@@ -199,14 +229,20 @@ def test_closed_alert_stops_the_chain(connect: Connect, senders: ChannelSenders,
     assert not http_receiver.to("/neighbour")
 
 
-def test_english_contact_and_min_severity(connect: Connect, senders: ChannelSenders,
-                                          http_receiver: HttpReceiver) -> None:
-    add_contacts(connect, Contact("Tom", Relation.FAMILY, (hook(http_receiver, "/tom"),), language="en"),
-                 Contact("只要紧急", Relation.FAMILY, (hook(http_receiver, "/urgent"),), position=2,
-                         min_severity=Severity.CRITICAL))
+def test_english_contact_and_min_severity(
+    connect: Connect, senders: ChannelSenders, http_receiver: HttpReceiver
+) -> None:
+    add_contacts(
+        connect,
+        Contact("Tom", Relation.FAMILY, (hook(http_receiver, "/tom"),), language="en"),
+        Contact(
+            "只要紧急", Relation.FAMILY, (hook(http_receiver, "/urgent"),), position=2, min_severity=Severity.CRITICAL
+        ),
+    )
     service = notifier(connect, senders)
-    service.notify(Notice("a1:dispatched", "r1", "staff_dispatched", Severity.HIGH, "a1",
-                          {"staff": "Li", "eta": "9"}), T0)
+    service.notify(
+        Notice("a1:dispatched", "r1", "staff_dispatched", Severity.HIGH, "a1", {"staff": "Li", "eta": "9"}), T0
+    )
     [tom] = http_receiver.to("/tom")
     assert json.loads(tom.body)["data"]["title"] == "[Anxin] Li is on the way to 王奶奶"
     assert not http_receiver.to("/urgent")

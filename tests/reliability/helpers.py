@@ -27,9 +27,15 @@ ALERTS_FILTER = "anxin/v1/alerts/#"
 def platform_settings(db_url: str, mqtt_url: str, prefix: str, data_dir: Path, **extra: Any) -> Settings:
     """Build settings for a platform on the given servers (own client id, group and data folder)."""
     return Settings(
-        database_url=db_url, mqtt_url=mqtt_url, topic_prefix=prefix, data_dir=data_dir,
-        ingest_client_id=f"ingest-{uuid.uuid4().hex[:8]}", ingest_group=f"g{uuid.uuid4().hex[:6]}",
-        webhook_secret="w" * 40, reply_secret="r" * 40, secret_key="s" * 40,  # type: ignore[arg-type]
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        topic_prefix=prefix,
+        data_dir=data_dir,
+        ingest_client_id=f"ingest-{uuid.uuid4().hex[:8]}",
+        ingest_group=f"g{uuid.uuid4().hex[:6]}",
+        webhook_secret="w" * 40,
+        reply_secret="r" * 40,
+        secret_key="s" * 40,  # type: ignore[arg-type]
         **extra,
     )
 
@@ -83,8 +89,9 @@ class Fleet:
         now = datetime.now(UTC)
         body = SosEvent(kind="sos", seq=seq, ts=now) if kind == "sos" else FallEvent(kind="fall", seq=seq, ts=now)
         sent = time.monotonic()
-        self.transport.publish(Outgoing(device_id, topic(device_id, Channel.EVENT, self.prefix), encode(body),
-                                        ack_seq=seq))
+        self.transport.publish(
+            Outgoing(device_id, topic(device_id, Channel.EVENT, self.prefix), encode(body), ack_seq=seq)
+        )
         with self._lock:
             self.sent_critical.append((device_id, kind, seq))
         return sent
@@ -93,8 +100,9 @@ class Fleet:
 @contextmanager
 def fleet(mqtt_url: str, prefix: str, devices: list[str]) -> Iterator[Fleet]:
     """Connect a fleet and let it resend unconfirmed events (a thread ticks the transport) until the block ends."""
-    transport = MqttTransport(mqtt_url, devices, prefix=prefix, mode="shared", resend_after=1.0,
-                              client_prefix=f"dev-{uuid.uuid4().hex[:6]}-")
+    transport = MqttTransport(
+        mqtt_url, devices, prefix=prefix, mode="shared", resend_after=1.0, client_prefix=f"dev-{uuid.uuid4().hex[:6]}-"
+    )
     for client in transport._clients.values():  # a device retries its broker within seconds
         client.reconnect_delay_set(1, 2)
     transport.connect()
@@ -157,8 +165,9 @@ class AlertListener:
     def start(self) -> AlertListener:
         """Connect, subscribe (again after any reconnect) and wait for the SUBACK."""
         subscribed = threading.Event()
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{uuid.uuid4().hex[:8]}",
-                             protocol=paho.MQTTv311)
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"listener-{uuid.uuid4().hex[:8]}", protocol=paho.MQTTv311
+        )
         client.reconnect_delay_set(1, 2)
         client.on_connect = lambda c, *_: c.subscribe(ALERTS_FILTER, qos=1)
         client.on_subscribe = lambda *_: subscribed.set()
@@ -171,13 +180,22 @@ class AlertListener:
 
     def changes(self, action: str | None = None, kind: str | None = None) -> list[tuple[float, dict[str, Any]]]:
         """Return the messages seen so far, of one action and kind when given."""
-        return [(t, m) for t, m in list(self.seen)
-                if (action is None or m.get("action") == action) and (kind is None or m.get("kind") == kind)]
+        return [
+            (t, m)
+            for t, m in list(self.seen)
+            if (action is None or m.get("action") == action) and (kind is None or m.get("kind") == kind)
+        ]
 
     def first(self, resident_id: str, kind: str, action: str) -> float | None:
         """Return when the first message of this resident, kind and action arrived."""
-        return next((t for t, m in list(self.seen) if m.get("resident_id") == resident_id and m.get("kind") == kind
-                     and m.get("action") == action), None)
+        return next(
+            (
+                t
+                for t, m in list(self.seen)
+                if m.get("resident_id") == resident_id and m.get("kind") == kind and m.get("action") == action
+            ),
+            None,
+        )
 
     def close(self) -> None:
         """Disconnect."""

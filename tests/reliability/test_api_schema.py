@@ -35,8 +35,10 @@ def app_and_tokens(db_url: str, mqtt_broker: LocalMosquitto, topic_prefix: str) 
     """Seed the dashboard's test world, build the app and sign every role in."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
-    with ConnectionPool(db_url, min_size=1, max_size=6, open=True) as pool, \
-            RootedBroker.connect(mqtt_broker.port, topic_prefix.split("/", 1)[0]) as broker:
+    with (
+        ConnectionPool(db_url, min_size=1, max_size=6, open=True) as pool,
+        RootedBroker.connect(mqtt_broker.port, topic_prefix.split("/", 1)[0]) as broker,
+    ):
         world = platform(pool, broker.publish)
         world.raise_alert("r1", "sos")
         world.raise_alert("r2", "fall")
@@ -55,15 +57,18 @@ def _exercise(operation: Any, tokens: dict[str, str], failures: dict[str, str]) 
     calls = 0
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     def check(case: Any) -> None:
         nonlocal calls
         for role, token in tokens.items():  # the same request as each role
             calls += 1
             try:
-                case.call_and_validate(headers={"Authorization": f"Bearer {token}"},
-                                       checks=[not_a_server_error, response_schema_conformance])
+                case.call_and_validate(
+                    headers={"Authorization": f"Bearer {token}"},
+                    checks=[not_a_server_error, response_schema_conformance],
+                )
             except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, report them all
                 failures.setdefault(f"{operation.label} as {role}", " ".join(str(exc).split())[:400])
 
@@ -77,8 +82,10 @@ def test_no_server_errors_and_answers_match_the_schema(app_and_tokens: tuple[Any
     operations = [result.ok() for result in schema.get_all_operations()]
     failures: dict[str, str] = {}
     calls = sum(_exercise(operation, tokens, failures) for operation in operations)
-    print(f"\n[schemathesis] {calls} calls over {len(operations)} operations as {len(tokens)} roles; "
-          f"failures {len(failures)}")
+    print(
+        f"\n[schemathesis] {calls} calls over {len(operations)} operations as {len(tokens)} roles; "
+        f"failures {len(failures)}"
+    )
     for where, what in sorted(failures.items()):
         print(f"  {where}: {what}")
     assert not failures

@@ -59,22 +59,30 @@ def test_broker_down_under_load_loses_no_critical_event(
         load.finish()
         wait_for(lambda: devices.transport.unconfirmed == 0, 60, "every critical event confirmed to its device")
         wait_for(lambda: devices.transport.backlog == 0, 30, "every message PUBACKed")
-        wait_for(lambda: scalar(db_url, "SELECT count(*) FROM alerts WHERE kind IN ('sos', 'fall')")
-                 >= 2 * RESIDENTS, 30, "every SOS and fall alerted")
+        wait_for(
+            lambda: scalar(db_url, "SELECT count(*) FROM alerts WHERE kind IN ('sos', 'fall')") >= 2 * RESIDENTS,
+            30,
+            "every SOS and fall alerted",
+        )
         sent = devices.sent_telemetry
         with contextlib.suppress(AssertionError):  # up to the persistence window may be gone (see below)
             wait_for(lambda: scalar(db_url, "SELECT count(*) FROM telemetry") == sent, 20, "all telemetry")
         stored = scalar(db_url, "SELECT count(*) FROM telemetry")
         events = scalar(db_url, "SELECT count(*) FROM events WHERE kind IN ('sos', 'fall')")
         alerts = scalar(db_url, "SELECT count(*) FROM alerts WHERE kind IN ('sos', 'fall')")
-        per_kind = scalar(db_url, "SELECT count(*) FROM (SELECT resident_id, kind FROM alerts"
-                          " WHERE kind IN ('sos', 'fall') GROUP BY 1, 2 HAVING count(*) > 1) d")
+        per_kind = scalar(
+            db_url,
+            "SELECT count(*) FROM (SELECT resident_id, kind FROM alerts"
+            " WHERE kind IN ('sos', 'fall') GROUP BY 1, 2 HAVING count(*) > 1) d",
+        )
         stats = devices.transport.stats
         lost = sent - stored
-        print(f"\n[broker {how.name}] telemetry sent {sent}, stored {stored}, lost {lost} "
-              f"(limit {2 * RATE * PERSIST_WINDOW_S:.0f} = 2 s at {RATE:.0f}/s); critical sent "
-              f"{len(devices.sent_critical)}, resent {stats.resent}, confirmed {stats.confirmed}, stored {events}, "
-              f"alerts {alerts}; raised changes seen {len(listener.changes('raised'))}")
+        print(
+            f"\n[broker {how.name}] telemetry sent {sent}, stored {stored}, lost {lost} "
+            f"(limit {2 * RATE * PERSIST_WINDOW_S:.0f} = 2 s at {RATE:.0f}/s); critical sent "
+            f"{len(devices.sent_critical)}, resent {stats.resent}, confirmed {stats.confirmed}, stored {events}, "
+            f"alerts {alerts}; raised changes seen {len(listener.changes('raised'))}"
+        )
     listener.close()
     assert events == len(devices.sent_critical) == 2 * RESIDENTS, "each SOS and fall stored exactly once"
     assert alerts == 2 * RESIDENTS and per_kind == 0, "each SOS and fall alerted exactly once"

@@ -24,15 +24,17 @@ FLOOD = 60_000  # telemetry messages, from two processes
 
 def _flood(port: int, prefix: str, device_id: str, first_seq: int, count: int) -> None:
     """Publish ``count`` telemetry messages as fast as the broker takes them (runs in a child process)."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"flood-{uuid.uuid4().hex[:8]}",
-                         protocol=paho.MQTTv311)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"flood-{uuid.uuid4().hex[:8]}", protocol=paho.MQTTv311)
     client.max_inflight_messages_set(1000)
     client.connect("127.0.0.1", port)
     client.loop_start()
     name = topic(device_id, Channel.TELEMETRY, prefix)
-    infos = [client.publish(name, encode(Telemetry(seq=s, ts=datetime.now(UTC), heart_rate=70, battery=80,
-                                                   worn=True)), qos=1)
-             for s in range(first_seq, first_seq + count)]
+    infos = [
+        client.publish(
+            name, encode(Telemetry(seq=s, ts=datetime.now(UTC), heart_rate=70, battery=80, worn=True)), qos=1
+        )
+        for s in range(first_seq, first_seq + count)
+    ]
     for info in infos:
         info.wait_for_publish(120)
     client.disconnect()
@@ -48,17 +50,22 @@ def _sos_latency(devices: object, listener: AlertListener, resident: int) -> flo
 
 
 @pytest.mark.slow
-def test_sos_latency_under_a_telemetry_flood(own_broker: LocalMosquitto, db_url: str, topic_prefix: str,
-                                             tmp_path: Path) -> None:
+def test_sos_latency_under_a_telemetry_flood(
+    own_broker: LocalMosquitto, db_url: str, topic_prefix: str, tmp_path: Path
+) -> None:
     register_fleet(db_url, 8)
     listener = AlertListener(own_broker.port).start()
     settings = platform_settings(db_url, own_broker.url, topic_prefix, tmp_path)
-    with start_platform(settings, with_dashboard=False), \
-            fleet(own_broker.url, topic_prefix, [f"r{i}-bracelet" for i in range(8)]) as devices:
+    with (
+        start_platform(settings, with_dashboard=False),
+        fleet(own_broker.url, topic_prefix, [f"r{i}-bracelet" for i in range(8)]) as devices,
+    ):
         unloaded = [_sos_latency(devices, listener, i) for i in range(3)]
         ctx = multiprocessing.get_context("spawn")
-        workers = [ctx.Process(target=_flood, args=(own_broker.port, topic_prefix, f"r{6 + w}-bracelet", 1,
-                                                    FLOOD // 2)) for w in range(2)]
+        workers = [
+            ctx.Process(target=_flood, args=(own_broker.port, topic_prefix, f"r{6 + w}-bracelet", 1, FLOOD // 2))
+            for w in range(2)
+        ]
         started = time.monotonic()
         for w in workers:
             w.start()
@@ -72,8 +79,10 @@ def test_sos_latency_under_a_telemetry_flood(own_broker: LocalMosquitto, db_url:
         drained = time.monotonic() - started
     listener.close()
     base, loaded = statistics.median(unloaded), statistics.median(flooded)
-    print(f"\n[flood] {FLOOD} telemetry published in {took:.1f} s ({FLOOD / took:.0f}/s), all stored after "
-          f"{drained:.1f} s ({FLOOD / drained:.0f}/s stored; {stored_during} stored when publishing ended); SOS "
-          f"publish → raised change: unloaded {[round(x, 3) for x in unloaded]} s, flooded "
-          f"{[round(x, 3) for x in flooded]} s; ratio {loaded / base:.1f}")
+    print(
+        f"\n[flood] {FLOOD} telemetry published in {took:.1f} s ({FLOOD / took:.0f}/s), all stored after "
+        f"{drained:.1f} s ({FLOOD / drained:.0f}/s stored; {stored_during} stored when publishing ended); SOS "
+        f"publish → raised change: unloaded {[round(x, 3) for x in unloaded]} s, flooded "
+        f"{[round(x, 3) for x in flooded]} s; ratio {loaded / base:.1f}"
+    )
     assert loaded <= 2 * base or loaded < 0.5, f"SOS latency {loaded:.3f} s under the flood vs {base:.3f} s unloaded"

@@ -69,13 +69,18 @@ def test_a_channel_down_for_an_hour(db_url: str, receiver: tuple[FlakyReceiver, 
     with psycopg.connect(db_url) as conn:
         save_resident_profile(conn, ResidentProfile("r1", "王奶奶", Point(31.23, 121.47)))
         save_contact(conn, "r1", Contact("儿子", Relation.FAMILY, (Channel(ChannelKind.WEBHOOK, f"{base}/son"),)))
-        save_contact(conn, "r1", Contact("邻居", Relation.NEIGHBOUR,
-                                         (Channel(ChannelKind.WEBHOOK, f"{base}/neighbour"),), position=2))
+        save_contact(
+            conn,
+            "r1",
+            Contact("邻居", Relation.NEIGHBOUR, (Channel(ChannelKind.WEBHOOK, f"{base}/neighbour"),), position=2),
+        )
     senders = ChannelSenders(SECRET)
     retry = RetryPolicy()  # the defaults: back-off to 10 min, give up after 2 h
-    notifier = FamilyNotifier(lambda: psycopg.connect(db_url), senders,
-                              NotifySettings(b"reply-secret-for-tests-0123456789", "https://anxin.test/r/{token}",
-                                             retry=retry))
+    notifier = FamilyNotifier(
+        lambda: psycopg.connect(db_url),
+        senders,
+        NotifySettings(b"reply-secret-for-tests-0123456789", "https://anxin.test/r/{token}", retry=retry),
+    )
     notice = Notice("a1:raised", "r1", "alert_raised", Severity.CRITICAL, alert_id="a1", params={"alert_kind": "sos"})
     try:
         notifier.notify(notice, T0)
@@ -87,19 +92,26 @@ def test_a_channel_down_for_an_hour(db_url: str, receiver: tuple[FlakyReceiver, 
     finally:
         senders.close()
     with psycopg.connect(db_url) as conn:
-        deliveries = {name: (state, sent_at, tried) for name, state, sent_at, tried in conn.execute(
-            "SELECT c.name, d.state, d.sent_at, d.attempts FROM notice_deliveries d"
-            " JOIN emergency_contacts c ON c.id = d.contact_id").fetchall()}
+        deliveries = {
+            name: (state, sent_at, tried)
+            for name, state, sent_at, tried in conn.execute(
+                "SELECT c.name, d.state, d.sent_at, d.attempts FROM notice_deliveries d"
+                " JOIN emergency_contacts c ON c.id = d.contact_id"
+            ).fetchall()
+        }
         attempts = conn.execute(
             "SELECT c.name, a.at, a.ok, a.detail FROM delivery_attempts a"
             " JOIN notice_deliveries d ON d.id = a.delivery_id JOIN emergency_contacts c ON c.id = d.contact_id"
-            " ORDER BY a.id").fetchall()
+            " ORDER BY a.id"
+        ).fetchall()
     son_503 = [a for a in flaky.answers if a[1] == "/son" and a[2] == 503]
     son_failed = [a for a in attempts if a[0] == "儿子" and not a[2]]
     first_neighbour = min((a[0] for a in flaky.answers if a[1] == "/neighbour"), default=None)
     told_after = first_neighbour - T0 if first_neighbour else None
-    print(f"\n[notify outage] son: {len(son_503)} answers 503, {len(son_failed)} failed attempts stored, "
-          f"delivery {deliveries['儿子']}; neighbour first told after {told_after}, delivery {deliveries.get('邻居')}")
+    print(
+        f"\n[notify outage] son: {len(son_503)} answers 503, {len(son_failed)} failed attempts stored, "
+        f"delivery {deliveries['儿子']}; neighbour first told after {told_after}, delivery {deliveries.get('邻居')}"
+    )
     # Retries went on through the hour (back-off to 10 min: about a dozen tries), each one recorded as failed.
     assert len(son_503) == len(son_failed) >= 8
     assert max(a[1] for a in son_failed) >= T0 + OUTAGE - timedelta(minutes=10)
