@@ -14,10 +14,11 @@ the folder overlaps the training trials, and quotes the cross-validated figures 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -136,7 +137,27 @@ def evaluate_falls(data_dir: Path, model_path: Path | None = None) -> dict[str, 
     result: dict[str, Any] = {"bench": "falls", **outcome_rates(outcomes), **stage_rates(outcomes, trigger_of(scorer))}
     result["false_alarms_by_activity"] = false_alarms_by_activity(outcomes)
     result.update(_provenance(scorer, [o.key for o in outcomes]))
+    result.update(_scoring_time(scorer, [w for tw in trials for w in tw.windows][:LATENCY_WINDOWS]))
     return result
+
+
+LATENCY_WINDOWS: Final = 200
+
+
+def _scoring_time(scorer: FallScorer, windows: Sequence[FloatArray]) -> dict[str, float]:
+    """Time the live path: one window at a time, as the alert service scores a bracelet's impact."""
+    if not windows:
+        return {}
+    scorer.score(windows[0], MODEL_RATE_HZ)  # warm-up
+    took = []
+    for w in windows:
+        start = time.perf_counter()
+        scorer.score(w, MODEL_RATE_HZ)
+        took.append((time.perf_counter() - start) * 1000)
+    return {
+        "score_ms_p50": round(float(np.percentile(took, 50)), 2),
+        "score_ms_p95": round(float(np.percentile(took, 95)), 2),
+    }
 
 
 def _provenance(scorer: FallScorer, keys: list[str]) -> dict[str, Any]:

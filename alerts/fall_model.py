@@ -6,9 +6,11 @@ acceleration magnitude reaches ``IMPACT_TRIGGER_G``; a window that never reaches
 it raises nothing. Stage 2 runs on the platform and confirms or rejects the fall from that window.
 
 Stage 2, in order: ``resample`` puts any window, evenly or irregularly timed, on a fixed grid
-(``MODEL_RATE_HZ``); ``window_features`` turns it into a short vector of impact-relative features
-(the free-fall dip before the peak, the peak and its jerk, stillness and orientation afterwards),
-all invariant to how the device's axes are mounted, so a new bracelet model needs no retraining for that;
+(``MODEL_RATE_HZ``); ``window_features`` turns it into one row: a short vector of impact-relative hand
+features (`HAND_FEATURE_NAMES`: the free-fall dip before the peak, the peak and its jerk, stillness and
+orientation afterwards) followed by the window's signals framed on the peak (`framed_signals`), which the
+shipped model turns into random-kernel features (`alerts.fall_kernels`). Everything is invariant to how
+the device's axes are mounted, so a new bracelet model needs no retraining for that;
 a scorer says how fall-like the window is. Two scorers share one interface (`FallScorer`):
 
 * `FallClassifier` — a scikit-learn pipeline trained by ``alerts.fall_training`` and shipped as
@@ -16,8 +18,9 @@ a scorer says how fall-like the window is. Two scorers share one interface (`Fal
 * `ThresholdFallRule` — a documented fixed rule, used where no model file is present.
 
 Features are taken relative to the largest magnitude in the window, so the device may put the impact
-anywhere in what it sends; parts of the window the device did not send become NaN, which the gradient
-boosting model handles natively. Nothing here does I/O except `load_fall_classifier` reading the model.
+anywhere in what it sends; parts of the window the device did not send become NaN in the hand features
+(the tree models handle them natively) and repeat the edge value in the signals, as in training.
+Nothing here does I/O except `load_fall_classifier` reading the model.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from alerts.fall_kernels import SIGNAL_NAMES, window_signals
+
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
@@ -40,7 +45,7 @@ PRE_S: Final = 4.0  # window the bracelet sends: 4 s before the impact ...
 POST_S: Final = 6.0  # ... and 6 s after it
 CLIP_G: Final = 16.0  # full scale of common wrist accelerometers; larger readings are glitches
 DEFAULT_MODEL_PATH: Final = Path(__file__).resolve().parent / "models" / "fall_classifier.joblib"
-BUNDLE_FORMAT: Final = 2
+BUNDLE_FORMAT: Final = 3
 # The bracelet's impact trigger (stage 1). Chosen by ``alerts.fall_training`` from the trigger rule
 # (the highest level that still fires on 97 % of the training subjects' falls; see the report) and
 # recorded in the model file; the firmware must be set to it. Wrist falls onto mats in SmartFallMM
@@ -48,7 +53,7 @@ BUNDLE_FORMAT: Final = 2
 IMPACT_TRIGGER_G: Final = 1.5
 MIN_TRIGGER_G: Final = 1.5  # no lower trigger is considered: brisk arm swings and steps reach it
 
-FEATURE_NAMES: Final[tuple[str, ...]] = (
+HAND_FEATURE_NAMES: Final[tuple[str, ...]] = (
     "peak_g",
     "dip_min_g",
     "dip_to_peak_s",
@@ -78,6 +83,13 @@ FEATURE_NAMES: Final[tuple[str, ...]] = (
     "post_std_2_4s",
     "post_axis_var_2_4s",
     "post_settle_s",
+)
+SIGNAL_SAMPLES: Final = round((PRE_S + POST_S) * MODEL_RATE_HZ) + 1
+# after the hand features, each row carries the window's signals (`alerts.fall_kernels.window_signals`),
+# framed PRE_S before to POST_S after the peak, for the random-kernel model
+FEATURE_NAMES: Final[tuple[str, ...]] = (
+    *HAND_FEATURE_NAMES,
+    *(f"{name}_{i:03d}" for name in SIGNAL_NAMES for i in range(SIGNAL_SAMPLES)),
 )
 
 
@@ -325,22 +337,27 @@ def _recovery_features(m: FloatArray, xyz: FloatArray, p: int, r: float) -> list
     ]
 
 
+def framed_signals(xyz: FloatArray, p: int, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
+    """Return the window's signals, ``PRE_S`` before to ``POST_S`` after the peak ``p``, edges repeated."""
+    pre = _n(PRE_S, rate_hz)
+    idx = np.clip(np.arange(p - pre, p + _n(POST_S, rate_hz) + 1), 0, len(xyz) - 1)
+    return window_signals(xyz[idx], pre, rate_hz).ravel()
+
+
 def window_features(xyz: FloatArray, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
-    """Return the `FEATURE_NAMES` vector of one window already on the ``rate_hz`` grid."""
+    """Return the `FEATURE_NAMES` vector of one window already on the ``rate_hz`` grid (`MODEL_RATE_HZ`)."""
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
     if len(xyz) < 3:
         return np.full(len(FEATURE_NAMES), np.nan)
     m = np.linalg.norm(xyz, axis=1)
     p = int(np.argmax(m))
-    return np.array(
-        [
-            *_impact_features(m, xyz, p, rate_hz),
-            *_context_features(m, xyz, p, rate_hz),
-            *_profile_features(m, xyz, p, rate_hz),
-            *_recovery_features(m, xyz, p, rate_hz),
-        ],
-        dtype=np.float64,
-    )
+    hand = [
+        *_impact_features(m, xyz, p, rate_hz),
+        *_context_features(m, xyz, p, rate_hz),
+        *_profile_features(m, xyz, p, rate_hz),
+        *_recovery_features(m, xyz, p, rate_hz),
+    ]
+    return np.concatenate((np.array(hand, dtype=np.float64), framed_signals(xyz, p, rate_hz)))
 
 
 def impact_features(samples: Sequence[Sequence[float]] | FloatArray, rate_hz: float) -> FloatArray:
