@@ -30,6 +30,7 @@ run: $(STAMP) $(WEB_STAMP)
 
 test: $(STAMP) $(WEB_STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
