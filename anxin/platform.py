@@ -35,7 +35,7 @@ from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
 from ingest.maintenance import Maintenance
-from ingest.worker import IngestConfig, IngestWorker
+from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
 
@@ -160,15 +160,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             events_address, f"{settings.ingest_client_id}-events", manual_ack=True, receive_maximum=1000
         )
         worker = IngestWorker(
-            IngestConfig(
-                spool_dir=Path(settings.data_dir) / "spool" / settings.ingest_client_id,
-                topic_prefix=settings.topic_prefix,
-                group=settings.ingest_group,
-                batch_max_rows=settings.batch_max_rows,
-                batch_max_ms=settings.batch_max_ms,
-                spool_max_bytes=settings.spool_max_bytes,
-                max_future_skew_s=settings.max_future_skew_s,
-            ),
+            settings.ingest_config(settings.ingest_client_id),
             db_url,
             ingest_conn,
             events=events_conn,

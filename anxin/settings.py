@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.worker import IngestConfig
+
 
 class Settings(BaseSettings):
     """Configuration read from `ANXIN_*` environment variables (and `DATABASE_URL`, `MQTT_URL`)."""
@@ -48,6 +50,18 @@ class Settings(BaseSettings):
         if not user:
             user, secret = self.mqtt_username, self.mqtt_password
         return user, secret.get_secret_value() if secret else None
+
+    def ingest_config(self, client_id: str) -> IngestConfig:
+        """Return the ingest worker's configuration; each client id spools to a folder of its own."""
+        return IngestConfig(
+            spool_dir=Path(self.data_dir) / "spool" / client_id,
+            topic_prefix=self.topic_prefix,
+            group=self.ingest_group,
+            batch_max_rows=self.batch_max_rows,
+            batch_max_ms=self.batch_max_ms,
+            spool_max_bytes=self.spool_max_bytes,
+            max_future_skew_s=self.max_future_skew_s,
+        )
 
     # dashboard
     http_host: str = "127.0.0.1"

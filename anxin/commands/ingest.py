@@ -6,7 +6,6 @@ import argparse
 import logging
 import signal
 import threading
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,7 +14,7 @@ from anxin.settings import load_settings
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import migrate
 from ingest.metrics import serve_metrics
-from ingest.worker import IngestConfig, IngestWorker
+from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.ingest")
 
@@ -40,15 +39,7 @@ def run(args: argparse.Namespace) -> int:
     connection = MqttConnection(
         BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest")), client_id, manual_ack=True
     )
-    config = IngestConfig(
-        spool_dir=Path(settings.data_dir) / "spool" / client_id,
-        topic_prefix=settings.topic_prefix,
-        group=settings.ingest_group,
-        batch_max_rows=settings.batch_max_rows,
-        batch_max_ms=settings.batch_max_ms,
-        spool_max_bytes=settings.spool_max_bytes,
-        max_future_skew_s=settings.max_future_skew_s,
-    )
+    config = settings.ingest_config(client_id)
     events = MqttConnection(
         BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest_events")),
         f"{client_id}-events",
