@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,23 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from anxin.platform import start_platform
 from anxin.services import LocalMosquitto
-from anxin.settings import Settings
 from gateway.contract import Channel, SosEvent, encode, topic
 from tests.ingest.harness import count, register_fleet, wait_for
-
-
-def _settings(db_url: str, broker: LocalMosquitto, prefix: str, data_dir: Path) -> Settings:
-    return Settings(
-        database_url=db_url,
-        mqtt_url=broker.url,
-        topic_prefix=prefix,
-        data_dir=data_dir,
-        ingest_client_id=f"ingest-{uuid.uuid4().hex[:8]}",
-        ingest_group=f"g{uuid.uuid4().hex[:6]}",
-        webhook_secret="w" * 40,
-        reply_secret="r" * 40,
-        secret_key="s" * 40,  # type: ignore[arg-type]
-    )
+from tests.reliability.helpers import platform_settings
 
 
 def test_an_sos_becomes_a_stored_alert_and_a_published_change(
@@ -46,7 +31,8 @@ def test_an_sos_becomes_a_stored_alert_and_a_published_change(
     listener.loop_start()
     listener.subscribe("anxin/v1/alerts/r0", qos=1)
     assert subscribed.wait(5)
-    with start_platform(_settings(db_url, mqtt_broker, topic_prefix, tmp_path), with_dashboard=False) as platform:
+    settings = platform_settings(db_url, mqtt_broker.url, topic_prefix, tmp_path)
+    with start_platform(settings, with_dashboard=False) as platform:
         assert platform.db_mode.value in ("postgresql", "timescaledb")
         device = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
         device.connect("127.0.0.1", mqtt_broker.port)
