@@ -48,6 +48,7 @@ LOG = logging.getLogger(__name__)
 ConnectionSource = Callable[[], AbstractContextManager[Conn]]  # pool.connection, or lambda: psycopg.connect(url)
 Publish = Callable[[str, bytes], None]
 Notify = Callable[[EscalationAction], None]
+OnChange = Callable[[AlertChange], None]  # told of every committed change, after it is published
 AreaLookup = Callable[[Conn, str], str | None]  # resident id → area type ("city", "countryside"), None if unknown
 
 # Kinds whose condition ends by itself: when the detector says so, the system closes the alert.
@@ -66,6 +67,7 @@ class AlertService:
         policy: EscalationPolicy | None = None,
         *,
         notify: Notify | None = None,
+        on_change: OnChange | None = None,
         area_of: AreaLookup = store.resident_area,
         self_clearing: frozenset[str] = SELF_CLEARING,
         topic_root: str = TOPIC_ROOT,
@@ -77,6 +79,7 @@ class AlertService:
         self._clock = clock
         self.policy = policy or EscalationPolicy()
         self._notify = notify
+        self.on_change = on_change  # the care side closes what an alert started when it closes
         self._area_of = area_of
         self._root = topic_root
         self._due_batch = due_batch
@@ -249,6 +252,11 @@ class AlertService:
             except Exception:
                 # The change is committed; a dashboard that missed it reloads from the database.
                 LOG.exception("could not publish change of alert %s", change.alert_id)
+            if self.on_change is not None:
+                try:
+                    self.on_change(change)
+                except Exception:
+                    LOG.exception("the change hook failed for alert %s", change.alert_id)
 
     def _send_escalations(self, recorded: list[tuple[int, EscalationAction]], now: datetime) -> None:
         sent = [eid for eid, action in recorded if self._send_escalation(action, now)]

@@ -17,7 +17,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from dashboard.actions import Actions
 from dashboard.errors import DashboardError
-from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_status
+from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, parse_status
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
 
@@ -62,6 +62,8 @@ def _topics(settings: DashboardSettings) -> dict[str, Any]:
     return {
         f"{settings.alerts_topic}/#": parse_alert,
         f"{settings.device_topic_prefix}/+/status": parse_status,
+        f"{settings.topic_root}/dispatch/+": parse_dispatch,
+        f"{settings.topic_root}/staff/+/position": parse_position,
     }
 
 

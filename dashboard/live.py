@@ -15,6 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
+from dispatch.messages import DispatchChange, StaffPosition
+
 LOG = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
@@ -67,6 +71,26 @@ def parse_alert(topic: str, payload: bytes) -> LiveMessage | None:
     alert = data.get("alert") if isinstance(data.get("alert"), dict) else data
     alert_id = alert.get("id", alert.get("alert_id")) if isinstance(alert, dict) else None
     return LiveMessage("alert", resident_id, str(alert_id) if alert_id is not None else None, None, data)
+
+
+def parse_dispatch(topic: str, payload: bytes) -> LiveMessage | None:
+    """Read a dispatch change published on ``.../dispatch/{resident_id}`` (dispatch.messages.DispatchChange)."""
+    try:
+        change = DispatchChange.model_validate_json(payload)
+    except ValidationError:
+        LOG.warning("a dispatch change on %s does not match the contract", topic)
+        return None
+    return LiveMessage("dispatch", change.resident_id, change.alert_id, None, change.model_dump(mode="json"))
+
+
+def parse_position(topic: str, payload: bytes) -> LiveMessage | None:
+    """Read a staff position published on ``.../staff/{staff_id}/position`` (dispatch.messages.StaffPosition)."""
+    try:
+        position = StaffPosition.model_validate_json(payload)
+    except ValidationError:
+        LOG.warning("a staff position on %s does not match the contract", topic)
+        return None
+    return LiveMessage("staff_position", None, None, None, position.model_dump(mode="json"))
 
 
 def parse_status(topic: str, payload: bytes) -> LiveMessage | None:

@@ -30,3 +30,8 @@ class DashboardSettings(BaseModel):
     low_battery_pct: int = Field(default=20, ge=0, le=100)
     offline_after_s: int = Field(default=15 * 60, ge=1)
     web_root: str | None = None  # folder with node_modules; default: dashboard/web beside this file
+
+    @property
+    def topic_root(self) -> str:
+        """Return the platform's topic root (``anxin/v1``): alerts, dispatch and staff positions live under it."""
+        return self.alerts_topic.rsplit("/", 1)[0]

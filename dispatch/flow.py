@@ -12,6 +12,7 @@ lifecycle's transition. It is called after our commit with the lifecycle state n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -23,11 +24,14 @@ import psycopg
 from psycopg import sql
 
 from dispatch.errors import NotFoundError, StageError
+from dispatch.messages import TOPIC_ROOT, DispatchChange, DispatchEvent, StaffPosition, dispatch_topic, position_topic
 from dispatch.people import Conn, load_resident_place, load_staff, report_location
-from dispatch.places import ResidentPlace, StaffStatus
+from dispatch.places import Point, ResidentPlace, StaffStatus
 from dispatch.ranking import Candidate, Ranking, RankingPolicy, rank
 
 Connect = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
+Publish = Callable[[str, bytes], None]
+LOG = logging.getLogger(__name__)
 SYSTEM: Final = "system"  # the actor of steps the flow takes by itself
 
 
@@ -170,12 +174,16 @@ class DispatchFlow:
         notify_staff: StaffNotifier,
         on_stage: OnStage,
         offer_timeout: timedelta = timedelta(minutes=3),
+        publish: Publish | None = None,
+        topic_root: str = TOPIC_ROOT,
     ) -> None:
         self._connect = connect
         self._policy = policy
         self._notify_staff = notify_staff
         self._on_stage = on_stage
-        self._offer_timeout = offer_timeout
+        self.offer_timeout = offer_timeout
+        self._publish = publish
+        self._root = topic_root
 
     def preview(self, resident_id: str, raised_at: datetime, now: datetime) -> Ranking:
         """Rank the staff for a resident without assigning anyone (the operator console's list)."""
@@ -229,10 +237,25 @@ class DispatchFlow:
                 r[0]
                 for r in conn.execute(
                     "SELECT id FROM dispatch_assignments WHERE state = 'offered' AND assigned_at <= %s ORDER BY id",
-                    (now - self._offer_timeout,),
+                    (now - self.offer_timeout,),
                 )
             ]
-        return [self._end_offer(a, "declined", now, "no answer") for a in stale]
+        return [self._end_offer(a, "timed_out", now, "no answer") for a in stale]
+
+    def withdraw(self, alert_id: str, now: datetime, reason: str) -> list[str]:
+        """End the live assignment of a closed alert and free its staff member; return whom it freed."""
+        with self._connect() as conn:
+            ended = _withdraw(conn, alert_id, now, reason)
+        for dispatch, assignment_id, staff_id in ended:
+            self._tell(dispatch, DispatchEvent.WITHDRAWN, now, assignment_id, staff_id, reason=reason)
+        return [staff_id for _, _, staff_id in ended]
+
+    def report_position(self, staff_id: str, where: Point, at: datetime) -> None:
+        """Store a staff member's position and show it on every console."""
+        with self._connect() as conn:
+            report_location(conn, staff_id, where, at)
+        message = StaffPosition(staff_id=staff_id, lat=where.lat, lon=where.lon, at=at)
+        self._send(position_topic(staff_id, self._root), message.model_dump_json().encode())
 
     def _offer(self, dispatch: _Dispatch, actor: str, now: datetime, staff_id: str | None) -> Offer:
         """Offer to candidates in turn until one is told, or nobody is left."""
@@ -242,6 +265,7 @@ class DispatchFlow:
                     conn, dispatch, actor, now, staff_id=staff_id, policy=self._policy
                 )
             if task is None:
+                self._tell(dispatch, DispatchEvent.NOBODY_LEFT, now)
                 return offer
             if first:
                 self._on_stage(dispatch.alert_id, "dispatched", actor, now, note=f"offered to {task.staff_id}")
@@ -250,23 +274,70 @@ class DispatchFlow:
                     conn.execute(
                         "UPDATE dispatch_assignments SET notified_at = %s WHERE id = %s", (now, task.assignment_id)
                     )
+                eta = task.eta.total_seconds() / 60
+                self._tell(dispatch, DispatchEvent.OFFERED, now, task.assignment_id, task.staff_id, eta_min=eta)
                 return offer
             with self._connect() as conn:
                 _close_offer(conn, task.assignment_id, "unreachable", now, "could not be told")
+            self._tell(dispatch, DispatchEvent.UNREACHABLE, now, task.assignment_id, task.staff_id)
             actor, staff_id = SYSTEM, None
 
     def _end_offer(self, assignment_id: int, state: str, now: datetime, reason: str) -> Offer:
         """End an offer that was not taken up and offer the task to the next candidate."""
         with self._connect() as conn:
-            dispatch = _close_offer(conn, assignment_id, state, now, reason)
+            dispatch, staff_id = _close_offer(conn, assignment_id, state, now, reason)
+        self._tell(dispatch, DispatchEvent(state), now, assignment_id, staff_id, reason=reason or None)
         return self._offer(dispatch, SYSTEM, now, None)
 
     def _step(self, assignment_id: int, step: Step, now: datetime, outcome: str | None = None, note: str = "") -> None:
         """Advance an assignment by one step, then tell the lifecycle."""
         with self._connect() as conn:
             dispatch, staff_id = _advance(conn, assignment_id, step, now, outcome=outcome, note=note)
+        self._tell(dispatch, DispatchEvent(step.state), now, assignment_id, staff_id, reason=outcome)
         if step.stage is not None:
             self._on_stage(dispatch.alert_id, step.stage, staff_actor(staff_id), now, note=note, outcome=outcome)
+
+    def _tell(
+        self,
+        dispatch: _Dispatch,
+        event: DispatchEvent,
+        at: datetime,
+        assignment_id: int | None = None,
+        staff_id: str | None = None,
+        *,
+        eta_min: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Publish one committed dispatch change for every open console."""
+        if self._publish is None:
+            return
+        staff_name = None
+        if staff_id is not None:
+            with self._connect() as conn:
+                row = conn.execute("SELECT name FROM staff WHERE id = %s", (staff_id,)).fetchone()
+            staff_name = str(row[0]) if row else None
+        change = DispatchChange(
+            alert_id=dispatch.alert_id,
+            resident_id=dispatch.resident_id,
+            dispatch_id=dispatch.id,
+            event=event,
+            at=at,
+            assignment_id=assignment_id,
+            staff_id=staff_id,
+            staff_name=staff_name,
+            eta_min=eta_min,
+            reason=reason,
+        )
+        self._send(dispatch_topic(dispatch.resident_id, self._root), change.model_dump_json().encode())
+
+    def _send(self, topic: str, payload: bytes) -> None:
+        """Publish after commit; a console that missed it reloads the case from the database."""
+        if self._publish is None:
+            return
+        try:
+            self._publish(topic, payload)
+        except Exception:
+            LOG.exception("could not publish on %s", topic)
 
 
 def _open(
@@ -385,17 +456,37 @@ def _lock_assignment(conn: Conn, assignment_id: int) -> tuple[str, str, _Dispatc
     return row[0], row[1], _Dispatch(*row[2:])
 
 
-def _close_offer(conn: Conn, assignment_id: int, state: str, now: datetime, reason: str) -> _Dispatch:
-    """End an offer as declined or unreachable and free the staff member."""
+def _close_offer(conn: Conn, assignment_id: int, state: str, now: datetime, reason: str) -> tuple[_Dispatch, str]:
+    """End an offer as declined, timed out or unreachable and free the staff member."""
     current, staff_id, dispatch = _lock_assignment(conn, assignment_id)
     if current not in ("offered", "accepted"):
         raise StageError(f"assignment {assignment_id} is {current}; only an open offer can be declined")
-    conn.execute(
-        "UPDATE dispatch_assignments SET state = %s, declined_at = %s, decline_reason = %s WHERE id = %s",
-        (state, now, reason or None, assignment_id),
-    )
+    ended = "declined_at" if state == "declined" else "ended_at"
+    query = sql.SQL("UPDATE dispatch_assignments SET state = %s, {col} = %s, decline_reason = %s WHERE id = %s")
+    conn.execute(query.format(col=sql.Identifier(ended)), (state, now, reason or None, assignment_id))
     conn.execute("UPDATE staff SET status = 'available' WHERE id = %s AND status = 'on_task'", (staff_id,))
-    return dispatch
+    return dispatch, staff_id
+
+
+def _withdraw(conn: Conn, alert_id: str, now: datetime, reason: str) -> list[tuple[_Dispatch, int, str]]:
+    """End every live assignment of an alert's dispatch, free its staff and close the dispatch."""
+    row = conn.execute("SELECT id FROM dispatches WHERE alert_id = %s", (alert_id,)).fetchone()
+    if row is None:
+        return []
+    dispatch = _lock_dispatch(conn, "id = %s", row[0])
+    live = conn.execute(
+        "UPDATE dispatch_assignments SET state = 'withdrawn', ended_at = %s, decline_reason = %s"
+        " WHERE dispatch_id = %s AND state = ANY(%s) RETURNING id, staff_id",
+        (now, reason, dispatch.id, list(_LIVE)),
+    ).fetchall()
+    for _, staff_id in live:
+        conn.execute("UPDATE staff SET status = 'available' WHERE id = %s AND status = 'on_task'", (staff_id,))
+    conn.execute(
+        "UPDATE dispatches SET state = 'withdrawn', closed_at = coalesce(closed_at, %s)"
+        " WHERE id = %s AND state <> 'closed'",
+        (now, dispatch.id),
+    )
+    return [(dispatch, int(a), str(s)) for a, s in live]
 
 
 def _advance(

@@ -22,6 +22,7 @@ from dashboard.store.users import User
 router = APIRouter(tags=["live"])
 _POLICY_VIOLATION = 1008
 _RECHECK_S = 60.0
+_FAMILY_TYPES = frozenset({"alert", "device_status"})
 
 
 def origin_allowed(websocket: WebSocket, settings: DashboardSettings) -> bool:
@@ -67,8 +68,8 @@ def _visibility(pool: ConnectionPool[Any], user: User) -> Any:
     async def visible(message: LiveMessage) -> bool:
         if ROLES[user.role].all_residents:
             return True
-        if user.role is RoleName.FAMILY:
-            return message.resident_id in user.resident_ids
+        if user.role is RoleName.FAMILY:  # their relative's alerts and devices; not the desk's dispatch detail
+            return message.type in _FAMILY_TYPES and message.resident_id in user.resident_ids
         return await run_in_threadpool(staff_sees, message)
 
     return visible

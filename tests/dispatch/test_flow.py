@@ -13,6 +13,7 @@ import pytest
 
 from dispatch.errors import StageError
 from dispatch.flow import DispatchFlow, StaffTask
+from dispatch.messages import DispatchChange, DispatchEvent, StaffPosition
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, RiskClass, Role, Station
 from dispatch.ranking import RankingPolicy
@@ -169,3 +170,78 @@ def test_operator_may_pick_someone_else(connect: Any) -> None:
     assert offer.staff_id == "s3"
     assert offer.ranking.best is not None
     assert offer.ranking.best.staff.id == "s1"
+
+
+def test_every_change_is_published_for_the_consoles(connect: Any, db_url: str) -> None:
+    published: list[tuple[str, DispatchChange]] = []
+    flow = DispatchFlow(
+        connect,
+        policy=RankingPolicy(),
+        notify_staff=Recorder(unreachable={"s1"}).notify,
+        on_stage=Recorder().on_stage,
+        publish=lambda topic, payload: published.append((topic, DispatchChange.model_validate_json(payload))),
+        topic_root="t/anxin/v1",
+    )
+    offer = flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    assert offer.assignment_id is not None
+    flow.expire_offers(T0 + timedelta(minutes=4))  # s2 never answers: s3 is offered next
+    events = [(c.event, c.staff_id) for _, c in published]
+    assert events == [
+        (DispatchEvent.UNREACHABLE, "s1"),
+        (DispatchEvent.OFFERED, "s2"),
+        (DispatchEvent.TIMED_OUT, "s2"),
+        (DispatchEvent.OFFERED, "s3"),
+    ]
+    assert {topic for topic, _ in published} == {"t/anxin/v1/dispatch/r1"}
+    assert published[1][1].staff_name == "护理员2"
+    assert published[1][1].eta_min is not None
+    with psycopg.connect(db_url) as conn:
+        states = conn.execute("SELECT staff_id, state, decline_reason FROM dispatch_assignments ORDER BY id").fetchall()
+    assert states == [
+        ("s1", "unreachable", "could not be told"),
+        ("s2", "timed_out", "no answer"),
+        ("s3", "offered", None),
+    ]
+
+
+def test_closing_the_alert_withdraws_the_task_and_frees_the_staff(connect: Any, db_url: str) -> None:
+    published: list[DispatchChange] = []
+    flow = DispatchFlow(
+        connect,
+        policy=RankingPolicy(),
+        notify_staff=Recorder().notify,
+        on_stage=Recorder().on_stage,
+        publish=lambda _, payload: published.append(DispatchChange.model_validate_json(payload)),
+    )
+    offer = flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0)
+    assert offer.assignment_id is not None
+    flow.accept(offer.assignment_id, T0 + timedelta(minutes=1))
+    assert status(db_url)["s1"] == "on_task"
+    assert flow.withdraw("a1", T0 + timedelta(minutes=2), "cancelled") == ["s1"]
+    assert status(db_url)["s1"] == "available"
+    assert flow.withdraw("a1", T0 + timedelta(minutes=3), "cancelled") == []  # twice changes nothing
+    assert published[-1].event is DispatchEvent.WITHDRAWN
+    with pytest.raises(StageError):
+        flow.on_site(offer.assignment_id, T0 + timedelta(minutes=4))  # the task is over for the phone too
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT state FROM dispatches").fetchone() == ("withdrawn",)
+
+
+def test_a_reported_position_is_stored_and_published(connect: Any, db_url: str) -> None:
+    published: list[tuple[str, StaffPosition]] = []
+    flow = DispatchFlow(
+        connect,
+        policy=RankingPolicy(),
+        notify_staff=Recorder().notify,
+        on_stage=Recorder().on_stage,
+        publish=lambda topic, payload: published.append((topic, StaffPosition.model_validate_json(payload))),
+    )
+    flow.report_position("s2", HOME, T0 + timedelta(minutes=5))
+    assert published == [
+        (
+            "anxin/v1/staff/s2/position",
+            StaffPosition(staff_id="s2", lat=HOME.lat, lon=HOME.lon, at=T0 + timedelta(minutes=5)),
+        )
+    ]
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT last_lat, last_lon FROM staff WHERE id = 's2'").fetchone() == (HOME.lat, HOME.lon)
