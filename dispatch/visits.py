@@ -1,9 +1,16 @@
-"""Welfare visits (探访): a schedule by risk class, visit records, and a visit when a resident's trend worsens.
+"""Welfare visits (探访): a schedule by risk class, a visit when a resident's trend worsens, who goes, the note.
 
-The schedule table and the trend rule are pure and take time and daily figures as arguments; the
-functions below them are the thin database layer that computes daily figures from ``telemetry`` and
-``events`` and stores visits. A partial unique index keeps one open visit per resident and reason,
-so the planner and the trend check may run as often as one likes.
+The schedule table, the trend rule and the choice of visitor are pure and take time, daily figures
+and staff as arguments; the functions below them are the thin database layer that computes daily
+figures from ``telemetry`` and ``events`` and stores visits. A partial unique index keeps one open
+visit per resident and reason, so the planner and the trend check may run as often as one likes.
+
+``run_visit_planning`` is the one entry point the platform calls every hour: it plans the scheduled
+visits, runs the trend check once per resident and local day (the day is claimed in
+``visit_trend_checks``, so a second run that day checks nobody again), and gives every unassigned
+planned visit to a staff member of the resident's station — the station nearest their home — the
+one with the fewest open visits. A visit is closed with a short structured note (``VisitNote``);
+one that asks for a follow-up plans a ``follow_up`` visit for the same staff member.
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 
 from dispatch.errors import NotFoundError
-from dispatch.people import Conn, residents_by_risk
-from dispatch.places import RiskClass
+from dispatch.people import Conn, load_staff, residents_by_risk
+from dispatch.places import Point, RiskClass, StaffMember, great_circle_km
 
 VISIT_INTERVALS: Final[Mapping[RiskClass, timedelta]] = MappingProxyType(
     {
@@ -39,16 +46,6 @@ class TrendSignal(StrEnum):
     MORE_NIGHT_BATHROOM = "more_night_bathroom"
     LOW_BATTERY_DAYS = "low_battery_days"
     NOT_WORN_DAYS = "not_worn_days"
-
-
-SIGNAL_TEXT: Final[Mapping[TrendSignal, tuple[str, str]]] = MappingProxyType(
-    {
-        TrendSignal.STEPS_HALVED: ("steps halved this week against the week before", "本周步数较上周减半"),
-        TrendSignal.MORE_NIGHT_BATHROOM: ("more night-time bathroom trips", "夜间如厕次数增多"),
-        TrendSignal.LOW_BATTERY_DAYS: ("bracelet battery low on several days", "手环多日电量不足"),
-        TrendSignal.NOT_WORN_DAYS: ("bracelet not worn on several days", "手环多日未佩戴"),
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +124,78 @@ def _more_night_trips(recent: list[DailyFigures], before: list[DailyFigures], ru
     return now_trips >= then_trips + rule.night_trips_increase and now_trips >= then_trips * rule.night_trips_ratio
 
 
+OVERDUE_AFTER: Final = timedelta(days=1)  # a visit due today is today's work; a day later it is overdue
+FOLLOW_UP_AFTER: Final = timedelta(days=2)  # a follow-up asked for at a visit is due within two days
+TREND_RULE: Final = TrendRule()
+
+
+class VisitReason(StrEnum):
+    """Why a visit is planned."""
+
+    SCHEDULED = "scheduled"
+    TREND = "trend"
+    FOLLOW_UP = "follow_up"
+
+
+class Wellbeing(StrEnum):
+    """How the resident seemed at a visit."""
+
+    GOOD = "good"
+    SOME_CONCERN = "some_concern"
+    POOR = "poor"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitNote:
+    """The short structured note a staff member leaves at a visit."""
+
+    wellbeing: Wellbeing
+    home_safe: bool
+    needs_follow_up: bool
+    text: str = ""
+
+    def findings(self) -> dict[str, object]:
+        """Return the structured part of the note, as stored in ``visits.findings``."""
+        return {"wellbeing": self.wellbeing.value, "home_safe": self.home_safe, "follow_up": self.needs_follow_up}
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
     """A planned or recorded welfare visit."""
 
     id: int
     resident_id: str
-    reason: str  # scheduled, trend, follow_up
+    reason: str  # a VisitReason
     due_at: datetime
     status: str  # planned, done, missed, cancelled
     signals: tuple[str, ...] = ()
     staff_id: str | None = None
     done_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitPlanReport:
+    """What one planning run did."""
+
+    scheduled: int  # scheduled visits planned
+    trend_checked: int  # residents whose trend was checked (at most once per local day)
+    worsening: int  # of those, residents whose last week was worse (a trend visit unless one is open)
+    assigned: int  # planned visits given to a staff member
+    unassigned: int  # planned visits nobody could be given (no home location, or no staff at all)
+
+
+def is_overdue(due_at: datetime, now: datetime, grace: timedelta = OVERDUE_AFTER) -> bool:
+    """Tell whether a planned visit is overdue: the grace after its due time has passed."""
+    return due_at + grace < now
+
+
+def pick_visitor(home: Point, staff: Sequence[StaffMember], open_visits: Mapping[str, int]) -> StaffMember | None:
+    """Choose who visits a home: of the staff at the nearest station, the one with the fewest open visits."""
+    if not staff:
+        return None
+    stations = {m.station.id: m.station for m in staff}.values()
+    nearest = min(stations, key=lambda st: (great_circle_km(home, st.location), st.id))
+    return min((m for m in staff if m.station.id == nearest.id), key=lambda m: (open_visits.get(m.id, 0), m.id))
 
 
 _VISIT_COLUMNS: Final = "id, resident_id, reason, due_at, status, signals, staff_id, done_at"
@@ -150,6 +207,61 @@ def _visit(row: tuple[Any, ...]) -> Visit:
     return Visit(vid, rid, reason, due, status, tuple(signals), staff_id, done)
 
 
+def run_visit_planning(
+    conn: Conn,
+    now: datetime,
+    *,
+    rule: TrendRule = TREND_RULE,
+    intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS,
+) -> VisitPlanReport:
+    """Plan scheduled visits, run today's trend checks and assign open visits; safe to run every hour."""
+    scheduled = plan_scheduled_visits(conn, now, intervals)
+    claimed = _claim_trend_checks(conn, now)
+    worsening = sum(bool(check_trend(conn, resident_id, now, rule, tz)) for resident_id, tz in claimed)
+    assigned, unassigned = assign_visits(conn, now)
+    return VisitPlanReport(scheduled, len(claimed), worsening, assigned, unassigned)
+
+
+def _claim_trend_checks(conn: Conn, now: datetime) -> list[tuple[str, str]]:
+    """Claim the trend check of every resident not yet checked on their local day; return them with their zone."""
+    zones: dict[str, str] = dict(conn.execute("SELECT id, timezone FROM residents").fetchall())
+    days = {rid: now.astimezone(ZoneInfo(tz)).date() for rid, tz in zones.items()}
+    claimed = conn.execute(
+        "INSERT INTO visit_trend_checks (resident_id, checked_on, checked_at)"
+        " SELECT rid, day, %(now)s FROM unnest(%(ids)s::text[], %(days)s::date[]) AS u (rid, day)"
+        " ON CONFLICT (resident_id) DO UPDATE SET checked_on = EXCLUDED.checked_on, checked_at = EXCLUDED.checked_at"
+        " WHERE visit_trend_checks.checked_on < EXCLUDED.checked_on RETURNING resident_id",
+        {"now": now, "ids": list(days), "days": list(days.values())},
+    ).fetchall()
+    return sorted((rid, zones[rid]) for (rid,) in claimed)
+
+
+def assign_visits(conn: Conn, now: datetime) -> tuple[int, int]:
+    """Give every unassigned planned visit to a visitor (``pick_visitor``); return how many were and were not."""
+    staff = load_staff(conn, now)
+    load: dict[str, int] = dict(
+        conn.execute(
+            "SELECT staff_id, count(*) FROM visits WHERE status = 'planned' AND staff_id IS NOT NULL GROUP BY staff_id"
+        ).fetchall()
+    )
+    open_visits = conn.execute(
+        "SELECT v.id, r.lat, r.lon FROM visits v JOIN residents r ON r.id = v.resident_id"
+        " WHERE v.status = 'planned' AND v.staff_id IS NULL ORDER BY v.due_at, v.id"
+    ).fetchall()
+    assigned = 0
+    for visit_id, lat, lon in open_visits:
+        visitor = None if lat is None or lon is None else pick_visitor(Point(lat, lon), staff, load)
+        if visitor is None:
+            continue
+        # The guard keeps a visit someone else assigned meanwhile (another planner, the desk) as it is.
+        if conn.execute(
+            "UPDATE visits SET staff_id = %s WHERE id = %s AND staff_id IS NULL", (visitor.id, visit_id)
+        ).rowcount:
+            load[visitor.id] = load.get(visitor.id, 0) + 1
+            assigned += 1
+    return assigned, len(open_visits) - assigned
+
+
 def plan_scheduled_visits(conn: Conn, now: datetime, intervals: Mapping[RiskClass, timedelta] = VISIT_INTERVALS) -> int:
     """Give every resident without one a planned visit by their risk class; return how many were planned."""
     planned = 0
@@ -158,38 +270,72 @@ def plan_scheduled_visits(conn: Conn, now: datetime, intervals: Mapping[RiskClas
             "SELECT max(done_at) FROM visits WHERE resident_id = %s AND status = 'done'", (resident_id,)
         ).fetchone()
         due = next_visit_due(risk, row[0] if row else None, now, intervals)
-        planned += _insert_visit(conn, resident_id, "scheduled", due=due, now=now)
+        planned += _insert_visit(conn, resident_id, VisitReason.SCHEDULED, due=due, now=now) is not None
     return planned
 
 
 def _insert_visit(
-    conn: Conn, resident_id: str, reason: str, *, due: datetime, now: datetime, signals: Sequence[str] = ()
-) -> int:
-    """Plan a visit unless one for the same reason is already open; return 1 when planned."""
-    return conn.execute(
-        "INSERT INTO visits (resident_id, reason, due_at, created_at, signals) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (resident_id, reason) WHERE status = 'planned' DO NOTHING",
-        (resident_id, reason, due, now, list(signals)),
-    ).rowcount
+    conn: Conn,
+    resident_id: str,
+    reason: VisitReason,
+    *,
+    due: datetime,
+    now: datetime,
+    signals: Sequence[str] = (),
+    staff_id: str | None = None,
+) -> int | None:
+    """Plan a visit unless one for the same reason is already open; return its id when planned."""
+    row = conn.execute(
+        "INSERT INTO visits (resident_id, reason, due_at, created_at, signals, staff_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (resident_id, reason) WHERE status = 'planned' DO NOTHING RETURNING id",
+        (resident_id, reason.value, due, now, list(signals), staff_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def record_visit(
     conn: Conn,
     visit_id: int,
-    staff_id: str,
+    staff_id: str | None,
     at: datetime,
     *,
     notes: str = "",
     findings: Mapping[str, object] | None = None,
-) -> None:
-    """Record a visit as done by a staff member, with notes and findings."""
-    done = conn.execute(
-        "UPDATE visits SET status = 'done', staff_id = %s, done_at = %s, notes = %s, findings = %s"
-        " WHERE id = %s AND status = 'planned'",
+) -> Visit:
+    """Record a planned visit as done, with notes and findings; without a staff id the one assigned stays."""
+    row = conn.execute(
+        "UPDATE visits SET status = 'done', staff_id = coalesce(%s, staff_id), done_at = %s, notes = %s,"
+        f" findings = %s WHERE id = %s AND status = 'planned' RETURNING {_VISIT_COLUMNS}",
         (staff_id, at, notes or None, Jsonb(dict(findings or {})), visit_id),
-    ).rowcount
-    if done == 0:
+    ).fetchone()
+    if row is None:
         raise NotFoundError(f"no planned visit {visit_id}")
+    return _visit(row)
+
+
+def complete_visit(
+    conn: Conn,
+    visit_id: int,
+    note: VisitNote,
+    at: datetime,
+    *,
+    staff_id: str | None = None,
+    follow_up_after: timedelta = FOLLOW_UP_AFTER,
+) -> int | None:
+    """Record a visit done with its note; when the note asks for it, return the follow-up visit planned."""
+    done = record_visit(conn, visit_id, staff_id, at, notes=note.text, findings=note.findings())
+    if not note.needs_follow_up:
+        return None
+    due = at + follow_up_after
+    planned = _insert_visit(conn, done.resident_id, VisitReason.FOLLOW_UP, due=due, now=at, staff_id=done.staff_id)
+    if planned is not None:
+        return planned
+    row = conn.execute(  # one was open already: that one is the follow-up
+        "SELECT id FROM visits WHERE resident_id = %s AND reason = 'follow_up' AND status = 'planned'",
+        (done.resident_id,),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def due_visits(conn: Conn, now: datetime) -> list[Visit]:
@@ -262,5 +408,5 @@ def check_trend(
     start = datetime.combine(today - timedelta(days=2 * rule.window_days), datetime.min.time(), ZoneInfo(tz))
     signals = assess_trend(daily_figures(conn, resident_id, start, now, tz=tz), today, rule)
     if signals:
-        _insert_visit(conn, resident_id, "trend", due=now, now=now, signals=[s.value for s in signals])
+        _insert_visit(conn, resident_id, VisitReason.TREND, due=now, now=now, signals=[s.value for s in signals])
     return signals
