@@ -7,6 +7,7 @@ environment. With no `DATABASE_URL` / `MQTT_URL` the launcher starts private loc
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
     http_port: int = 8000
     secret_key: SecretStr | None = None  # signs dashboard sessions; required with real servers
     public_url: str | None = None  # how families reach the platform, for reply links (https://…)
+
+    # map: a tile preset of dashboard.settings.TILE_SOURCES; a URL or CRS given here overrides the preset's
+    map_tiles: Literal["autonavi", "osm"] = "autonavi"
+    tile_url: str | None = None
+    tile_subdomains: str | None = None
+    tile_crs: Literal["gcj02", "wgs84"] | None = None  # the datum the tiles are drawn in
+    tile_attribution: str | None = None
+    map_center: tuple[float, float] = (31.2304, 121.4737)  # WGS-84 (lat, lon); env: ANXIN_MAP_CENTER='[39.9, 116.4]'
 
     # notifications: signing keys have no defaults (generated only for local services)
     webhook_secret: SecretStr | None = None

@@ -15,7 +15,7 @@ from anxin.care import Care, local_secret
 from anxin.settings import Settings
 from dashboard.actions import Actions
 from dashboard.app import create_app
-from dashboard.settings import DashboardSettings
+from dashboard.settings import TILE_SOURCES, DashboardSettings
 from gateway.mqtt import MqttConnection, Subscriber
 
 LOG = logging.getLogger("anxin.web")
@@ -35,11 +35,19 @@ def serve_dashboard(
     threads: list[threading.Thread],
 ) -> str:
     """Start uvicorn with the dashboard on a thread; return the console URL."""
+    tiles = TILE_SOURCES[settings.map_tiles].overridden(
+        settings.tile_url, settings.tile_subdomains, settings.tile_crs, settings.tile_attribution
+    )
     dash = DashboardSettings(
         secret_key=local_secret(settings, "secret_key"),
         timezone=settings.timezone,
         device_topic_prefix=settings.topic_prefix,
         cookie_secure=settings.http_host not in ("127.0.0.1", "localhost"),
+        tile_url=tiles.url,
+        tile_subdomains=tiles.subdomains,
+        tile_crs=tiles.crs,
+        tile_attribution=tiles.attribution,
+        map_center=settings.map_center,
     )
     actions = Actions(
         alerts=care.alerts, dispatch=care.flow, record_reply=lambda token: care.notifier.record_reply(token, utc_now())

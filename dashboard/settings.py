@@ -1,11 +1,53 @@
 """The dashboard's settings: built by the composition root and passed to `create_app`.
 
 The secret key has no default: the app refuses to start without one.
+
+The map's tiles come from a preset in `TILE_SOURCES` (AutoNavi by default, OpenStreetMap as the
+alternative), whose URL may be overridden. Each source names the datum its tiles are drawn in: the pages
+convert stored WGS-84 positions to GCJ-02 for tiles published in China (``dashboard/static/geo.js``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Final, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+TileCrs = Literal["gcj02", "wgs84"]
+
+
+@dataclass(frozen=True, slots=True)
+class TileSource:
+    """One map tile source: its URL template, subdomains, the datum it is drawn in, and its credit line."""
+
+    url: str
+    subdomains: str
+    crs: TileCrs
+    attribution: str
+
+    def overridden(
+        self,
+        url: str | None = None,
+        subdomains: str | None = None,
+        crs: TileCrs | None = None,
+        attribution: str | None = None,
+    ) -> TileSource:
+        """Return this source with the values that are given replaced."""
+        return TileSource(
+            self.url if url is None else url,
+            self.subdomains if subdomains is None else subdomains,
+            self.crs if crs is None else crs,
+            self.attribution if attribution is None else attribution,
+        )
+
+
+TILE_SOURCES: Final[dict[str, TileSource]] = {
+    "autonavi": TileSource(
+        "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}", "1234", "gcj02", "© 高德地图 AutoNavi"
+    ),
+    "osm": TileSource("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "", "wgs84", "© OpenStreetMap contributors"),
+}
 
 
 class DashboardSettings(BaseModel):
@@ -24,9 +66,11 @@ class DashboardSettings(BaseModel):
     login_max_failures_ip: int = Field(default=30, ge=1)
     alerts_topic: str = "anxin/v1/alerts"  # alert changes arrive on {alerts_topic}/{resident_id}
     device_topic_prefix: str = "ec/v1"  # device status arrives on {device_topic_prefix}/{device_id}/status
-    tile_url: str = "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}"
-    tile_subdomains: str = "1234"
-    map_center: tuple[float, float] = (31.2304, 121.4737)
+    tile_url: str = TILE_SOURCES["autonavi"].url
+    tile_subdomains: str = TILE_SOURCES["autonavi"].subdomains
+    tile_crs: TileCrs = TILE_SOURCES["autonavi"].crs  # the datum the tiles are drawn in
+    tile_attribution: str = TILE_SOURCES["autonavi"].attribution
+    map_center: tuple[float, float] = (31.2304, 121.4737)  # WGS-84 (lat, lon), like every stored position
     low_battery_pct: int = Field(default=20, ge=0, le=100)
     offline_after_s: int = Field(default=15 * 60, ge=1)
     web_root: str | None = None  # folder with node_modules; default: dashboard/web beside this file

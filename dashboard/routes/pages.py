@@ -46,6 +46,8 @@ def config(settings: Settings) -> dict[str, Any]:
         "default_locale": settings.default_locale,
         "tile_url": settings.tile_url,
         "tile_subdomains": settings.tile_subdomains,
+        "tile_crs": settings.tile_crs,
+        "tile_attribution": settings.tile_attribution,
         "map_center": list(settings.map_center),
         "kinds": {k: {"severity": int(v.severity), "en": v.title_en, "zh": v.title_zh} for k, v in ALERT_KINDS.items()},
         "staff_outcomes": {k: {"en": v.name_en, "zh": v.name_zh} for k, v in OUTCOMES.items()},
