@@ -1,4 +1,4 @@
-"""Welfare visits: the schedule by risk class with an injected clock, and the worsening-trend rule."""
+"""Welfare visits: the schedule by risk class with an injected clock, the worsening-trend rule, the hourly planner."""
 
 from __future__ import annotations
 
@@ -8,18 +8,26 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from dispatch.people import ResidentProfile, add_staff, add_station, save_resident_profile
-from dispatch.places import AreaType, Point, RiskClass, Role, Station
+from dispatch.places import AreaType, Point, RiskClass, Role, StaffMember, StaffStatus, Station
 from dispatch.visits import (
+    FOLLOW_UP_AFTER,
     DailyFigures,
     TrendRule,
     TrendSignal,
+    VisitNote,
+    VisitPlanReport,
+    Wellbeing,
     assess_trend,
     check_trend,
+    complete_visit,
     daily_figures,
     due_visits,
+    is_overdue,
     next_visit_due,
+    pick_visitor,
     plan_scheduled_visits,
     record_visit,
+    run_visit_planning,
     visits_of,
 )
 
@@ -103,38 +111,43 @@ def test_schedule_in_the_database_with_an_injected_clock(db_url: str) -> None:
         assert [v.status for v in visits_of(conn, "ra")] == ["planned", "done"]
 
 
+def worsen(conn: psycopg.Connection[tuple[object, ...]], resident_id: str) -> None:
+    """Store a fortnight in which the last week is worse: fewer steps, more night trips, low battery."""
+    rows, events = [], []
+    for back in range(1, 15):
+        day = datetime.combine(TODAY - timedelta(days=back), datetime.min.time(), SHANGHAI)
+        steps = 5000 if back > 7 else 1500
+        rows.append((day + timedelta(hours=20), "b1", back, resident_id, day, steps, 80, True))
+        rows.append((day + timedelta(hours=8), "b1", 100 + back, resident_id, day, 10, 15 if back <= 3 else 80, True))
+        for trip in range(1 if back > 7 else 3):
+            events.append(
+                (
+                    day + timedelta(hours=2, minutes=trip * 30),
+                    "h1",
+                    1000 + back * 10 + trip,
+                    resident_id,
+                    day,
+                    "bathroom",
+                    "occupied",
+                )
+            )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO telemetry (ts, device_id, seq, resident_id, received_at, steps, battery, worn)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+        cur.executemany(
+            "INSERT INTO events (ts, device_id, seq, resident_id, received_at, kind, state)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            events,
+        )
+
+
 def test_trend_visit_from_telemetry_and_events(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         seed(conn)
-        rows, events = [], []
-        for back in range(1, 15):
-            day = datetime.combine(TODAY - timedelta(days=back), datetime.min.time(), SHANGHAI)
-            steps = 5000 if back > 7 else 1500
-            rows.append((day + timedelta(hours=20), "b1", back, "ra", day, steps, 80, True))
-            rows.append((day + timedelta(hours=8), "b1", 100 + back, "ra", day, 10, 15 if back <= 3 else 80, True))
-            for trip in range(1 if back > 7 else 3):
-                events.append(
-                    (
-                        day + timedelta(hours=2, minutes=trip * 30),
-                        "h1",
-                        1000 + back * 10 + trip,
-                        "ra",
-                        day,
-                        "bathroom",
-                        "occupied",
-                    )
-                )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO telemetry (ts, device_id, seq, resident_id, received_at, steps, battery, worn)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
-            cur.executemany(
-                "INSERT INTO events (ts, device_id, seq, resident_id, received_at, kind, state)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                events,
-            )
+        worsen(conn, "ra")
         figures = daily_figures(conn, "ra", T0 - timedelta(days=14), T0)
         assert len(figures) == 14
         assert figures[-1] == DailyFigures(TODAY - timedelta(days=1), 1500, 3, True, False)
@@ -144,3 +157,102 @@ def test_trend_visit_from_telemetry_and_events(db_url: str) -> None:
         [trend] = [v for v in visits_of(conn, "ra") if v.reason == "trend"]
         assert set(trend.signals) == {"steps_halved", "more_night_bathroom", "low_battery_days"}
         assert check_trend(conn, "rb", T0, RULE) == ()
+
+
+EAST = Station("east", "东站", Point(31.20, 121.40), AreaType.CITY)
+WEST = Station("west", "西站", Point(31.20, 121.10), AreaType.COUNTRYSIDE)
+
+
+def member(staff_id: str, station: Station) -> StaffMember:
+    return StaffMember(staff_id, staff_id, Role.CAREGIVER, station, StaffStatus.AVAILABLE, on_shift=False)
+
+
+def test_the_visitor_is_the_least_loaded_at_the_nearest_station() -> None:
+    staff = [member("e2", EAST), member("e1", EAST), member("w1", WEST)]
+    near_east = Point(31.21, 121.35)
+    assert pick_visitor(near_east, staff, {}).id == "e1"  # a tie goes to the first id
+    assert pick_visitor(near_east, staff, {"e1": 2, "e2": 1}).id == "e2"
+    assert pick_visitor(near_east, staff, {"e1": 5, "e2": 5, "w1": 0}).id == "e1"  # never the farther station
+    assert pick_visitor(Point(31.2, 121.0), staff, {"w1": 9}).id == "w1"
+    assert pick_visitor(near_east, [], {}) is None
+
+
+def test_overdue_a_day_after_due() -> None:
+    assert not is_overdue(T0, T0 + timedelta(hours=23))
+    assert is_overdue(T0, T0 + timedelta(days=1, minutes=1))
+
+
+def neighbourhood(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Two stations (east with two staff, west with one) and four residents, one of them keeping UTC time."""
+    for station in (EAST, WEST):
+        add_station(conn, station)
+    for sid, station in (("e1", EAST), ("e2", EAST), ("w1", WEST)):
+        add_staff(conn, sid, sid, Role.CAREGIVER, station.id)
+    homes = (("ra", 31.21, 121.39, "Asia/Shanghai"), ("rb", 31.19, 121.41, "Asia/Shanghai"))
+    homes += (("rc", 31.20, 121.38, "Asia/Shanghai"), ("rw", 31.20, 121.12, "UTC"))
+    for rid, lat, lon, tz in homes:
+        save_resident_profile(conn, ResidentProfile(rid, rid, Point(lat, lon), risk_class=RiskClass.A, timezone=tz))
+
+
+def assignees(conn: psycopg.Connection[tuple[object, ...]]) -> dict[tuple[str, str], str | None]:
+    rows = conn.execute("SELECT resident_id, reason, staff_id FROM visits WHERE status = 'planned'").fetchall()
+    return {(str(r), str(why)): None if s is None else str(s) for r, why, s in rows}
+
+
+def test_planning_assigns_each_visit_to_the_nearest_stations_least_loaded_staff(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        neighbourhood(conn)
+        report = run_visit_planning(conn, T0)
+        assert report == VisitPlanReport(scheduled=4, trend_checked=4, worsening=0, assigned=4, unassigned=0)
+        assert assignees(conn) == {
+            ("ra", "scheduled"): "e1",
+            ("rb", "scheduled"): "e2",
+            ("rc", "scheduled"): "e1",  # e1 and e2 have one each: the tie goes to e1
+            ("rw", "scheduled"): "w1",  # the west station is nearer, however loaded east is
+        }
+        later = T0 + timedelta(minutes=30)
+        assert run_visit_planning(conn, later) == VisitPlanReport(0, 0, 0, 0, 0)  # nothing twice
+        conn.execute("INSERT INTO residents (id, name) VALUES ('rx', 'nowhere')")  # no home on record
+        assert run_visit_planning(conn, later) == VisitPlanReport(1, 1, 0, 0, 1)  # checked: new today
+
+
+def test_the_trend_check_runs_once_per_residents_local_day(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        neighbourhood(conn)
+        worsen(conn, "ra")
+        first = run_visit_planning(conn, T0)  # 09:00 in Shanghai, 01:00 in UTC
+        assert (first.trend_checked, first.worsening) == (4, 1)
+        assert assignees(conn)[("ra", "trend")] == "e2"  # e1 had ra's scheduled visit already
+        conn.execute("UPDATE visits SET status = 'cancelled' WHERE reason = 'trend'")
+        evening = run_visit_planning(conn, T0 + timedelta(hours=10))  # 19:00 the same day in Shanghai
+        assert (evening.trend_checked, evening.worsening) == (0, 0)
+        assert ("ra", "trend") not in assignees(conn)  # not checked again, so not planned again
+        midnight = run_visit_planning(conn, T0 + timedelta(hours=15, minutes=5))  # 00:05 next day; 16:05 UTC
+        assert midnight.trend_checked == 3  # the Shanghai residents; rw's day has not turned yet
+        assert midnight.worsening == 1
+        assert ("ra", "trend") in assignees(conn)
+        assert run_visit_planning(conn, T0 + timedelta(hours=23)).trend_checked == 1  # 00:00 UTC: rw
+
+
+def test_a_visit_closes_with_a_note_and_may_ask_for_a_follow_up(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        neighbourhood(conn)
+        run_visit_planning(conn, T0)
+        [visit] = [v for v in visits_of(conn, "ra") if v.status == "planned"]
+        fine = VisitNote(Wellbeing.GOOD, home_safe=True, needs_follow_up=False, text="精神好")
+        at = T0 + timedelta(hours=2)
+        assert complete_visit(conn, visit.id, fine, at) is None
+        notes, findings, staff = conn.execute(
+            "SELECT notes, findings, staff_id FROM visits WHERE id = %s", (visit.id,)
+        ).fetchone()
+        assert (notes, staff) == ("精神好", "e1")
+        assert findings == {"wellbeing": "good", "home_safe": True, "follow_up": False}
+        [rb] = [v for v in visits_of(conn, "rb") if v.status == "planned"]
+        worry = VisitNote(Wellbeing.POOR, home_safe=False, needs_follow_up=True)
+        follow_up = complete_visit(conn, rb.id, worry, at)
+        assert follow_up is not None
+        [planned] = [v for v in visits_of(conn, "rb") if v.reason == "follow_up"]
+        assert (planned.id, planned.staff_id, planned.due_at) == (follow_up, "e2", at + FOLLOW_UP_AFTER)
+        assert complete_visit(conn, follow_up, worry, at + timedelta(days=1)) != follow_up  # a new one
+        [again] = [v for v in visits_of(conn, "rb") if v.reason == "follow_up" and v.status == "planned"]
+        assert again.due_at == at + timedelta(days=1) + FOLLOW_UP_AFTER
