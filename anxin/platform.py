@@ -148,7 +148,9 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         bus.connect()
         stack.callback(bus.close)
         care = Care(settings, pool, bus, utc_now)
-        alert_service = AlertService(_connection_source(pool), bus.publish, utc_now, notify=care.on_escalation)
+        alert_service = AlertService(
+            _connection_source(pool), bus.publish, utc_now, notify=care.on_escalation, on_change=care.on_alert_change
+        )
         care.alerts = alert_service
         detectors = DetectorSet(standard_detectors(load_fall_classifier()))
         pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)

@@ -30,6 +30,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class TaskLinkReader(Protocol):
+    """Verify a task link's token (notify's ``read_task_token``); return (assignment id, staff id)."""
+
+    def __call__(self, token: str) -> tuple[int, str]:
+        """Return what the token names; raise when it is forged or expired."""
+
+
 @dataclass(frozen=True, slots=True)
 class Actions:
     """The services behind the dashboard's buttons; a missing one answers 503."""
@@ -37,6 +44,7 @@ class Actions:
     alerts: AlertService | None = None
     dispatch: DispatchFlow | None = None
     record_reply: ReplyRecorder | None = None
+    read_task_link: TaskLinkReader | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
 
 

@@ -176,6 +176,7 @@ class DispatchFlow:
         offer_timeout: timedelta = timedelta(minutes=3),
         publish: Publish | None = None,
         topic_root: str = TOPIC_ROOT,
+        on_change: Callable[[DispatchChange], None] | None = None,
     ) -> None:
         self._connect = connect
         self._policy = policy
@@ -184,6 +185,7 @@ class DispatchFlow:
         self.offer_timeout = offer_timeout
         self._publish = publish
         self._root = topic_root
+        self.on_change = on_change  # told of every committed change after it is published (family notices)
 
     def preview(self, resident_id: str, raised_at: datetime, now: datetime) -> Ranking:
         """Rank the staff for a resident without assigning anyone (the operator console's list)."""
@@ -308,8 +310,8 @@ class DispatchFlow:
         eta_min: float | None = None,
         reason: str | None = None,
     ) -> None:
-        """Publish one committed dispatch change for every open console."""
-        if self._publish is None:
+        """Publish one committed dispatch change for every open console, then tell the change hook."""
+        if self._publish is None and self.on_change is None:
             return
         staff_name = None
         if staff_id is not None:
@@ -329,6 +331,11 @@ class DispatchFlow:
             reason=reason,
         )
         self._send(dispatch_topic(dispatch.resident_id, self._root), change.model_dump_json().encode())
+        if self.on_change is not None:
+            try:
+                self.on_change(change)
+            except Exception:
+                LOG.exception("the dispatch change hook failed for alert %s", dispatch.alert_id)
 
     def _send(self, topic: str, payload: bytes) -> None:
         """Publish after commit; a console that missed it reloads the case from the database."""

@@ -259,8 +259,11 @@ class FamilyNotifier:
     def _message(self, due: _Due, contact: Contact, now: datetime) -> Outgoing:
         """Render a delivery's message in the contact's language, with signed reply links."""
         links = self._reply_links(due, now)
+        suffix = f"_{contact.language}"  # "outcome_en" stands for "outcome" in an English message
+        localised = {k.removesuffix(suffix): v for k, v in due.params.items() if k.endswith(suffix)}
         params = {
             **due.params,
+            **localised,
             **_alert_title(due.params, contact.language),
             "resident": due.resident,
             "time": due.created_at.astimezone(due.tz).strftime("%H:%M"),
@@ -322,12 +325,16 @@ def _insert_notice(conn: Conn, n: Notice, now: datetime) -> tuple[int, bool]:
 def _plan_deliveries(conn: Conn, notice_id: int, notice: Notice, contacts: list[Contact], now: datetime) -> None:
     """Make a delivery per contact who wants this notice: a chain tells the first now and the rest wait."""
     audience = template(notice.event).audience
-    wanted = [
-        c for c in contacts if notice.severity >= c.min_severity and (audience is Audience.CHAIN or c.wants_updates)
-    ]
+    if audience is Audience.TOLD:
+        told = _told_contacts(conn, notice.alert_id)
+        wanted = [c for c in contacts if c.id in told]
+    else:
+        wanted = [
+            c for c in contacts if notice.severity >= c.min_severity and (audience is Audience.CHAIN or c.wants_updates)
+        ]
     rows = []
     for i, contact in enumerate(wanted):
-        due = audience is Audience.ALL or i == 0
+        due = audience is not Audience.CHAIN or i == 0
         rows.append(
             (
                 notice_id,
@@ -344,6 +351,16 @@ def _plan_deliveries(conn: Conn, notice_id: int, notice: Notice, contacts: list[
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (notice_id, contact_id) DO NOTHING",
             rows,
         )
+
+
+def _told_contacts(conn: Conn, alert_id: str | None) -> set[int]:
+    """Return the contacts that an earlier notice of an alert reached."""
+    rows = conn.execute(
+        "SELECT DISTINCT d.contact_id FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id"
+        " WHERE n.alert_id = %s AND d.state = 'sent'",
+        (alert_id,),
+    ).fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def _advance_chain(conn: Conn, notice_id: int, now: datetime, answer_window: timedelta) -> int:

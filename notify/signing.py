@@ -118,3 +118,36 @@ def read_reply_token(secret: str | bytes, token: str, now: datetime) -> ReplyCla
     if claim.answer not in ANSWERS:
         raise TokenError(f"unknown answer {claim.answer!r}")
     return claim
+
+
+@dataclass(frozen=True, slots=True)
+class TaskClaim:
+    """What a verified task link says: which offer, made to whom."""
+
+    assignment_id: int
+    staff_id: str
+    expires_at: datetime
+
+
+def make_task_token(secret: str | bytes, assignment_id: int, staff_id: str, expires_at: datetime) -> str:
+    """Sign the token of a link that opens one task offer on the staff member's phone."""
+    payload = json.dumps(
+        {"t": assignment_id, "s": staff_id, "e": int(expires_at.timestamp())}, separators=(",", ":")
+    ).encode()
+    return f"{_b64(payload)}.{_b64(_mac(signing_key(secret), b'task.' + payload))}"
+
+
+def read_task_token(secret: str | bytes, token: str, now: datetime) -> TaskClaim:
+    """Verify a task link's token and return what it claims; refuse forged or expired ones."""
+    try:
+        payload_text, mac_text = token.split(".")
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except ValueError as exc:
+        raise TokenError("malformed task token") from exc
+    if not hmac.compare_digest(mac, _mac(signing_key(secret), b"task." + payload)):
+        raise TokenError("task token signature does not match")
+    fields = json.loads(payload)
+    claim = TaskClaim(int(fields["t"]), str(fields["s"]), datetime.fromtimestamp(int(fields["e"]), UTC))
+    if now >= claim.expires_at:
+        raise TokenError("task link has expired")
+    return claim

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi.responses import RedirectResponse
 
 from alerts.errors import IllegalTransitionError
 from dashboard.actions import Actions, actor
 from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
+from dashboard.routes.alerts import refuse_if_claimed_by_other
 from dashboard.schemas.dispatch import (
     CandidatePublic,
     Decline,
@@ -123,6 +125,7 @@ def send(
 ) -> OfferPublic:
     """Offer the task to the top candidate, or to the staff member named."""
     row = _alert_row(conn, alert_id)
+    refuse_if_claimed_by_other(row, user)
     if row["state"] != "acknowledged":
         raise HTTPException(status.HTTP_409_CONFLICT, f"an alert {row['state']} cannot be dispatched; acknowledge it")
     log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
@@ -247,3 +250,16 @@ def outcome(
     with translated():
         flow.finish(assignment_id, body.outcome, now(request), body.note)
     return [TaskPublic(**r) for r in tasks.tasks(conn, assignment_id=assignment_id)]
+
+
+@router.get("/task-link/{token}", include_in_schema=False)
+def open_task_link(token: str, request: Request) -> RedirectResponse:
+    """Open the task a signed offer link names on the staff page (signing in first if needed)."""
+    acts: Actions = request.app.state.actions
+    if acts.read_task_link is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, {"code": "task_links_unavailable"})
+    try:
+        assignment_id, _ = acts.read_task_link(token)
+    except Exception as exc:  # a forged, expired or malformed token: one answer for all
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "task_link_invalid"}) from exc
+    return RedirectResponse(f"/staff?task={assignment_id}", status_code=status.HTTP_303_SEE_OTHER)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 
-from dashboard.actions import utc_now
+from dashboard.actions import Actions, utc_now
 from dashboard.deps import AllResidents, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
 from dashboard.schemas.people import StaffPublic, StaffUpdate, StationPublic
@@ -54,7 +54,9 @@ def get_staff(staff_id: str, user: CurrentUser, conn: Conn) -> StaffPublic:
 
 
 @router.patch("/staff/{staff_id}", responses={404: {}})
-def update_staff(staff_id: str, body: StaffUpdate, user: CurrentUser, conn: Conn, log: Audit) -> StaffPublic:
+def update_staff(
+    staff_id: str, body: StaffUpdate, user: CurrentUser, conn: Conn, log: Audit, request: Request
+) -> StaffPublic:
     """Report a staff member's status or position (staff: only their own)."""
     _own_or_desk(user, staff_id)
     if not places.staff(conn, staff_id):
@@ -62,6 +64,11 @@ def update_staff(staff_id: str, body: StaffUpdate, user: CurrentUser, conn: Conn
     if body.status is not None:
         set_staff_status(conn, staff_id, StaffStatus(body.status))
     if body.lat is not None and body.lon is not None:
-        report_location(conn, staff_id, Point(body.lat, body.lon), utc_now())
+        acts: Actions = request.app.state.actions
+        if acts.dispatch is not None:  # stored and shown live on every console
+            conn.commit()
+            acts.dispatch.report_position(staff_id, Point(body.lat, body.lon), utc_now())
+        else:
+            report_location(conn, staff_id, Point(body.lat, body.lon), utc_now())
     log("update", "staff", staff_id, body.model_dump(exclude_none=True))
     return StaffPublic(**places.staff(conn, staff_id)[0])

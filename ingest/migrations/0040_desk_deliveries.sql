@@ -31,3 +31,7 @@ ALTER TABLE dispatch_assignments ADD COLUMN IF NOT EXISTS ended_at timestamptz; 
 ALTER TABLE dispatches DROP CONSTRAINT IF EXISTS dispatches_state_check;
 ALTER TABLE dispatches ADD CONSTRAINT dispatches_state_check
     CHECK (state IN ('assigning', 'accepted', 'en_route', 'on_site', 'closed', 'escalated', 'withdrawn'));
+
+-- The all clear goes to the contacts an alert's earlier notices reached, and no one else.
+ALTER TABLE notices DROP CONSTRAINT IF EXISTS notices_audience_check;
+ALTER TABLE notices ADD CONSTRAINT notices_audience_check CHECK (audience IN ('chain', 'all', 'told'));

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
 from alerts.lifecycle import AlertState
+from alerts.messages import TOPIC_ROOT
 from alerts.service import AlertService
 from anxin.care import DISPATCH_OUTCOMES
 from dashboard.actions import Actions
@@ -184,5 +185,12 @@ def platform(pool: ConnectionPool[Any], publish: Callable[[str, bytes], None], *
         told.append(task)
         return True
 
-    flow = DispatchFlow(pool.connection, policy=RankingPolicy(), notify_staff=notify_staff, on_stage=on_stage)
+    flow = DispatchFlow(
+        pool.connection,
+        policy=RankingPolicy(),
+        notify_staff=notify_staff,
+        on_stage=on_stage,
+        publish=publish,
+        topic_root=alert_options.get("topic_root", TOPIC_ROOT),
+    )
     return Platform(pool, alerts, flow, told)
