@@ -1,9 +1,8 @@
-"""Dispatch: ranked candidates, offers, staff tasks and their steps; visits."""
+"""Dispatch: ranked candidates, offers, staff tasks and their steps (visits: ``dashboard.schemas.visits``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,27 +111,3 @@ class Finish(BaseModel):
 
     outcome: str = Field(min_length=1, max_length=40)
     note: str = Field(default="", max_length=500)
-
-
-class VisitPublic(BaseModel):
-    """A welfare visit."""
-
-    id: int
-    resident_id: str
-    resident_name: str | None
-    reason: str
-    due_at: datetime
-    status: str
-    staff_id: str | None
-    signals: list[str]
-    done_at: datetime | None
-    notes: str | None
-
-
-class VisitDone(BaseModel):
-    """Record a visit as done."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    notes: str = Field(default="", max_length=2000)
-    findings: dict[str, Any] = {}

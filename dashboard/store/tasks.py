@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 _TASKS = (
     "SELECT x.id AS assignment_id, x.dispatch_id, d.alert_id, x.state, x.staff_id, s.name AS staff_name,"
@@ -57,28 +57,37 @@ def assignment_owner(conn: psycopg.Connection[Any], assignment_id: int) -> tuple
 
 
 _VISITS = (
-    "SELECT v.id, v.resident_id, r.name AS resident_name, v.reason, v.due_at, v.status, v.staff_id, v.signals,"
-    " v.done_at, v.notes FROM visits v LEFT JOIN residents r ON r.id = v.resident_id"
+    "SELECT v.id, v.resident_id, r.name AS resident_name, r.address, v.reason, v.signals, v.due_at, v.status,"
+    " v.staff_id, s.name AS staff_name, v.done_at, v.notes, v.findings"
+    " FROM visits v LEFT JOIN residents r ON r.id = v.resident_id LEFT JOIN staff s ON s.id = v.staff_id"
 )
+# Planned visits soonest due first, so the overdue lead; done ones newest first.
+_VISIT_ORDER: Final = {"planned": " ORDER BY v.due_at, v.id", "done": " ORDER BY v.done_at DESC, v.id DESC"}
 
 
 def visits(
-    conn: psycopg.Connection[Any], *, residents: frozenset[str] | None, staff_id: str | None, planned_only: bool
+    conn: psycopg.Connection[Any],
+    *,
+    residents: frozenset[str] | None,
+    staff_id: str | None,
+    status: str = "planned",
+    done_since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """List visits, soonest due first."""
+    """List the visits of one status, for some residents or one staff member; done ones since a moment."""
     clauses = [
         c
         for t, c in (
+            (True, "v.status = %(status)s"),
             (residents is not None, "v.resident_id = ANY(%(res)s)"),
             (staff_id is not None, "v.staff_id = %(staff)s"),
-            (planned_only, "v.status = 'planned'"),
+            (done_since is not None, "v.done_at >= %(since)s"),
         )
         if t
     ]
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    params = {"status": status, "res": list(residents or ()), "staff": staff_id, "since": done_since}
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            _VISITS + where + " ORDER BY v.due_at LIMIT 500", {"res": list(residents or ()), "staff": staff_id}
+            _VISITS + " WHERE " + " AND ".join(clauses) + _VISIT_ORDER[status] + " LIMIT 500", params
         ).fetchall()
 
 
@@ -86,13 +95,3 @@ def visit(conn: psycopg.Connection[Any], visit_id: int) -> dict[str, Any] | None
     """Return one visit."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(_VISITS + " WHERE v.id = %s", (visit_id,)).fetchone()
-
-
-def finish_visit(conn: psycopg.Connection[Any], visit_id: int, notes: str, findings: dict[str, Any]) -> bool:
-    """Mark a planned visit done; return whether it was planned."""
-    cur = conn.execute(
-        "UPDATE visits SET status = 'done', done_at = now(), notes = %s, findings = %s"
-        " WHERE id = %s AND status = 'planned'",
-        (notes, Jsonb(findings), visit_id),
-    )
-    return cur.rowcount == 1
