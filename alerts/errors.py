@@ -24,5 +24,14 @@ class IllegalTransitionError(AlertsError):
         self.detail = detail
 
 
+class ClaimRefusedError(AlertsError):
+    """The desk's claim on an alert refused a claim or a release: another holds it, or the case is closed."""
+
+    def __init__(self, code: str, holder: str | None) -> None:
+        super().__init__(f"{code}: held by {holder}" if holder else code)
+        self.code = code  # claimed_by_other, take_over_not_allowed, not_claimed, alert_closed
+        self.holder = holder  # the actor holding the claim, if anyone does
+
+
 class AlertStoreError(AlertsError):
     """The database refused an alert statement or is unreachable."""

@@ -29,6 +29,9 @@ class ChangeAction(StrEnum):
     NOTED = "noted"  # a finding was recorded that changes nothing by itself (a late "I'm OK", smoke cleared)
     ESCALATED = "escalated"  # escalation actions fired (see escalations)
     PROVISIONAL = "provisional"  # a critical finding the database could not store yet (see ProvisionalAlert)
+    CLAIMED = "claimed"  # an operator took the case (actor); a supervisor may take it over
+    RELEASED = "released"  # the claimant (actor) gave the case back to the desk
+    NOTE_ADDED = "note_added"  # a case note was written (actor, note)
 
 
 class AlertChange(BaseModel):

@@ -10,6 +10,11 @@ Three entry points, each one short transaction that commits before anyone is tol
   ``FOR UPDATE SKIP LOCKED`` and each step is stored once, so any number of processes may run it, and a
   restarted process carries on where the stored clock stands.
 
+The desk's own moves are short transactions of the same kind: `AlertService.claim` and `release` store who
+holds a case (so no two operators dispatch the same alert; acknowledging claims it for the acknowledger,
+and a supervisor may take a claim over), and `AlertService.add_note` stores a case note. Each publishes
+an `AlertChange` (``claimed``, ``released``, ``note_added``) with the person in ``actor``.
+
 After each commit, changes go to ``publish(topic, payload)`` — the composition root hands in a paho-based
 QoS 1 publisher, so this package never imports paho — and escalations also to the ``notify`` hook.
 An escalation is marked published only after both took it; one left unmarked (a process died between
@@ -27,11 +32,21 @@ from typing import Final
 import psycopg
 
 from alerts import store
-from alerts.errors import AlertStoreError, UnknownKindError
+from alerts.errors import AlertStoreError, ClaimRefusedError, UnknownKindError
 from alerts.escalation import EscalationAction, EscalationKind, EscalationPolicy, escalate, next_deadline
 from alerts.findings import Finding
 from alerts.kinds import ALERT_KINDS, Severity
-from alerts.lifecycle import AlertState, Outcome, Transition, advance, moves, raise_alert
+from alerts.lifecycle import (
+    CLOSED_STATES,
+    AlertState,
+    Outcome,
+    Role,
+    Transition,
+    advance,
+    moves,
+    raise_alert,
+    role_of,
+)
 from alerts.messages import (
     TOPIC_ROOT,
     AlertChange,
@@ -54,6 +69,7 @@ AreaLookup = Callable[[Conn, str], str | None]  # resident id → area type ("ci
 # Kinds whose condition ends by itself: when the detector says so, the system closes the alert.
 SELF_CLEARING: Final = frozenset({"device_offline", "battery_low", "not_worn"})
 MAX_ANNOUNCED: Final = 10_000  # provisional announcements remembered while the database is down
+TAKES_OVER: Final = frozenset({Role.SUPERVISOR})  # who may take a case another person holds
 
 
 class AlertService:
@@ -111,14 +127,64 @@ class AlertService:
         actor: str,
         note: str | None = None,
         outcome: Outcome | None = None,
+        *,
+        claim: bool = False,
     ) -> AlertChange:
-        """Move an alert to ``to`` on behalf of ``actor``; raise `IllegalTransitionError` if not allowed."""
+        """Move an alert to ``to`` on behalf of ``actor`` (taking the case when ``claim``); refuse if not allowed.
+
+        Raises `IllegalTransitionError` for a move the lifecycle refuses, and `ClaimRefusedError` when
+        ``claim`` is asked and another person holds the case.
+        """
         now = self._clock()
         with self._transaction() as conn:
             alert = store.get_alert(conn, alert_id, for_update=True)
             step = advance(alert.state, to, actor, now, note=note, outcome=outcome)
+            if claim and alert.claimed_by != actor:
+                _may_claim(alert, actor, take_over=False)
+                store.set_claim(conn, alert_id, actor, now)
             row = self._rearm(conn, store.apply_transition(conn, alert_id, step))
         change = _change(row, ChangeAction.TRANSITION, now, step)
+        self._send_changes([change])
+        return change
+
+    def claim(self, alert_id: int, actor: str, *, take_over: bool = False) -> AlertChange | None:
+        """Take the case for ``actor``; return None when they already hold it, raise `ClaimRefusedError` if refused.
+
+        A case another person holds is refused, unless ``take_over`` is asked by a role that may take over.
+        """
+        now = self._clock()
+        with self._transaction() as conn:
+            alert = store.get_alert(conn, alert_id, for_update=True)
+            if alert.state in CLOSED_STATES:
+                raise ClaimRefusedError("alert_closed", alert.claimed_by)
+            if alert.claimed_by == actor:
+                return None
+            _may_claim(alert, actor, take_over=take_over)
+            row = store.set_claim(conn, alert_id, actor, now)
+        change = _change(row, ChangeAction.CLAIMED, now, actor=actor)
+        self._send_changes([change])
+        return change
+
+    def release(self, alert_id: int, actor: str, *, take_over: bool = False) -> AlertChange:
+        """Give the case back to the desk; only its holder may, or a role that may take over when ``take_over``."""
+        now = self._clock()
+        with self._transaction() as conn:
+            alert = store.get_alert(conn, alert_id, for_update=True)
+            if alert.claimed_by is None:
+                raise ClaimRefusedError("not_claimed", None)
+            _may_claim(alert, actor, take_over=take_over)
+            row = store.set_claim(conn, alert_id, None, now)
+        change = _change(row, ChangeAction.RELEASED, now, actor=actor)
+        self._send_changes([change])
+        return change
+
+    def add_note(self, alert_id: int, actor: str, text: str) -> AlertChange:
+        """Store a case note by ``actor`` on the alert's timeline, then tell every console."""
+        now = self._clock()
+        with self._transaction() as conn:
+            row = store.get_alert(conn, alert_id)
+            store.add_note(conn, alert_id, actor, now, text)
+        change = _change(row, ChangeAction.NOTE_ADDED, now, actor=actor, note=text)
         self._send_changes([change])
         return change
 
@@ -301,6 +367,16 @@ class AlertService:
             raise AlertStoreError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
+def _may_claim(alert: AlertRow, actor: str, *, take_over: bool) -> None:
+    """Refuse ``actor`` a case another person holds, unless they take it over and their role may."""
+    if alert.claimed_by in (None, actor):
+        return
+    if not take_over:
+        raise ClaimRefusedError("claimed_by_other", alert.claimed_by)
+    if role_of(actor) not in TAKES_OVER:
+        raise ClaimRefusedError("take_over_not_allowed", alert.claimed_by)
+
+
 def _finding_key(finding: Finding) -> tuple[str, str, datetime]:
     return finding.resident_id, finding.kind, finding.at
 
@@ -312,6 +388,7 @@ def _change(
     step: Transition | None = None,
     *,
     note: str | None = None,
+    actor: str | None = None,
     escalations: tuple[EscalationKind, ...] = (),
 ) -> AlertChange:
     """Describe a committed change of ``row`` for the broker."""
@@ -328,7 +405,7 @@ def _change(
         explanation=row.explanation,
         explanation_zh=row.explanation_zh,
         from_state=step.from_state if step else None,
-        actor=step.actor if step else None,
+        actor=step.actor if step else actor,
         note=step.note if step else note,
         finding_count=row.finding_count,
         next_deadline=row.next_deadline,

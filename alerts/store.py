@@ -1,8 +1,9 @@
 """Alert storage: plain functions over a `psycopg.Connection`, one statement's worth of meaning each.
 
 The caller owns the transaction (the service opens one per batch of findings, per transition, per run of
-the clock); nothing here commits. Tables are created by ``ingest/migrations/0010_alerts.sql``. Rows come
-back as frozen `AlertRow` records; the reading functions at the end serve the dashboard's timeline.
+the clock); nothing here commits. Tables are created by ``ingest/migrations/0010_alerts.sql`` (the desk's
+claim and case notes by ``0041_desk.sql``). Rows come back as frozen `AlertRow` records; the reading
+functions at the end serve the dashboard's timeline.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class AlertRow:
     next_deadline: datetime | None
     escalation_step: int
     promise_breached_at: datetime | None
+    claimed_by: str | None  # the desk's claim (0041): who holds the case, and since when
+    claimed_at: datetime | None
 
     def clock(self) -> AlertClock:
         """Return what the escalation rules need to know about this alert."""
@@ -298,6 +301,28 @@ def set_clock(
     if row is None:
         raise AlertNotFoundError(f"no alert {alert_id}")
     return row
+
+
+def set_claim(conn: Conn, alert_id: int, actor: str | None, at: datetime) -> AlertRow:
+    """Store who holds the case (``None`` releases it)."""
+    query = sql.SQL(
+        "UPDATE alerts SET claimed_by = %(c)s, claimed_at = CASE WHEN %(c)s::text IS NULL THEN NULL ELSE %(at)s END"
+        " WHERE id = %(id)s RETURNING {}"
+    ).format(_COLUMNS)
+    row = _one(conn, query, {"id": alert_id, "c": actor, "at": at})
+    if row is None:
+        raise AlertNotFoundError(f"no alert {alert_id}")
+    return row
+
+
+def add_note(conn: Conn, alert_id: int, actor: str, at: datetime, text: str) -> int:
+    """Store a case note; return its id."""
+    row = conn.execute(
+        "INSERT INTO alert_notes (alert_id, actor, at, body) VALUES (%s, %s, %s, %s) RETURNING id",
+        (alert_id, actor, at, text),
+    ).fetchone()
+    assert row is not None  # RETURNING always yields the row
+    return int(row[0])
 
 
 def due_alerts(conn: Conn, now: datetime, limit: int) -> list[AlertRow]:

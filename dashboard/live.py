@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from alerts.messages import ChangeAction, ProvisionalAlert
 from dispatch.messages import DispatchChange, StaffPosition
 
 LOG = logging.getLogger(__name__)
@@ -67,10 +68,23 @@ def parse_alert(topic: str, payload: bytes) -> LiveMessage | None:
         return None
     if not isinstance(data, dict):
         return None
+    if data.get("action") == ChangeAction.PROVISIONAL:
+        return _provisional(topic, data)
     resident_id = str(data.get("resident_id") or topic.rsplit("/", 1)[-1])
     alert = data.get("alert") if isinstance(data.get("alert"), dict) else data
     alert_id = alert.get("id", alert.get("alert_id")) if isinstance(alert, dict) else None
     return LiveMessage("alert", resident_id, str(alert_id) if alert_id is not None else None, None, data)
+
+
+def _provisional(topic: str, data: dict[str, Any]) -> LiveMessage | None:
+    """Read a critical finding not stored yet: no alert id; consoles show it until its ``raised`` change comes."""
+    try:
+        provisional = ProvisionalAlert.model_validate(data)
+    except ValidationError:
+        LOG.warning("a provisional alert on %s does not match the contract", topic)
+        return None
+    body = provisional.model_dump(mode="json")
+    return LiveMessage("alert", provisional.resident_id, None, provisional.device_id, body)
 
 
 def parse_dispatch(topic: str, payload: bytes) -> LiveMessage | None:

@@ -1,4 +1,10 @@
-"""Alerts: the queue with filters, the case with its timeline, and the desk's moves on it."""
+"""Alerts: the queue with filters, the case with its timeline, and the desk's moves on it.
+
+The desk's claim keeps two operators off one case: claiming, releasing and acknowledging (which claims
+the alert for the acknowledger) go through the alert service, and `refuse_if_claimed_by_other` is the
+one check the dispatch route makes. Refusals answer in codes with parameters
+(``{"code": "claimed_by_other", "claimed_by": "operator:u2", "claimed_by_name": "…"}``); pages translate.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from alerts.errors import AlertNotFoundError, IllegalTransitionError
+from alerts.errors import AlertNotFoundError, ClaimRefusedError, IllegalTransitionError
 from alerts.kinds import ALERT_KINDS
 from alerts.lifecycle import AlertState, Outcome, moves
 from alerts.service import AlertService
 from dashboard.actions import Actions, actor
 from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
-from dashboard.schemas.alerts import Acknowledge, AlertDetail, AlertPublic, Cancel, Resolve, TimelineEntry
+from dashboard.schemas.alerts import (
+    Acknowledge,
+    AlertDetail,
+    AlertPublic,
+    Cancel,
+    Claim,
+    NoteCreate,
+    Resolve,
+    TimelineEntry,
+)
 from dashboard.store import alerts
 from dashboard.store.users import User
 
@@ -99,6 +114,38 @@ def alert_service(request: Request) -> AlertService:
     return service
 
 
+def _claim_refused(conn: Conn, exc: ClaimRefusedError) -> HTTPException:
+    """Answer a refused claim in codes: who holds the case, by id and by name."""
+    name = alerts.actor_name(conn, exc.holder) if exc.holder else None
+    detail = {"code": exc.code, "claimed_by": exc.holder, "claimed_by_name": name}
+    return HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+def refuse_if_claimed_by_other(row: dict[str, Any], user: User) -> None:
+    """Answer 409 ``claimed_by_other`` when someone else holds the case (the dispatch route's one check)."""
+    if row["claimed_by"] not in (None, actor(user)):
+        detail = {
+            "code": "claimed_by_other",
+            "claimed_by": row["claimed_by"],
+            "claimed_by_name": row["claimed_by_name"],
+        }
+        raise HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+def _transition_refused(exc: IllegalTransitionError) -> HTTPException:
+    """Answer a move the lifecycle refuses in codes (``transition_not_allowed``, ``transition_note``, …)."""
+    detail = {"code": f"transition_{exc.reason}", "reason": exc.reason, "detail": exc.detail}
+    return HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+def _current(conn: Conn, user: User, alert_id: int) -> AlertPublic:
+    """Return the alert as it now stands, read after the service committed."""
+    row = alerts.alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+    return public_alert(row, user)
+
+
 def _move(
     request: Request,
     conn: Conn,
@@ -108,28 +155,30 @@ def _move(
     *,
     note: str | None,
     outcome: str | None = None,
+    claim: bool = False,
 ) -> AlertPublic:
     """Ask the alert service for one move and return the alert as it now stands."""
     service = alert_service(request)
     conn.commit()  # the service works on its own connection; do not hold our snapshot across it
+    mapped = Outcome(outcome) if outcome else None
     try:
-        service.transition(alert_id, to, actor(user), note=note, outcome=Outcome(outcome) if outcome else None)
+        service.transition(alert_id, to, actor(user), note=note, outcome=mapped, claim=claim)
     except IllegalTransitionError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, {"reason": exc.reason, "detail": exc.detail}) from exc
+        raise _transition_refused(exc) from exc
+    except ClaimRefusedError as exc:
+        raise _claim_refused(conn, exc) from exc
     except AlertNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert") from exc
-    row = alerts.alert(conn, alert_id)
-    assert row is not None
-    return public_alert(row, user)
+    return _current(conn, user, alert_id)
 
 
 @router.post("/{alert_id}/acknowledge", responses=_REFUSALS)
 def acknowledge(
     alert_id: AlertId, body: Acknowledge, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
 ) -> AlertPublic:
-    """Acknowledge a raised alert."""
+    """Acknowledge a raised alert and take the case."""
     log("acknowledge", "alert", alert_id)
-    return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, note=body.note)
+    return _move(request, conn, user, alert_id, AlertState.ACKNOWLEDGED, note=body.note, claim=True)
 
 
 @router.post("/{alert_id}/cancel", responses=_REFUSALS)
@@ -148,3 +197,45 @@ def resolve(
     """Resolve an alert with its outcome."""
     log("resolve", "alert", alert_id, {"outcome": body.outcome})
     return _move(request, conn, user, alert_id, AlertState.RESOLVED, note=body.note, outcome=body.outcome)
+
+
+@router.post("/{alert_id}/claim", responses=_REFUSALS)
+def claim(
+    alert_id: AlertId, body: Claim, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
+    """Take the case, so that no other operator dispatches it; a supervisor may take it over."""
+    log("claim", "alert", alert_id, {"take_over": body.take_over})
+    service = alert_service(request)
+    conn.commit()
+    try:
+        service.claim(alert_id, actor(user), take_over=body.take_over)
+    except ClaimRefusedError as exc:
+        raise _claim_refused(conn, exc) from exc
+    return _current(conn, user, alert_id)
+
+
+@router.post("/{alert_id}/release", responses=_REFUSALS)
+def release(
+    alert_id: AlertId, body: Claim, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
+    """Give the case back to the desk (its holder, or a supervisor taking over)."""
+    log("release", "alert", alert_id, {"take_over": body.take_over})
+    service = alert_service(request)
+    conn.commit()
+    try:
+        service.release(alert_id, actor(user), take_over=body.take_over)
+    except ClaimRefusedError as exc:
+        raise _claim_refused(conn, exc) from exc
+    return _current(conn, user, alert_id)
+
+
+@router.post("/{alert_id}/notes", status_code=status.HTTP_201_CREATED, responses=_REFUSALS)
+def add_note(
+    alert_id: AlertId, body: NoteCreate, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
+    """Write a case note on the alert's timeline."""
+    log("note", "alert", alert_id)
+    service = alert_service(request)
+    conn.commit()
+    service.add_note(alert_id, actor(user), body.text)
+    return _current(conn, user, alert_id)

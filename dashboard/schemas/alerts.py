@@ -8,6 +8,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class NotePublic(BaseModel):
+    """A case note as the handover view lists it."""
+
+    at: datetime
+    actor: str
+    name: str | None  # the writer's display name
+    text: str
+
+
 class AlertPublic(BaseModel):
     """An alert as the queue and the case view show it."""
 
@@ -15,6 +24,7 @@ class AlertPublic(BaseModel):
     incident_id: int
     resident_id: str
     resident_name: str | None
+    resident_phone: str | None = None
     kind: str
     title_en: str
     title_zh: str
@@ -33,7 +43,12 @@ class AlertPublic(BaseModel):
     device_id: str | None
     promise_minutes: int
     promise_deadline: datetime
+    escalation_step: int = 0  # rungs of the not-acknowledged ladder passed: above 0, the console re-alarms
     promise_breached_at: datetime | None
+    claimed_by: str | None = None  # the actor who holds the case (operator:u12)
+    claimed_at: datetime | None = None
+    claimed_by_name: str | None = None
+    latest_notes: list[NotePublic] = []
     lat: float | None
     lon: float | None
     address: str | None
@@ -81,3 +96,19 @@ class Resolve(BaseModel):
 
     outcome: Literal["false_alarm", "no_injury", "minor_injury", "hospital", "other"]
     note: str | None = Field(default=None, max_length=500)
+
+
+class Claim(BaseModel):
+    """Take a case; a supervisor may take over one another person holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    take_over: bool = False
+
+
+class NoteCreate(BaseModel):
+    """Write a case note."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=2000)

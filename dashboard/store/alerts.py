@@ -1,22 +1,39 @@
-"""Alerts: the filtered queue, one alert, and its case timeline assembled from every table that tells of it."""
+"""Alerts: the filtered queue, one alert, and its case timeline assembled from every table that tells of it.
+
+An alert row carries what the desk needs at a glance: the escalation step and promise breach (the
+console re-alarms on an unacknowledged alert whose clock climbed), who holds the case, and its latest
+notes (the shift handover view lists them for every open case).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import dict_row
 
 from dispatch.flow import staff_actor
+from dispatch.messages import DispatchEvent
 
+# A desk actor (operator:u12, supervisor:u3; dashboard.actions.actor) names users.id 12: its display name.
+_ACTOR_USER = "(SELECT display_name FROM users WHERE 'u' || id = split_part({0}, ':', 2) AND {0} LIKE '%%:u%%')"
+_LATEST_NOTES = 3  # the handover view shows the latest few notes of every open case
 _ALERT = (
-    "SELECT a.id, a.incident_id, a.resident_id, r.name AS resident_name, a.kind, a.severity, a.state, a.outcome,"
-    " a.raised_at, a.updated_at, a.acknowledged_at, a.dispatched_at, a.en_route_at, a.on_site_at, a.closed_at,"
-    " a.explanation, a.explanation_zh, a.device_id, a.promise_minutes,"
+    "SELECT a.id, a.incident_id, a.resident_id, r.name AS resident_name, r.phone AS resident_phone, a.kind,"
+    " a.severity, a.state, a.outcome, a.raised_at, a.updated_at, a.acknowledged_at, a.dispatched_at,"
+    " a.en_route_at, a.on_site_at, a.closed_at, a.explanation, a.explanation_zh, a.device_id, a.promise_minutes,"
     " a.raised_at + make_interval(mins => a.promise_minutes) AS promise_deadline,"
-    " a.next_deadline, a.promise_breached_at, r.lat, r.lon, r.address"
+    " a.next_deadline, a.escalation_step, a.promise_breached_at, a.claimed_by, a.claimed_at,"
+    f" {_ACTOR_USER.format('a.claimed_by')} AS claimed_by_name,"
+    " (SELECT coalesce(jsonb_agg(jsonb_build_object('at', n.at, 'actor', n.actor, 'name', n.name, 'text', n.body)"
+    " ORDER BY n.at DESC), '[]') FROM (SELECT at, actor, body,"
+    f" {_ACTOR_USER.format('actor')} AS name FROM alert_notes WHERE alert_id = a.id"
+    f" ORDER BY at DESC, id DESC LIMIT {_LATEST_NOTES}) n) AS latest_notes,"
+    " r.lat, r.lon, r.address"
     " FROM alerts a LEFT JOIN residents r ON r.id = a.resident_id"
 )
 
@@ -82,6 +99,12 @@ def alert(conn: psycopg.Connection[Any], alert_id: int) -> dict[str, Any] | None
         return cur.execute(_ALERT + " WHERE a.id = %(id)s", {"id": alert_id}).fetchone()
 
 
+def actor_name(conn: psycopg.Connection[Any], actor: str) -> str | None:
+    """Return the display name of a desk actor (``operator:u12``), None for anyone else."""
+    row = conn.execute(f"SELECT {_ACTOR_USER.format('%(a)s')}", {"a": actor}).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
 # Each source of the timeline, as (source, SQL returning at, what, actor, note, detail).
 _TIMELINE: tuple[tuple[str, str], ...] = (
     (
@@ -101,6 +124,12 @@ _TIMELINE: tuple[tuple[str, str], ...] = (
         " '{}'::jsonb AS detail FROM escalations WHERE alert_id = %(id)s",
     ),
     (
+        "note",
+        "SELECT at, 'note' AS what, actor, body AS note,"
+        f" jsonb_build_object('name', {_ACTOR_USER.format('actor')}) AS detail"
+        " FROM alert_notes WHERE alert_id = %(id)s",
+    ),
+    (
         "reply",
         "SELECT r.at, r.answer AS what, 'family:' || r.contact_id AS actor, c.name AS note,"
         " jsonb_build_object('relation', c.relation) AS detail FROM family_replies r"
@@ -115,7 +144,21 @@ _TIMELINE: tuple[tuple[str, str], ...] = (
     ),
 )
 
-_STAGES = ("assigned", "accepted", "declined", "en_route", "on_site", "outcome")
+# Each stage time of an assignment, as the dispatch event it records (one vocabulary with the live
+# DispatchChange messages); ``ended_at`` (0040) records a timeout, an unreachable phone or a withdrawal.
+_STAGES: Final[Mapping[str, str | None]] = MappingProxyType(
+    {
+        "assigned_at": DispatchEvent.OFFERED,
+        "accepted_at": DispatchEvent.ACCEPTED,
+        "declined_at": DispatchEvent.DECLINED,
+        "en_route_at": DispatchEvent.EN_ROUTE,
+        "on_site_at": DispatchEvent.ON_SITE,
+        "outcome_at": DispatchEvent.DONE,
+        "ended_at": None,  # the assignment's state says which end
+    }
+)
+
+_ENDS: Final = frozenset({"declined_at", "ended_at"})  # the stages that carry the assignment's reason
 
 
 def _assignment_events(conn: psycopg.Connection[Any], alert_id: int) -> list[dict[str, Any]]:
@@ -126,27 +169,25 @@ def _assignment_events(conn: psycopg.Connection[Any], alert_id: int) -> list[dic
             " LEFT JOIN staff s ON s.id = x.staff_id WHERE d.alert_id = %s::text",
             (alert_id,),
         ).fetchall()
-    out = []
-    for row in rows:
-        for stage in _STAGES:
-            at = row.get(f"{stage}_at")
-            if at is not None:
-                out.append(
-                    {
-                        "source": "dispatch",
-                        "at": at,
-                        "what": stage,
-                        "actor": staff_actor(row["staff_id"]),
-                        "note": row["staff_name"],
-                        "detail": {
-                            "eta_min": row["eta_min"],
-                            "decline_reason": row["decline_reason"],
-                            "outcome": row["outcome"],
-                            "dispatch_id": row["dispatch_id"],
-                        },
-                    }
-                )
-    return out
+    return [
+        {
+            "source": "dispatch",
+            "at": row[column],
+            "what": event or row["state"],
+            "actor": staff_actor(row["staff_id"]),
+            "note": row["staff_name"],
+            "detail": {
+                "eta_min": row["eta_min"],
+                "reason": row["decline_reason"] if column in _ENDS else None,
+                "outcome": row["outcome"],
+                "dispatch_id": row["dispatch_id"],
+                "assignment_id": row["id"],
+            },
+        }
+        for row in rows
+        for column, event in _STAGES.items()
+        if row.get(column) is not None
+    ]
 
 
 def timeline(conn: psycopg.Connection[Any], alert_id: int) -> list[dict[str, Any]]:
