@@ -17,7 +17,9 @@ export async function api(path, options = {}) {
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    const error = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    Object.assign(error, { status: response.status, detail });  // pages translate coded answers
+    throw error;
   }
   return response.status === 204 ? null : response.json();
 }
