@@ -14,7 +14,7 @@ from dispatch.flow import OUTCOMES
 
 router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("login", "console", "figures", "staff", "family", "reply")
+PAGES = ("login", "console", "figures", "visits", "staff", "family", "reply")
 
 
 @router.get("/", include_in_schema=False)
