@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from alerts.detectors import DetectorSet, ResidentProfile, standard_detectors
 from alerts.detectors.base import profiles_for
+from alerts.escalation import DEFAULT_ACK_TIMEOUTS, EscalationPolicy
 from alerts.fall_model import load_fall_classifier
 from alerts.findings import Observation
 from alerts.pipeline import DetectionPipeline
@@ -147,9 +148,14 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
         bus.connect()
         stack.callback(bus.close)
-        care = Care(settings, pool, bus, utc_now)
+        care = Care(settings, pool, bus, utc_now, offer_timeout=timedelta(seconds=settings.offer_timeout_s))
         alert_service = AlertService(
-            _connection_source(pool), bus.publish, utc_now, notify=care.on_escalation, on_change=care.on_alert_change
+            _connection_source(pool),
+            bus.publish,
+            utc_now,
+            escalation_policy(settings.escalation_scale),
+            notify=care.on_escalation,
+            on_change=care.on_alert_change,
         )
         care.alerts = alert_service
         detectors = DetectorSet(standard_detectors(load_fall_classifier()))
@@ -176,7 +182,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         threads = [
             _thread("detection", pipeline.run, stop),
             _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
-            _thread("care", _every(5.0, care.run_due, "notices and offers"), stop),
+            _thread("care", _every(settings.care_interval_s, care.run_due, "notices and offers"), stop),
             _thread(
                 "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
             ),
@@ -198,6 +204,11 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             stop.set()
             for thread in reversed(threads):
                 thread.join(30)
+
+
+def escalation_policy(scale: float) -> EscalationPolicy:
+    """Return the escalation policy with its acknowledgement timeouts scaled (1.0 in service; drills run faster)."""
+    return EscalationPolicy(ack_timeouts={s: t * scale for s, t in DEFAULT_ACK_TIMEOUTS.items()})
 
 
 def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
             max_future_skew_s=self.max_future_skew_s,
         )
 
+    # the clocks of the alert path; a drill or a test may run them faster (0.05: the ladder 20x faster)
+    escalation_scale: float = Field(default=1.0, gt=0, le=10)
+    offer_timeout_s: float = Field(default=180.0, gt=0)  # an offer unanswered this long goes to the next candidate
+    care_interval_s: float = Field(default=5.0, gt=0)  # how often notices, offers and the close sweep run
+
     # dashboard
     http_host: str = "127.0.0.1"
     http_port: int = 8000
