@@ -35,14 +35,17 @@ from dashboard.store.users import User
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 _REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
+# What of a case each role does not see: the desk's notes are the desk's own, not the family's.
+_HIDDEN_SOURCES: dict[RoleName, frozenset[str]] = {RoleName.FAMILY: frozenset({"note"})}
 
 
 def public_alert(row: dict[str, Any], user: User) -> AlertPublic:
     """Describe an alert for this user, with the moves they may make."""
     kind = ALERT_KINDS.get(row["kind"])
     allowed = moves(AlertState(row["state"]), actor(user)) if user.role is not RoleName.FAMILY else []
+    notes = [] if "note" in _HIDDEN_SOURCES.get(user.role, ()) else row["latest_notes"]
     return AlertPublic(
-        **row,
+        **{**row, "latest_notes": notes},
         title_en=kind.title_en if kind else row["kind"],
         title_zh=kind.title_zh if kind else row["kind"],
         moves=[m.value for m in allowed],
@@ -95,9 +98,9 @@ def get_alert(alert_id: AlertId, user: CurrentUser, conn: Conn, log: Audit) -> A
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
     log("read", "alert", alert_id)
-    return AlertDetail(
-        alert=public_alert(row, user), timeline=[TimelineEntry(**e) for e in alerts.timeline(conn, alert_id)]
-    )
+    hidden = _HIDDEN_SOURCES.get(user.role, frozenset())
+    entries = [TimelineEntry(**e) for e in alerts.timeline(conn, alert_id) if e["source"] not in hidden]
+    return AlertDetail(alert=public_alert(row, user), timeline=entries)
 
 
 def get_actions(request: Request) -> Actions:

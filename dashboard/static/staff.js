@@ -62,7 +62,7 @@ function reportPosition() {
       api(`/api/staff/${encodeURIComponent(user().staff_id)}`, { method: "PATCH", body }).catch(() => {});
     },
     (error) => geoNotice(error.code),
-    { enableHighAccuracy: true, timeout: 20000, maximumAge: 15000 });
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });  // always fresh: the ranking uses it
 }
 
 function trackPosition(hasLiveTask) {

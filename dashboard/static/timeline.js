@@ -1,11 +1,16 @@
 // The case timeline, shared by the console, the staff page and the family page.
 import { el, fmtTime, isZh, kindTitle, t } from "./common.js";
 
+// Dispatch ends whose reason is the staff member's own words; a timeout or a withdrawal says it in its label.
+const SAYS_WHY = new Set(["declined"]);
+
 function describe(entry) {
   switch (entry.source) {
     case "transition": return t("state." + entry.what) + (entry.detail?.outcome ? ` (${t("outcome." + entry.detail.outcome)})` : "");
     case "finding": return kindTitle(entry.what) + (entry.detail?.cancels ? ` · ${t("timeline.cancel_key")}` : "");
-    case "dispatch": return `${entry.note || ""} ${t("task." + entry.what)}`;
+    case "dispatch": return `${entry.note || ""} ${t("task." + entry.what)}`
+      + (SAYS_WHY.has(entry.what) && entry.detail?.reason ? ` · ${t("live.reason", { reason: entry.detail.reason })}` : "");
+    case "note": return `${t("timeline.note")} · ${entry.detail?.name || entry.actor || ""}`;
     case "reply": return `${entry.note || t("family")}: ${t("reply." + entry.what)}`;
     case "escalation": return t("escalation." + entry.what);
     case "notice": return `${t("timeline.notified")} ${entry.note || ""}`;
@@ -14,8 +19,9 @@ function describe(entry) {
 }
 
 export function renderTimeline(list, entries) {
-  list.replaceChildren(...entries.map((entry) => el("li", { class: `tl tl-${entry.source}`, "data-testid": "timeline-entry" },
+  list.replaceChildren(...entries.map((entry) => el("li", { class: `tl tl-${entry.source}`, "data-testid": "timeline-entry", dataset: { source: entry.source, what: entry.what } },
     el("time", {}, fmtTime(entry.at, true)), " ", describe(entry),
     entry.source === "finding" && entry.note ? el("div", { class: "muted" }, isZh() ? entry.detail?.zh || entry.note : entry.note) : null,
-    entry.source === "transition" && entry.note ? el("div", { class: "muted" }, entry.note) : null)));
+    entry.source === "transition" && entry.note ? el("div", { class: "muted" }, entry.note) : null,
+    entry.source === "note" ? el("div", { class: "note-text" }, entry.note) : null)));
 }

@@ -154,6 +154,9 @@ def test_a_note_goes_on_the_timeline_and_into_the_handover(
     assert empty.status_code == 422
     family = _post(client, login, "family1", f"/api/alerts/{alert_id}/notes", {"text": "hello"})
     assert family.status_code == 403
+    seen = client.get(f"/api/alerts/{alert_id}", headers=login("family1")).json()
+    assert seen["alert"]["latest_notes"] == []  # the desk's notes are its own
+    assert [e for e in seen["timeline"] if e["source"] == "note"] == []
 
 
 def test_claims_and_notes_reach_every_console(
