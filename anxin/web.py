@@ -17,6 +17,7 @@ from dashboard.actions import Actions
 from dashboard.app import create_app
 from dashboard.settings import TILE_SOURCES, DashboardSettings
 from gateway.mqtt import MqttConnection, Subscriber
+from notify.signing import read_task_token
 
 LOG = logging.getLogger("anxin.web")
 
@@ -49,8 +50,17 @@ def serve_dashboard(
         tile_attribution=tiles.attribution,
         map_center=settings.map_center,
     )
+    reply_secret = local_secret(settings, "reply_secret")
+
+    def read_task_link(token: str) -> tuple[int, str]:
+        claim = read_task_token(reply_secret, token, utc_now())
+        return claim.assignment_id, claim.staff_id
+
     actions = Actions(
-        alerts=care.alerts, dispatch=care.flow, record_reply=lambda token: care.notifier.record_reply(token, utc_now())
+        alerts=care.alerts,
+        dispatch=care.flow,
+        record_reply=lambda token: care.notifier.record_reply(token, utc_now()),
+        read_task_link=read_task_link,
     )
     app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
     config = uvicorn.Config(
