@@ -52,3 +52,25 @@ class UserCreate(BaseModel):
     resident_ids: list[str] = []
     contact_id: int | None = None
     locale: str = "zh-CN"
+
+
+# An Apprise URL (wecombot://, dingtalk://, feishu://, mailto://, json:// …) or an http(s) webhook.
+CHANNEL_URL = r"^[a-z][a-z0-9+.-]*://\S+$"
+
+
+class DutyUpdate(BaseModel):
+    """Whether a desk user is on duty, and the channel escalations reach them on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_duty: bool | None = None
+    notify_url: str | None = Field(default=None, max_length=2000, pattern=CHANNEL_URL)
+    clear_notify_url: bool = False
+
+
+class DutyPublic(BaseModel):
+    """A desk user's duty and channel (its secret parts masked)."""
+
+    user_id: int
+    on_duty: bool
+    channel: str | None

@@ -81,6 +81,10 @@ CASES = [
     case("GET", "/api/visits/{v2}", DESK | {"family2"}),
     case("POST", "/api/visits/{v2}/done", DESK, {"wellbeing": "good", "home_safe": True, "follow_up": False}),
     case("GET", "/api/figures", {"admin", "supervisor"}),
+    case("GET", "/api/users/{u2}/duty", {"admin", "supervisor"}),
+    case(
+        "PUT", "/api/users/{u2}/duty", {"admin", "supervisor"}, {"on_duty": True, "notify_url": "json://127.0.0.1:9/x"}
+    ),
     case("GET", "/api/me/preferences", {"family1", "family2"}),
     case("PUT", "/api/me/preferences/{c2}", {"family2"}, {"quiet_start": "22:00", "quiet_end": "07:00"}),
     case("POST", "/api/auth/logout", set(ROLES)),
@@ -113,7 +117,8 @@ def objects(world: Platform, pool) -> dict[str, Any]:
             "INSERT INTO notice_deliveries (notice_id, contact_id, position, state) VALUES (%s, %s, 1, 'sent')",
             (notice, c2),
         )
-    return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2}
+        u2 = conn.execute("SELECT id FROM users WHERE username = 'supervisor'").fetchone()[0]
+    return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2, "u2": u2}
 
 
 def test_every_endpoint_is_covered(client: TestClient) -> None:
@@ -131,6 +136,7 @@ def _template(path: str) -> str:
         "{t1}": "{assignment_id}",
         "{v2}": "{visit_id}",
         "{c2}": "{contact_id}",
+        "{u2}": "{user_id}",
         "r1": "{resident_id}",
         "r2": "{resident_id}",
         "st1": "{station_id}",
