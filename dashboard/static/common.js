@@ -11,7 +11,7 @@ export async function api(path, options = {}) {
   }
   const response = await fetch(path, init);
   if (response.status === 401 && !path.startsWith("/api/auth/login")) {
-    location.href = "/login";
+    location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);  // back here after
     throw new Error("signed out");
   }
   if (!response.ok) {
