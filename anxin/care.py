@@ -36,7 +36,7 @@ from anxin.settings import Settings
 from dispatch.flow import OUTCOMES, DispatchFlow, StaffTask
 from dispatch.messages import DispatchChange, DispatchEvent
 from dispatch.ranking import RankingPolicy
-from dispatch.visits import plan_scheduled_visits
+from dispatch.visits import run_visit_planning
 from gateway.mqtt import MqttConnection
 from notify.channels import ChannelSenders
 from notify.desk import DeskMessage, DeskNotifier, Person, on_duty_supervisors
@@ -310,9 +310,11 @@ class Care:
             self.close_everything(int(alert_id), now)
 
     def plan_visits(self) -> None:
-        """Plan the scheduled welfare visits by risk class."""
+        """Plan welfare visits by risk class, run each resident's daily trend check, and assign open visits."""
         with self._pool.connection() as conn:
-            plan_scheduled_visits(conn, self._clock())
+            report = run_visit_planning(conn, self._clock())
+        if report.scheduled or report.worsening or report.assigned or report.unassigned:
+            LOG.info("visits: %s", report)
 
     # --- lookups ----------------------------------------------------------------------------------------------
 

@@ -118,11 +118,15 @@ def _thread(name: str, target: Callable[[threading.Event], None], stop: threadin
     return thread
 
 
-def _every(seconds: float, action: Callable[[], object], what: str) -> Callable[[threading.Event], None]:
+def _every(
+    seconds: float, action: Callable[[], object], what: str, *, at_start: bool = False
+) -> Callable[[threading.Event], None]:
     """Make a loop that runs ``action`` every ``seconds`` until stopped, logging (not dying on) failures."""
 
     def loop(stop: threading.Event) -> None:
-        while not stop.wait(seconds):
+        wait = 0.0 if at_start else seconds
+        while not stop.wait(wait):
+            wait = seconds
             try:
                 action()
             except Exception:
@@ -186,7 +190,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             _thread(
                 "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
             ),
-            _thread("visits", _every(3600.0, care.plan_visits, "visit planning"), stop),
+            _thread("visits", _every(3600.0, care.plan_visits, "visit planning", at_start=True), stop),
             _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop),
         ]
         ingest_conn.connect()
