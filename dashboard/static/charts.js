@@ -1,4 +1,5 @@
-// Charts on ECharts (from npm, served from node_modules): vitals over a day, activity by room, figures.
+// Charts on ECharts (from npm, served from node_modules): vitals over a day, activity by room, figures
+// (bars, alerts per kind per day, the daily trend of the two response shares).
 import * as echarts from "/vendor/echarts/echarts.esm.min.mjs";
 import { config, fmtTime, t } from "./common.js";
 
@@ -64,8 +65,8 @@ export function stackedDays(node, title, rows, kindTitle) {
   const kinds = [...new Set(rows.map((r) => r.kind))];
   chart(node).setOption({
     animation: false,
-    title: { text: title, textStyle: { fontSize: 14 } },
-    legend: { top: 24, data: kinds.map(kindTitle) },
+    title: { text: title, left: 0, textStyle: { fontSize: 14 } },
+    legend: { top: 28, data: kinds.map(kindTitle) },
     grid: { left: 40, right: 10, top: 70, bottom: 30 },
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: days },
@@ -74,6 +75,35 @@ export function stackedDays(node, title, rows, kindTitle) {
       name: kindTitle(kind), type: "bar", stack: "kinds",
       data: days.map((d) => rows.find((r) => r.day === d && r.kind === kind)?.alerts ?? 0),
     })),
+  }, true);
+}
+
+// Two shares per local day (answered within 60 s, arrived within the promise), each point with its
+// denominator in the tooltip; a day that had nothing to judge is a gap, a period with nothing says so.
+export function shareTrend(node, title, days, labels) {
+  const point = (part, whole) => (whole ? Math.round((part / whole) * 1000) / 10 : null);
+  const series = [
+    ["answer", (d) => [d.answered_in_time, d.answer_needed]],
+    ["arrival", (d) => [d.arrived_in_time, d.arrival_needed]],
+  ].map(([name, pick]) => ({
+    name: labels[name], type: "line", connectNulls: false, symbolSize: 6,
+    data: days.map((d) => ({ value: point(...pick(d)), counts: pick(d) })),
+  }));
+  const empty = days.every((d) => !d.answer_needed && !d.arrival_needed);
+  chart(node).setOption({
+    animation: false,
+    title: { text: title, left: 0, textStyle: { fontSize: 14 } },
+    legend: { top: 28, data: series.map((s) => s.name) },
+    grid: { left: 45, right: 10, top: 60, bottom: 30 },
+    tooltip: {
+      trigger: "axis",
+      formatter: (items) => [items[0]?.axisValue, ...items.map((i) =>
+        `${i.marker}${i.seriesName}: ${i.value === null ? "—" : `${i.value}% (${i.data.counts[0]}/${i.data.counts[1]})`}`)].join("<br>"),
+    },
+    xAxis: { type: "category", data: days.map((d) => d.key) },
+    yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    graphic: empty ? [{ type: "text", left: "center", top: "middle", style: { text: labels.empty, fontSize: 14, fill: "#6b7280" } }] : [],
+    series,
   }, true);
 }
 

@@ -1,29 +1,90 @@
-// Supervisor figures as charts: time to acknowledge, time to arrive, shares, alerts per kind per day, devices.
+// Supervisor figures: answered within 60 s and arrived within the promise, every alert that needed it in
+// the denominator (unanswered and unreached alerts count as failures), overall, per severity, per station,
+// per area and as a daily trend; then alerts per kind per day and device health. The server sends counts,
+// shares and seconds; everything said here is translated on the page.
 import { api, boot, el, fmtSpan, kindTitle, t, wireHeader } from "./common.js";
-import { barChart, stackedDays } from "./charts.js";
+import { barChart, shareTrend, stackedDays } from "./charts.js";
 
 await boot();
 wireHeader();
 
-const pct = (v) => (v === null ? null : Math.round(v * 1000) / 10);
-const min = (s) => (s === null ? null : Math.round(s / 6) / 10);
+const SEVERITY = ["", "low", "medium", "high", "critical"];
+const pct = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
+
+// A share with its denominator: "62.5% (5/8)"; no denominator, no share.
+const share = (part, whole, value) => (whole ? `${pct(value)}% (${part}/${whole})` : t("figures.no_data"));
+
+// A percentile: none to measure is "—"; one that falls on a failure was not reached.
+const span = (seconds, whole) => (!whole ? "—" : seconds === null ? t("figures.not_reached") : fmtSpan(seconds));
+
+const promiseLabel = (area, minutes) => t("figures.promise_of", { area: t(`area.${area}`), min: minutes.join("/") });
+
+function promises(f) {
+  const known = f.per_area.filter((g) => g.key !== null);
+  return known.length ? known.map((g) => promiseLabel(g.key, g.promise_minutes)).join(" / ") : "";
+}
+
+function numbers(f) {
+  const o = f.overall;
+  const cards = [
+    ["figures.alerts", o.alerts],
+    ["figures.ack_60s", share(o.answered_in_time, o.answer_needed, o.answer_share)],
+    ["figures.ack_median", span(o.answer_median_s, o.answer_needed)],
+    ["figures.ack_p90", span(o.answer_p90_s, o.answer_needed)],
+    ["figures.arrive_promise", share(o.arrived_in_time, o.arrival_needed, o.arrival_share), promises(f)],
+    ["figures.arrive_median", span(o.arrival_median_s, o.arrival_needed)],
+    ["figures.arrive_p90", span(o.arrival_p90_s, o.arrival_needed)],
+    ["figures.never_answered", o.never_answered],
+    ["figures.answered_late", o.answered_late],
+    ["figures.never_dispatched", o.never_dispatched],
+    ["figures.arrived_late", o.arrived_late],
+    ["figures.never_arrived", o.never_arrived],
+    ["figures.false_alarms", o.resolved ? `${pct(o.false_alarms / o.resolved)}%` : "—"],
+    ["figures.offline", `${f.devices_offline} / ${f.devices}`],
+    ["figures.low_battery", `${f.devices_low_battery} / ${f.devices}`],
+  ];
+  return cards.map(([key, value, note]) =>
+    el("div", { class: "number card" }, el("span", { class: "muted" }, t(key)), el("strong", {}, String(value)),
+      note ? el("span", { class: "muted" }, note) : null));
+}
+
+// The columns of every group table: a header key and how to show one group's cell.
+const COLUMNS = [
+  ["figures.alerts", (g) => g.alerts],
+  ["figures.ack_60s", (g) => share(g.answered_in_time, g.answer_needed, g.answer_share)],
+  ["figures.ack_median", (g) => span(g.answer_median_s, g.answer_needed)],
+  ["figures.ack_p90", (g) => span(g.answer_p90_s, g.answer_needed)],
+  ["figures.never_answered", (g) => g.never_answered, true],
+  ["figures.answered_late", (g) => g.answered_late, true],
+  ["figures.arrive_promise", (g) => share(g.arrived_in_time, g.arrival_needed, g.arrival_share)],
+  ["figures.arrive_median", (g) => span(g.arrival_median_s, g.arrival_needed)],
+  ["figures.arrive_p90", (g) => span(g.arrival_p90_s, g.arrival_needed)],
+  ["figures.never_dispatched", (g) => g.never_dispatched, true],
+  ["figures.arrived_late", (g) => g.arrived_late, true],
+  ["figures.never_arrived", (g) => g.never_arrived, true],
+];
+
+function table(groups, first, label) {
+  if (!groups.length) return el("p", { class: "muted", "data-empty": "" }, t("figures.no_data"));
+  const head = el("tr", {}, el("th", {}, t(first)), COLUMNS.map(([key]) => el("th", {}, t(key))));
+  const rows = groups.map((g) => el("tr", {}, el("td", {}, label(g)),
+    COLUMNS.map(([, cell, failure]) => el("td", { class: failure && cell(g) ? "fail" : null }, String(cell(g))))));
+  return el("table", {}, el("thead", {}, head), el("tbody", {}, rows));
+}
+
+const severityLabel = (g) => t(`severity.${SEVERITY[Number(g.key)]}`);
+const stationLabel = (g) => (g.key === null ? t("figures.unknown")
+  : `${g.name ?? g.key}${g.station_area_type ? ` · ${t(`area.${g.station_area_type}`)}` : ""}`);
+const areaLabel = (g) => (g.key === null ? t("figures.unknown") : promiseLabel(g.key, g.promise_minutes));
 
 async function load() {
   const f = await api(`/api/figures?days=${document.getElementById("days").value}`);
-  const numbers = [
-    ["figures.alerts", f.alerts], ["figures.ack_median", fmtSpan(f.ack_median_s)], ["figures.ack_p90", fmtSpan(f.ack_p90_s)],
-    ["figures.ack_60s", pct(f.ack_within_60s) ?? "—", "%"], ["figures.arrive_median", fmtSpan(f.arrive_median_s)],
-    ["figures.arrive_p90", fmtSpan(f.arrive_p90_s)], ["figures.arrive_promise", pct(f.arrive_within_promise) ?? "—", "%"],
-    ["figures.false_alarms", pct(f.false_alarm_share) ?? "—", "%"],
-    ["figures.offline", `${f.devices_offline} / ${f.devices}`], ["figures.low_battery", `${f.devices_low_battery} / ${f.devices}`],
-  ];
-  document.getElementById("numbers").replaceChildren(...numbers.map(([key, value, unit]) =>
-    el("div", { class: "number card" }, el("span", { class: "muted" }, t(key)), el("strong", {}, `${value}${unit || ""}`))));
-  barChart(document.getElementById("ack-chart"), t("figures.ack_title"), [t("figures.median"), "p90"], [f.ack_median_s, f.ack_p90_s].map((s) => (s === null ? null : Math.round(s))), " s");
-  barChart(document.getElementById("arrive-chart"), t("figures.arrive_title"), [t("figures.median"), "p90"], [min(f.arrive_median_s), min(f.arrive_p90_s)], " min");
-  barChart(document.getElementById("share-chart"), t("figures.share_title"),
-    [t("figures.ack_60s"), t("figures.within_15"), t("figures.within_30"), t("figures.false_alarms")],
-    [pct(f.ack_within_60s), pct(f.arrive_within_15min), pct(f.arrive_within_30min), pct(f.false_alarm_share)], "%");
+  document.getElementById("numbers").replaceChildren(...numbers(f));
+  shareTrend(document.getElementById("trend-chart"), t("figures.trend_title"), f.trend,
+    { answer: t("figures.ack_60s"), arrival: t("figures.arrive_promise"), empty: t("figures.no_data") });
+  document.getElementById("per-severity").replaceChildren(table(f.per_severity, "figures.severity", severityLabel));
+  document.getElementById("per-station").replaceChildren(table(f.per_station, "figures.station", stationLabel));
+  document.getElementById("per-area").replaceChildren(table(f.per_area, "figures.area", areaLabel));
   stackedDays(document.getElementById("kinds-chart"), t("figures.kinds_title"), f.per_kind_day, kindTitle);
   barChart(document.getElementById("devices-chart"), t("figures.devices_title"),
     [t("figures.devices"), t("figures.offline"), t("figures.low_battery")], [f.devices, f.devices_offline, f.devices_low_battery]);

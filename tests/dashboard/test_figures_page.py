@@ -1,0 +1,68 @@
+"""The figures page and the console map in headless Chromium, over the hand-computed alerts of test_figures.
+
+Screenshots go to ``test-artifacts/dashboard/figures``: figures-zh.png, figures-en.png, console-map.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+import uvicorn
+from psycopg_pool import ConnectionPool
+
+from dashboard.app import create_app
+from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port, pytestmark  # noqa: F401
+from tests.dashboard.test_figures import build
+from tests.dashboard.world import PASSWORD, seed, settings
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[str]:
+    """Serve the dashboard over the seeded world and the table's alerts, with GCJ-02 tiles; yield its URL."""
+    with psycopg.connect(db_url) as conn:
+        seed(conn)
+        build(conn, until=datetime.now(UTC))
+    with ConnectionPool(db_url, min_size=1, max_size=4, open=True) as pool:
+        dash = settings(tile_url=NO_TILES, tile_crs="gcj02", tile_attribution="© test tiles")
+        server = uvicorn.Server(uvicorn.Config(create_app(dash, pool), host="127.0.0.1", port=_free_port()))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{server.config.port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def test_figures_page_and_map(served: str) -> None:
+    """The tables list each group with its failures; the trend is drawn; the map has its markers and credit."""
+    shots = SHOTS / "figures"
+    shots.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BASE_URL": served, "SHOTS": str(shots), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB)}
+    env["CHROMIUM"] = CHROMIUM
+    script = os.path.join(os.path.dirname(__file__), "e2e", "figures_map.mjs")
+    done = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=120, check=False)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["ok"], result.get("error")
+    assert result["errors"] == []
+    assert len(result["severity"]) == 2 and result["severity"][0].startswith("紧急")
+    assert [row.split("\t")[0] for row in result["station"]] == ["东湖服务站 · 城市", "西山服务站 · 农村"]
+    assert [row.split("\t")[0] for row in result["area"]] == ["城市15分钟", "农村30分钟"]
+    assert [row.split("\t")[0] for row in result["areaEn"]] == ["city 15 min", "countryside 30 min"]
+    assert any("62.5% (5/8)" in n for n in result["numbers"]), result["numbers"]
+    assert result["trendCanvas"] >= 1
+    assert result["mapMarkers"] >= 3
+    assert "© test tiles" in result["attribution"]
+    for name in ("figures-zh", "figures-en", "console-map"):
+        assert (shots / f"{name}.png").stat().st_size > 5000
