@@ -234,6 +234,8 @@ def telemetry(bracelet: str, v: Vitals) -> list[Draft]:
         strict=True,
     )
     for t, hr, spo2, steps, battery, skin, worn, lat, lon in rows:
+        if battery <= 0.0:  # a flat bracelet is silent until it is charged
+            continue
         fields: dict[str, object] = {"battery": round(battery), "worn": worn, "steps": int(steps)}
         if worn:
             fields |= {"heart_rate": round(hr), "spo2": round(spo2), "skin_temp_c": round(skin, 1)}
@@ -251,6 +253,8 @@ def heartbeats(resident: Resident, day_start: float, v: Vitals) -> list[Draft]:
         phase = seeded("phase", d.device_id).uniform(0, period)
         for t in np.arange(day_start + phase, day_start + DAY, period).tolist():
             extra: dict[str, Any] = {"battery": _battery_at(v, t)} if d.kind == "bracelet" else {}
+            if extra.get("battery", 1) <= 0:
+                continue  # flat: no heartbeat, so the platform sees it go offline
             out.append(status(d.device_id, round(t, 3), "heartbeat", firmware=FIRMWARE, **extra))
     return out
 
