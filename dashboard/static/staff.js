@@ -132,10 +132,6 @@ function noteForm(visit) {
     el("summary", { class: "button primary", "data-testid": "visit-record" }, t("visit.record")), form);
 }
 
-function errorCode(exc) {
-  try { return JSON.parse(exc.message).code; } catch (_) { return null; }
-}
-
 async function recordVisit(visit, form, save) {
   const data = new FormData(form);
   const body = { wellbeing: data.get("wellbeing"), home_safe: data.get("home_safe") === "true",
@@ -145,7 +141,7 @@ async function recordVisit(visit, form, save) {
     const recorded = await api(`/api/visits/${visit.id}/done`, { method: "POST", body });
     toast(t(recorded.follow_up ? "visit.recorded_follow_up" : "visit.recorded"));
   } catch (exc) {
-    toast(t(ERRORS[errorCode(exc)] || "visit.save_failed"), true);
+    toast(t(ERRORS[exc.detail?.code] || "visit.save_failed"), true);
   }
   await loadVisits();
 }
