@@ -60,7 +60,9 @@ export function barChart(node, title, labels, values, unit = "") {
   }, true);
 }
 
-export function stackedDays(node, title, rows, kindTitle) {
+const noData = (text) => [{ type: "text", left: "center", top: "middle", style: { text, fontSize: 14, fill: "#6b7280" } }];
+
+export function stackedDays(node, title, rows, kindTitle, empty = "") {
   const days = [...new Set(rows.map((r) => r.day))].sort();
   const kinds = [...new Set(rows.map((r) => r.kind))];
   chart(node).setOption({
@@ -71,6 +73,7 @@ export function stackedDays(node, title, rows, kindTitle) {
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: days },
     yAxis: { type: "value" },
+    graphic: rows.length || !empty ? [] : noData(empty),
     series: kinds.map((kind) => ({
       name: kindTitle(kind), type: "bar", stack: "kinds",
       data: days.map((d) => rows.find((r) => r.day === d && r.kind === kind)?.alerts ?? 0),
@@ -102,7 +105,7 @@ export function shareTrend(node, title, days, labels) {
     },
     xAxis: { type: "category", data: days.map((d) => d.key) },
     yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-    graphic: empty ? [{ type: "text", left: "center", top: "middle", style: { text: labels.empty, fontSize: 14, fill: "#6b7280" } }] : [],
+    graphic: empty ? noData(labels.empty) : [],
     series,
   }, true);
 }

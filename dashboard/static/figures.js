@@ -85,7 +85,7 @@ async function load() {
   document.getElementById("per-severity").replaceChildren(table(f.per_severity, "figures.severity", severityLabel));
   document.getElementById("per-station").replaceChildren(table(f.per_station, "figures.station", stationLabel));
   document.getElementById("per-area").replaceChildren(table(f.per_area, "figures.area", areaLabel));
-  stackedDays(document.getElementById("kinds-chart"), t("figures.kinds_title"), f.per_kind_day, kindTitle);
+  stackedDays(document.getElementById("kinds-chart"), t("figures.kinds_title"), f.per_kind_day, kindTitle, t("figures.no_data"));
   barChart(document.getElementById("devices-chart"), t("figures.devices_title"),
     [t("figures.devices"), t("figures.offline"), t("figures.low_battery")], [f.devices, f.devices_offline, f.devices_low_battery]);
 }

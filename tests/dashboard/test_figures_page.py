@@ -1,6 +1,7 @@
 """The figures page and the console map in headless Chromium, over the hand-computed alerts of test_figures.
 
-Screenshots go to ``test-artifacts/dashboard/figures``: figures-zh.png, figures-en.png, console-map.png.
+Screenshots go to ``test-artifacts/dashboard/figures``: figures-zh.png, figures-en.png, console-map.png, and
+figures-empty.png of a world without alerts.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import pytest
 import uvicorn
 from psycopg_pool import ConnectionPool
 
@@ -24,13 +25,16 @@ from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port,
 from tests.dashboard.test_figures import build
 from tests.dashboard.world import PASSWORD, seed, settings
 
+SHOTS_HERE = SHOTS / "figures"
 
-@pytest.fixture
-def served(db_url: str) -> Iterator[str]:
-    """Serve the dashboard over the seeded world and the table's alerts, with GCJ-02 tiles; yield its URL."""
+
+@contextmanager
+def _serve(db_url: str, *, alerts: bool) -> Iterator[str]:
+    """Serve the dashboard over the seeded world (and the table's alerts), with GCJ-02 tiles; yield its URL."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
-        build(conn, until=datetime.now(UTC))
+        if alerts:
+            build(conn, until=datetime.now(UTC))
     with ConnectionPool(db_url, min_size=1, max_size=4, open=True) as pool:
         dash = settings(tile_url=NO_TILES, tile_crs="gcj02", tile_attribution="© test tiles")
         server = uvicorn.Server(uvicorn.Config(create_app(dash, pool), host="127.0.0.1", port=_free_port()))
@@ -45,16 +49,22 @@ def served(db_url: str) -> Iterator[str]:
             thread.join(10)
 
 
-def test_figures_page_and_map(served: str) -> None:
-    """The tables list each group with its failures; the trend is drawn; the map has its markers and credit."""
-    shots = SHOTS / "figures"
-    shots.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BASE_URL": served, "SHOTS": str(shots), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB)}
-    env["CHROMIUM"] = CHROMIUM
+def _browse(base: str, **extra: str) -> dict[str, Any]:
+    """Run the browser script against ``base``; return its result."""
+    SHOTS_HERE.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BASE_URL": base, "SHOTS": str(SHOTS_HERE), "PASSWORD": PASSWORD, "ANXIN_WEB": str(WEB)}
+    env |= {"CHROMIUM": CHROMIUM, **extra}
     script = os.path.join(os.path.dirname(__file__), "e2e", "figures_map.mjs")
     done = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=120, check=False)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["ok"], result.get("error")
+    return result
+
+
+def test_figures_page_and_map(db_url: str) -> None:
+    """The tables list each group with its failures; the trend is drawn; the map has its markers and credit."""
+    with _serve(db_url, alerts=True) as base:
+        result = _browse(base)
     assert result["errors"] == []
     assert len(result["severity"]) == 2 and result["severity"][0].startswith("紧急")
     assert [row.split("\t")[0] for row in result["station"]] == ["东湖服务站 · 城市", "西山服务站 · 农村"]
@@ -65,4 +75,14 @@ def test_figures_page_and_map(served: str) -> None:
     assert result["mapMarkers"] >= 3
     assert "© test tiles" in result["attribution"]
     for name in ("figures-zh", "figures-en", "console-map"):
-        assert (shots / f"{name}.png").stat().st_size > 5000
+        assert (SHOTS_HERE / f"{name}.png").stat().st_size > 5000
+
+
+def test_figures_page_without_alerts(db_url: str) -> None:
+    """With nothing to judge every table says there is no data, and nothing is made up."""
+    with _serve(db_url, alerts=False) as base:
+        result = _browse(base, EMPTY="1")
+    assert result["errors"] == []
+    assert result["empty"] == ["暂无数据"] * 3
+    assert result["severity"] == result["station"] == result["area"] == []
+    assert any("暂无数据" in n for n in result["numbers"]), result["numbers"]
