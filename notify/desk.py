@@ -72,11 +72,12 @@ def channel_of(url: str) -> Channel:
 
 
 def masked(url: str) -> str:
-    """Show where a URL goes without its credentials, path tokens or query (bot keys live there)."""
+    """Show where a URL goes without its secrets: a webhook's host only; of an Apprise URL only its kind."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    path = "/…" if parts.path.strip("/") else ""
-    return urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), path, "", ""))
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{parts.scheme}://…"  # wecombot://KEY, dingtalk://TOKEN: the "host" is the secret
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, "/…" if parts.path.strip("/") or parts.query else "", "", ""))
 
 
 class DeskNotifier:
