@@ -40,6 +40,8 @@ const WAITING = new Set(["offered"]);  // lines that count the time since
 const mine = (a) => Boolean(a.claimed_by) && a.claimed_by.endsWith(`:u${user().id}`);
 const heldByOther = (a) => Boolean(a.claimed_by) && !mine(a);
 const keyOf = (residentId, kind) => `${residentId}|${kind}`;
+// A dispatched alert may also move back to "acknowledged" (a recall, with a note): that is no acknowledge button.
+const canAcknowledge = (a) => a.state === "raised" && a.moves.includes("acknowledged") && !heldByOther(a);
 
 async function loadQueue() {
   const [rows, tasks] = await Promise.all([api("/api/alerts?open_only=true"), api("/api/tasks")]);
@@ -94,7 +96,7 @@ function dispatchLine(alertId) {
 }
 
 function queueItem(a) {
-  const ack = a.moves.includes("acknowledged") && !heldByOther(a)
+  const ack = canAcknowledge(a)
     ? el("button", { class: "primary small", "data-testid": "ack", onclick: (e) => { e.stopPropagation(); move(a.id, "acknowledge"); } }, t("action.acknowledge"))
     : null;
   const late = a.promise_breached_at && !a.on_site_at;
@@ -273,7 +275,7 @@ function renderCase(detail) {
       CLOSED.includes(a.state) ? null : el("span", { class: "countdown", dataset: { deadline: a.promise_deadline } }),
       a.promise_breached_at && !a.on_site_at ? [" ", el("span", { class: "tag error" }, t("queue.promise_missed"))] : null),
     el("p", { class: "muted" }, a.address || "", " ",
-      a.resident_phone ? el("a", { class: "button small call", href: `tel:${a.resident_phone}`, "data-testid": "call-resident" }, `📞 ${t("resident.call")} ${a.resident_phone}`) : null),
+      a.resident_phone ? el("a", { class: "button small call", href: `tel:${a.resident_phone}`, "data-testid": "call-resident" }, `${t("resident.call")} ${a.resident_phone}`) : null),
     claimBox(a),
   );
   renderActions(a);
@@ -286,7 +288,7 @@ function renderCase(detail) {
 function renderActions(a) {
   const box = document.getElementById("case-actions");
   const buttons = [];
-  if (a.moves.includes("acknowledged")) {
+  if (canAcknowledge(a)) {
     buttons.push(el("button", { class: "primary", "data-testid": "case-ack", onclick: () => move(a.id, "acknowledge") }, t("action.acknowledge")));
   }
   if (a.moves.includes("cancelled")) {
@@ -372,14 +374,14 @@ async function loadResident(residentId) {
   const phone = alerts.get(selected)?.resident_id === residentId ? alerts.get(selected).resident_phone : null;
   document.getElementById("resident-panel").replaceChildren(
     el("h3", { "data-testid": "resident-name" }, r.name, " ", el("span", { class: "badge" }, t("risk") + " " + r.risk_class)),
-    phone ? el("p", {}, el("a", { class: "button small call", href: `tel:${phone}` }, `📞 ${t("resident.call")} ${phone}`)) : null,
+    phone ? el("p", {}, el("a", { class: "button small call", href: `tel:${phone}` }, `${t("resident.call")} ${phone}`)) : null,
     el("p", {}, r.categories.map((c) => el("span", { class: "tag" }, t("category." + c)))),
     el("p", {}, t("resident.assessment"), ": ", r.assessment_level ?? "—", " · ", r.address || ""),
     el("p", {}, t("resident.medical"), ": ", r.medical_notes || "—"),
     el("p", {}, t("resident.key_holder"), ": ", r.key_holder || "—"),
     el("h4", {}, t("resident.contacts")),
     el("ul", {}, detail.contacts.map((c) => el("li", {}, `${c.position}. ${c.name} (${t("relation." + c.relation)}) `,
-      c.phone ? el("a", { class: "call", href: `tel:${c.phone}`, "data-testid": "call-contact" }, `📞 ${c.phone}`) : ""))),
+      c.phone ? el("a", { class: "call", href: `tel:${c.phone}`, "data-testid": "call-contact" }, `${t("resident.call_contact")} ${c.phone}`) : ""))),
     el("h4", {}, t("resident.devices")),
     el("ul", {}, detail.devices.map((d) => el("li", { "data-testid": "device", class: d.offline ? "error" : "" },
       `${d.id} · ${t("device." + d.kind)} · ${d.offline ? t("device.offline") : t("device.online")}`,
@@ -402,8 +404,7 @@ async function loadMap() {
 // The desk's keys: never while typing (desk.js checks).
 function acknowledgeTarget() {
   const current = alerts.get(selected);
-  if (current?.moves.includes("acknowledged")) return current;
-  return queueOrder().find((a) => a.moves.includes("acknowledged") && !heldByOther(a));
+  return current && canAcknowledge(current) ? current : queueOrder().find(canAcknowledge);
 }
 
 function step(by) {
@@ -435,6 +436,7 @@ function showHandover() {
   renderHandover(document.getElementById("handover"), queueOrder(), {
     dispatchLine, onPick: (id) => { setView(false); select(id); },
   });
+  tick();
 }
 
 function setView(handover) {

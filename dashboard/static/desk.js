@@ -48,7 +48,7 @@ export function wireShortcuts(handlers) {
 export function renderShortcuts(node) {
   node.replaceChildren(
     el("h3", {}, t("shortcut.title")),
-    el("dl", {}, SHORTCUTS.map(([key, label]) => [el("dt", {}, el("kbd", {}, key.toUpperCase())), el("dd", {}, t(label))])),
+    el("dl", {}, SHORTCUTS.flatMap(([key, label]) => [el("dt", {}, el("kbd", {}, key.toUpperCase())), el("dd", {}, t(label))])),
     el("p", { class: "muted" }, t("shortcut.close")),
   );
 }
@@ -65,7 +65,7 @@ export function renderHandover(node, cases, { dispatchLine, onPick }) {
         el("td", {}, el("button", { class: "link", onclick: () => onPick(a.id) }, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`)),
         el("td", {}, t("state." + a.state)),
         el("td", { "data-testid": "handover-claimed" }, a.claimed_by ? a.claimed_by_name || a.claimed_by : el("span", { class: "muted" }, t("claim.nobody"))),
-        el("td", { class: "age" }, fmtSpan((Date.now() - Date.parse(a.raised_at)) / 1000)),
+        el("td", { class: "age", dataset: { since: a.raised_at } }, fmtSpan((Date.now() - Date.parse(a.raised_at)) / 1000)),
         el("td", {}, dispatchLine(a.id) || "—"),
         el("td", {}, a.latest_notes.length ? el("ul", { class: "notes" }, a.latest_notes.map((n) => el("li", {},
           el("time", {}, fmtTime(n.at)), " ", el("strong", {}, n.name || n.actor), ": ", n.text))) : "—")))),
