@@ -270,7 +270,7 @@ class DispatchFlow:
                 self._tell(dispatch, DispatchEvent.NOBODY_LEFT, now)
                 return offer
             if first:
-                self._on_stage(dispatch.alert_id, "dispatched", actor, now, note=f"offered to {task.staff_id}")
+                self._on_stage(dispatch.alert_id, "dispatched", actor, now)  # the offer itself is on the timeline
             if self._notify_staff(task):
                 with self._connect() as conn:
                     conn.execute(

@@ -19,6 +19,7 @@ import pytest
 
 from anxin.services import LocalMosquitto, LocalPostgres
 from ingest.database import DbMode, migrate
+from tests.receivers import http_receiver, smtp_sink  # noqa: F401 - fixtures for every test package
 
 REPO = Path(__file__).resolve().parent.parent
 

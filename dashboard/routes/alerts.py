@@ -36,7 +36,7 @@ from dashboard.store.users import User
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 _REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
 # What of a case each role does not see: the desk's notes are the desk's own, not the family's.
-_HIDDEN_SOURCES: dict[RoleName, frozenset[str]] = {RoleName.FAMILY: frozenset({"note"})}
+_HIDDEN_SOURCES: dict[RoleName, frozenset[str]] = {RoleName.FAMILY: frozenset({"note", "delivery"})}
 
 
 def public_alert(row: dict[str, Any], user: User) -> AlertPublic:

@@ -265,7 +265,7 @@ function renderCase(detail) {
   const a = detail.alert;
   document.getElementById("case-empty").hidden = true;
   document.getElementById("case-body").hidden = false;
-  document.getElementById("case-head").replaceChildren(
+  document.getElementById("case-head").replaceChildren(...[
     el("h2", { "data-testid": "case-title" }, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`),
     el("p", {}, isZh() ? a.explanation_zh : a.explanation),
     el("p", {},
@@ -277,7 +277,7 @@ function renderCase(detail) {
     el("p", { class: "muted" }, a.address || "", " ",
       a.resident_phone ? el("a", { class: "button small call", href: `tel:${a.resident_phone}`, "data-testid": "call-resident" }, `${t("resident.call")} ${a.resident_phone}`) : null),
     claimBox(a),
-  );
+  ].filter(Boolean));
   renderActions(a);
   renderTimeline(document.getElementById("timeline"), detail.timeline);
   selectedCase = { detail, tasks: [], suggested: null };
@@ -372,7 +372,7 @@ async function loadResident(residentId) {
     api(`/api/residents/${residentId}/activity?hours=24`)]);
   const r = detail.resident;
   const phone = alerts.get(selected)?.resident_id === residentId ? alerts.get(selected).resident_phone : null;
-  document.getElementById("resident-panel").replaceChildren(
+  document.getElementById("resident-panel").replaceChildren(...[  // replaceChildren would print a null as "null"
     el("h3", { "data-testid": "resident-name" }, r.name, " ", el("span", { class: "badge" }, t("risk") + " " + r.risk_class)),
     phone ? el("p", {}, el("a", { class: "button small call", href: `tel:${phone}` }, `${t("resident.call")} ${phone}`)) : null,
     el("p", {}, r.categories.map((c) => el("span", { class: "tag" }, t("category." + c)))),
@@ -386,7 +386,7 @@ async function loadResident(residentId) {
     el("ul", {}, detail.devices.map((d) => el("li", { "data-testid": "device", class: d.offline ? "error" : "" },
       `${d.id} · ${t("device." + d.kind)} · ${d.offline ? t("device.offline") : t("device.online")}`,
       d.battery !== null ? ` · 🔋${d.battery}%` : "", d.low_battery ? ` ${t("device.low_battery")}` : ""))),
-  );
+  ].filter(Boolean));
   vitalsChart(document.getElementById("vitals-chart"), vitals);
   activityChart(document.getElementById("activity-chart"), activity);
 }

@@ -13,7 +13,11 @@ function describe(entry) {
     case "note": return `${t("timeline.note")} · ${entry.detail?.name || entry.actor || ""}`;
     case "reply": return `${entry.note || t("family")}: ${t("reply." + entry.what)}`;
     case "escalation": return t("escalation." + entry.what);
-    case "notice": return `${t("timeline.notified")} ${entry.note || ""}`;
+    case "notice": return t(entry.detail?.state === "failed" ? "timeline.notice_failed" : "timeline.notice_sent",
+      { who: entry.note || "", what: t("notice." + entry.what) });
+    case "delivery": return t(entry.detail?.ok ? "timeline.delivery_ok" : "timeline.delivery_failed",
+      { who: entry.note || t("recipient." + entry.actor.split(":")[0]), what: t("delivery." + entry.what),
+        channel: t("channel." + (entry.detail?.channel || "none")) });
     default: return entry.what;
   }
 }
@@ -22,6 +26,8 @@ export function renderTimeline(list, entries) {
   list.replaceChildren(...entries.map((entry) => el("li", { class: `tl tl-${entry.source}`, "data-testid": "timeline-entry", dataset: { source: entry.source, what: entry.what } },
     el("time", {}, fmtTime(entry.at, true)), " ", describe(entry),
     entry.source === "finding" && entry.note ? el("div", { class: "muted" }, isZh() ? entry.detail?.zh || entry.note : entry.note) : null,
-    entry.source === "transition" && entry.note ? el("div", { class: "muted" }, entry.note) : null,
-    entry.source === "note" ? el("div", { class: "note-text" }, entry.note) : null)));
+    // A raise's note is the detector's English explanation, shown (translated) with its finding above.
+    entry.source === "transition" && entry.note && entry.detail?.from ? el("div", { class: "muted" }, entry.note) : null,
+    entry.source === "note" ? el("div", { class: "note-text" }, entry.note) : null,
+    entry.source === "delivery" && !entry.detail?.ok && entry.detail?.detail ? el("div", { class: "muted" }, entry.detail.detail) : null)));
 }

@@ -137,10 +137,18 @@ _TIMELINE: tuple[tuple[str, str], ...] = (
     ),
     (
         "notice",
-        "SELECT d.sent_at AS at, n.event AS what, 'system' AS actor, c.name AS note,"
-        " jsonb_build_object('state', d.state) AS detail FROM notices n"
+        "SELECT coalesce(d.sent_at, (SELECT max(x.at) FROM delivery_attempts x WHERE x.delivery_id = d.id)) AS at,"
+        " n.event AS what, 'system' AS actor, c.name AS note,"
+        " jsonb_build_object('state', d.state, 'relation', c.relation) AS detail FROM notices n"
         " JOIN notice_deliveries d ON d.notice_id = n.id LEFT JOIN emergency_contacts c ON c.id = d.contact_id"
-        " WHERE n.alert_id = %(id)s::text AND d.sent_at IS NOT NULL",
+        " WHERE n.alert_id = %(id)s::text AND (d.sent_at IS NOT NULL OR d.state = 'failed')",
+    ),
+    (
+        # Whom each escalation step and staff offer reached, on which channel, and whether it went out.
+        "delivery",
+        "SELECT at, purpose AS what, recipient AS actor, recipient_name AS note,"
+        " jsonb_build_object('ok', ok, 'channel', channel, 'step', step_key, 'detail', detail) AS detail"
+        " FROM desk_deliveries WHERE alert_id = %(id)s",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Fixtures that start the local receivers: an HTTP server and an SMTP sink, each on a free loopback port."""
+"""Fixtures that start local receivers for what the platform sends: an HTTP server and an SMTP sink on loopback."""
 
 from __future__ import annotations
 
