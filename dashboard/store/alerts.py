@@ -137,7 +137,8 @@ _TIMELINE: tuple[tuple[str, str], ...] = (
     ),
     (
         "notice",
-        "SELECT coalesce(d.sent_at, (SELECT max(x.at) FROM delivery_attempts x WHERE x.delivery_id = d.id)) AS at,"
+        "SELECT coalesce(d.sent_at, (SELECT max(x.at) FROM delivery_attempts x WHERE x.delivery_id = d.id),"
+        " d.due_at, n.created_at) AS at,"
         " n.event AS what, 'system' AS actor, c.name AS note,"
         " jsonb_build_object('state', d.state, 'relation', c.relation) AS detail FROM notices n"
         " JOIN notice_deliveries d ON d.notice_id = n.id LEFT JOIN emergency_contacts c ON c.id = d.contact_id"
