@@ -4,6 +4,10 @@ Each kind is one row of `INCIDENT_KINDS`: when in the (local) day it may start, 
 how it is placed into the plan, which device carries its signature, and the extra events, vitals
 overrides or silence it causes. The model applies them; the ground-truth file records them.
 
+A scenario that runs around the clock (the demo: ``[incidents] around_the_clock = true``) lets the
+kinds that have an ``any_hour`` placer start at any hour, placed by it: a fall at 03:00 happens
+beside the bed (the resident got up), an SOS or a leak when it comes. The other kinds keep their window.
+
 =====================  ==============  =================================================================
 kind                   device          signature in the messages
 =====================  ==============  =================================================================
@@ -78,6 +82,7 @@ class IncidentKind:
     events: Emitter | None = None
     vitals: VitalsEdit | None = None
     silence: Silence | None = None
+    any_hour: Placer | None = None  # how it is placed outside its window when a scenario runs around the clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +116,19 @@ def segment_at(plan: Plan, t: float) -> Segment:
     return plan[-1]
 
 
-def _awake_at_home(plan: Plan, t: float, duration: float) -> float | None:
-    """Return the first time from ``t`` on when the resident is up and at home, with room to finish."""
+def _awake_at_home(plan: Plan, t: float, duration: float, *, in_bed_too: bool = False) -> float | None:
+    """Return the first time from ``t`` on when the resident is up (or, ``in_bed_too``, in bed) and at home."""
     day_end = plan[-1].end
     for s in plan:
-        if s.end > t and s.activity.room is not None and not s.activity.in_bed:
+        if s.end > t and s.activity.room is not None and (in_bed_too or not s.activity.in_bed):
             start = max(t, s.start)
             return start if start + duration < day_end - MINUTE else None
     return None
 
 
-def _in_place(activity: str, *, worn: bool | None = None, keep_room: bool = False) -> Placer:
+def _in_place(activity: str, *, worn: bool | None = None, keep_room: bool = False, in_bed_too: bool = False) -> Placer:
     def place(plan: Plan, t: float, duration: float) -> tuple[float, float, Plan] | None:
-        start = _awake_at_home(plan, t, duration)
+        start = _awake_at_home(plan, t, duration, in_bed_too=in_bed_too)
         if start is None:
             return None
         act = ACTIVITIES[activity]
@@ -224,10 +229,17 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
     k.name: k
     for k in (
         IncidentKind(
-            "fall", (7, 21), (20 * _M, 90 * _M), _in_place("fallen", worn=True, keep_room=True), _bracelet, events=_fall
+            "fall",
+            (7, 21),
+            (20 * _M, 90 * _M),
+            _in_place("fallen", worn=True, keep_room=True),
+            _bracelet,
+            events=_fall,
+            # at night: up from bed (bracelet on the wrist) and down beside it
+            any_hour=_in_place("fallen", worn=True, keep_room=True, in_bed_too=True),
         ),
-        IncidentKind("sos", (7, 22), (0, 0), _as_planned, _bracelet, events=_sos),
-        IncidentKind("ok_cancel", (8, 20), (10, 60), _as_planned, _bracelet, events=_ok_cancel),
+        IncidentKind("sos", (7, 22), (0, 0), _as_planned, _bracelet, events=_sos, any_hour=_as_planned),
+        IncidentKind("ok_cancel", (8, 20), (10, 60), _as_planned, _bracelet, events=_ok_cancel, any_hour=_as_planned),
         IncidentKind("unwell_in_bed", (5, 9), (2 * _H, 5 * _H), _on_waking, _sensor("bed")),
         IncidentKind("stuck_in_bathroom", (8, 20), (60 * _M, 180 * _M), _in_place("stuck"), _sensor("bathroom")),
         IncidentKind("night_wandering", (1, 4), (1 * _H, 3 * _H), _at_night, _sensor("door")),
@@ -257,9 +269,16 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
             _in_place("cook"),
             _sensor("smoke"),
             events=_alarm("smoke", SmokeEvent),
+            any_hour=_as_planned,  # a detector sounding in the night, whatever the resident is doing
         ),
         IncidentKind(
-            "gas", (10, 19), (5 * _M, 20 * _M), _in_place("cook"), _sensor("gas"), events=_alarm("gas", GasEvent)
+            "gas",
+            (10, 19),
+            (5 * _M, 20 * _M),
+            _in_place("cook"),
+            _sensor("gas"),
+            events=_alarm("gas", GasEvent),
+            any_hour=_as_planned,
         ),
         IncidentKind(
             "water_leak",
@@ -268,6 +287,7 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
             _as_planned,
             _sensor("water_leak"),
             events=_alarm("water_leak", WaterLeakEvent),
+            any_hour=_as_planned,
         ),
         IncidentKind(
             "power_loss",
@@ -276,6 +296,7 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
             _as_planned,
             _hub_or_bracelet,
             silence=Silence(None, "power_restored"),
+            any_hour=_as_planned,
         ),
         IncidentKind(
             "clean_disconnect",
@@ -284,6 +305,7 @@ INCIDENT_KINDS: Final[dict[str, IncidentKind]] = {
             _as_planned,
             _bracelet,
             silence=Silence("shutdown", "reconnect"),
+            any_hour=_as_planned,
         ),
         IncidentKind("low_battery", (8, 16), (2 * _H, 6 * _H), _as_planned, _bracelet, vitals=_low_battery),
         IncidentKind("not_worn_all_day", (5, 9), (12 * _H, 16 * _H), _whole_day, _bracelet),

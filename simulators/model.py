@@ -129,7 +129,8 @@ class ResidentModel:
         placed: list[Placed] = []
         for inc in incidents:
             kind = INCIDENT_KINDS[inc.kind]
-            result = kind.place(plan, inc.start, inc.duration)
+            place = kind.any_hour if self.world.incidents.around_the_clock and kind.any_hour else kind.place
+            result = place(plan, inc.start, inc.duration)
             if result is None or (placed and result[0] < placed[-1].end + 10 * MINUTE):
                 continue  # no room for it in this day: the ground truth will not claim it
             start, end, plan = result

@@ -19,6 +19,8 @@ A scenario file (see ``scenarios/demo.toml``) has top-level keys named like the 
     counts = { fall = 2, sos = 1 }
     every_minutes = 4      # and one more incident about every 4 simulated minutes
     weights = { fall = 3, sos = 2 }   # kinds drawn for the rate, by weight (default: all alike)
+    around_the_clock = true  # kinds that can happen at night do (default: each in its daily window)
+    first_within_minutes = 1 # one first_kind incident (default "sos") within a minute of the start
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from simulators.model import World
 from simulators.schedule import DAY, IncidentSpec
 
 CONNECTIONS: Final = ("shared", "per-device")
+_INCIDENT_KEYS: Final = {"counts", "weights", "every_minutes", "around_the_clock", "first_within_minutes", "first_kind"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,4 +117,16 @@ def _incidents(raw: dict[str, Any]) -> IncidentSpec:
     counts = IncidentSpec.parse(",".join(f"{k}:{v}" for k, v in raw.get("counts", {}).items())).counts
     weights = {k: float(v) for k, v in raw.get("weights", {}).items()}
     IncidentSpec.parse(",".join(weights))  # reject unknown kinds
-    return IncidentSpec(counts=counts, every_minutes=raw.get("every_minutes"), weights=weights)
+    unknown = set(raw) - _INCIDENT_KEYS
+    if unknown:
+        raise ValueError(f"unknown [incidents] keys: {', '.join(sorted(unknown))}")
+    first_kind = str(raw.get("first_kind", "sos"))
+    IncidentSpec.parse(first_kind)
+    return IncidentSpec(
+        counts=counts,
+        every_minutes=raw.get("every_minutes"),
+        weights=weights,
+        around_the_clock=bool(raw.get("around_the_clock", False)),
+        first_within_minutes=raw.get("first_within_minutes"),
+        first_kind=first_kind,
+    )

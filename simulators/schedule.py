@@ -4,6 +4,11 @@
 incident every four minutes with kinds drawn by weight, as in the demo scenario); `Schedule` draws
 the incidents for each local day from the seed alone, so a day's incidents are the same whichever
 order the days are asked for in.
+
+Two settings make a demo alive at any hour (both off unless a scenario turns them on):
+``around_the_clock`` lets every kind with an ``any_hour`` placer start at any local hour, not only in
+its daily window; ``first_within_minutes`` puts one ``first_kind`` incident (an SOS by default) within
+that many minutes of the run's start, so that someone opening the console sees an emergency at once.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ class IncidentSpec:
     counts: Mapping[str, int] = field(default_factory=dict)
     every_minutes: float | None = None
     weights: Mapping[str, float] = field(default_factory=dict)  # empty: every kind alike
+    around_the_clock: bool = False  # kinds with an any-hour placement may start at any local hour
+    first_within_minutes: float | None = None  # one first_kind incident this soon after the start
+    first_kind: str = "sos"
 
     @classmethod
     def parse(cls, text: str) -> IncidentSpec:
@@ -58,6 +66,8 @@ class Schedule:
         self._days: dict[float, dict[str, list[Incident]]] = {}
         self.unplaced: list[str] = []
         self._place_counts(seeded(seed, "counts"))
+        if spec.first_within_minutes is not None and residents:
+            self._place_first(seeded(seed, "first"), spec.first_within_minutes * 60)
 
     def for_day(self, day_start: float) -> dict[str, list[Incident]]:
         """Return the day's incidents by resident, in time order."""
@@ -85,14 +95,26 @@ class Schedule:
                 busy = self._counted.setdefault(day, [])
                 busy.append(self._incident(kind, t, busy, rng))
 
+    def _place_first(self, rng: random.Random, within_s: float) -> None:
+        """Put the first incident a few seconds to ``within_s`` after the start, whatever the hour."""
+        kind = INCIDENT_KINDS[self._spec.first_kind]
+        t = self._start + rng.uniform(0.2, 0.8) * within_s
+        incident = Incident(kind.name, rng.choice(self._residents), t, rng.uniform(*kind.duration_s))
+        self._counted.setdefault(local_midnight(t, self._tz), []).insert(0, incident)
+
+    def _window(self, kind: IncidentKind) -> tuple[float, float]:
+        """Return the local hours in which ``kind`` may start in this run."""
+        return (0.0, 24.0) if self._spec.around_the_clock and kind.any_hour is not None else kind.window_h
+
     def _time_for(self, kind: IncidentKind, rng: random.Random) -> float | None:
         """Pick a start inside the kind's daily window with room to finish before the run ends."""
         spans = []
+        window = self._window(kind)
         day = local_midnight(self._start, self._tz)
         while day < self._end:
-            lo = max(day + kind.window_h[0] * HOUR, self._start)
+            lo = max(day + window[0] * HOUR, self._start)
             latest = min(self._end - HOUR, day + DAY) - kind.duration_s[1]
-            hi = min(day + kind.window_h[1] * HOUR, latest)
+            hi = min(day + window[1] * HOUR, latest)
             if hi > lo:
                 spans.append((lo, hi))
             day += DAY
@@ -120,7 +142,7 @@ class Schedule:
             k
             for k in INCIDENT_KINDS.values()
             if allowed.get(k.name, 0) > 0
-            and k.window_h[0] <= h < k.window_h[1]
+            and self._window(k)[0] <= h < self._window(k)[1]
             and t + k.duration_s[1] < min(self._end, day_start + DAY)
         ]
 
