@@ -31,6 +31,7 @@ from alerts.service import AlertService
 from anxin.care import Care
 from anxin.services import LocalPostgres, start_broker
 from anxin.settings import Settings
+from dispatch.roster_store import extend_shifts
 from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
@@ -191,6 +192,11 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
                 "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
             ),
             _thread("visits", _every(3600.0, care.plan_visits, "visit planning", at_start=True), stop),
+            _thread(
+                "shifts",
+                _every(3600.0, lambda: _extend_shifts(pool, settings.timezone), "weekly shifts", at_start=True),
+                stop,
+            ),
             _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop),
         ]
         ingest_conn.connect()
@@ -219,6 +225,12 @@ def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:
     """Refresh the rollups and apply retention (plain PostgreSQL; TimescaleDB's policies do it there)."""
     with pool.connection() as conn:
         Maintenance(retention_days=retention_days).run(conn, utc_now())
+
+
+def _extend_shifts(pool: ConnectionPool[Any], zone: str) -> None:
+    """Make the coming weeks' shifts of every staff member's weekly pattern (the roster's 排班)."""
+    with pool.connection() as conn:
+        extend_shifts(conn, utc_now(), zone)
 
 
 def _refresh_profiles(pool: ConnectionPool[Any], pipeline: DetectionPipeline) -> None:

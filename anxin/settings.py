@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     reply_secret: SecretStr | None = None
     mail_url: str | None = None  # Apprise mailto:// URL of the SMTP server for e-mail contacts
+    id_key: SecretStr | None = None  # keys the hash that residents' ID numbers are stored and matched by
 
     log_level: str = "INFO"
 
