@@ -110,7 +110,7 @@ class Care:
         self.alerts: AlertService | None = None
         self.public_url = (settings.public_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
         self._task_secret = local_secret(settings, "reply_secret")
-        senders = ChannelSenders(local_secret(settings, "webhook_secret"), settings.mail_url)
+        senders = ChannelSenders(local_secret(settings, "webhook_secret"), settings.mail_url, outbox=pool.connection)
         self.notifier = FamilyNotifier(
             pool.connection,
             senders,

@@ -2,6 +2,9 @@
 
 Everything is upserted, so running it again on the kept `.data/` changes nothing. Demo passwords are
 generated on first use, stored hashed, and printed with the URL; they are never built into the code.
+Everyone in the demo is reached on the platform's own outbox (no mail server, no chat service): the
+contacts first on theirs, staff and the supervisor on ``outbox://<name>``; so every notice, offer and
+escalation is really delivered offline, and the family page shows the family member's messages.
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -
         if fresh:
             _people(conn, fleet, rng)
             _stations(conn, centre)
-        return _accounts(conn, fleet, data_dir, fresh)
+        lines = _accounts(conn, fleet, data_dir, fresh)
+        _reach_everyone_offline(conn)
+        return lines
 
 
 def _people(conn: psycopg.Connection, fleet: tuple[Resident, ...], rng: random.Random) -> None:
@@ -69,6 +74,9 @@ def _people(conn: psycopg.Connection, fleet: tuple[Resident, ...], rng: random.R
                 key_holder="邻居 (隔壁) 持有钥匙" if i % 2 else "社区网格员持有钥匙",
             ),
         )
+        conn.execute(  # the bracelet's SIM: the staff phone and the console call it
+            "UPDATE residents SET phone = %s WHERE id = %s AND phone IS NULL", (f"1370000{i:04d}", r.resident_id)
+        )
         save_contact(
             conn,
             r.resident_id,
@@ -77,7 +85,10 @@ def _people(conn: psycopg.Connection, fleet: tuple[Resident, ...], rng: random.R
                 relation=Relation.FAMILY,
                 position=1,
                 phone=f"1390000{i:04d}",
-                channels=(Channel(ChannelKind.EMAIL, f"family-{r.resident_id}@example.invalid"),),
+                channels=(
+                    Channel(ChannelKind.OUTBOX, f"family-{r.resident_id}"),
+                    Channel(ChannelKind.EMAIL, f"family-{r.resident_id}@example.invalid"),
+                ),
             ),
         )
 
@@ -91,7 +102,15 @@ def _stations(conn: psycopg.Connection, centre: Point) -> None:
         add_station(conn, station, address=f"幸福路{100 + s}号")
         for k in range(4):
             staff_id = f"s{s * 4 + k + 1:02d}"
-            add_staff(conn, staff_id, _STAFF_NAMES[s * 4 + k], _ROLES[k], station.id)
+            add_staff(
+                conn,
+                staff_id,
+                _STAFF_NAMES[s * 4 + k],
+                _ROLES[k],
+                station.id,
+                phone=f"1380000{s * 4 + k:04d}",
+                notify_url=f"outbox://{staff_id}",
+            )
             add_shift(conn, staff_id, now - timedelta(hours=1), now + timedelta(days=365))
 
 
@@ -110,9 +129,41 @@ def _accounts(conn: psycopg.Connection, fleet: tuple[Resident, ...], data_dir: P
     lines = []
     for username, display, role, staff_id, residents in users:
         password = secrets.token_urlsafe(9)
-        create_user(conn, username, display, hash_password(password), role, staff_id=staff_id, resident_ids=residents)
+        contact = conn.execute(
+            "SELECT id FROM emergency_contacts WHERE resident_id = ANY(%s) ORDER BY position LIMIT 1",
+            (list(residents),),
+        ).fetchone()
+        create_user(
+            conn,
+            username,
+            display,
+            hash_password(password),
+            role,
+            staff_id=staff_id,
+            resident_ids=residents,
+            contact_id=contact[0] if contact else None,  # the family member is this contact: their settings
+        )
         lines.append(f"{role.value:<10} {username:<10} password {password}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return lines
+
+
+def _reach_everyone_offline(conn: psycopg.Connection) -> None:
+    """Give every demo person the outbox, also on a demo seeded before it existed (idempotent)."""
+    conn.execute(
+        "INSERT INTO contact_channels (contact_id, position, kind, target)"
+        " SELECT c.id, coalesce((SELECT max(position) FROM contact_channels WHERE contact_id = c.id), 0) + 1,"
+        " 'outbox', 'family-' || c.resident_id FROM emergency_contacts c"
+        " WHERE NOT EXISTS (SELECT 1 FROM contact_channels x WHERE x.contact_id = c.id AND x.kind = 'outbox')"
+    )
+    conn.execute("UPDATE staff SET notify_url = 'outbox://' || id WHERE notify_url IS NULL")
+    conn.execute(
+        "UPDATE users SET notify_url = 'outbox://' || username WHERE role = 'supervisor' AND notify_url IS NULL"
+    )
+    conn.execute(  # a family account linked to no contact row had an empty settings card
+        "UPDATE user_residents u SET contact_id = (SELECT c.id FROM emergency_contacts c"
+        " WHERE c.resident_id = u.resident_id ORDER BY c.position LIMIT 1)"
+        " WHERE u.contact_id IS NULL AND u.user_id IN (SELECT id FROM users WHERE role = 'family')"
+    )

@@ -21,6 +21,7 @@ class ChannelKind(StrEnum):
     APPRISE = "apprise"  # any Apprise URL: wecombot://, dingtalk://, feishu://, json://, mailto:// …
     WEBHOOK = "webhook"  # an http(s) URL that receives a signed Standard Webhooks POST
     EMAIL = "email"  # a bare address, sent through the platform's SMTP URL
+    OUTBOX = "outbox"  # a named box in the platform's own database: works with no server (demos, drills)
 
 
 class Relation(StrEnum):
@@ -116,6 +117,16 @@ def load_contact(conn: Conn, contact_id: int) -> Contact | None:
     """Load one contact with their channels."""
     row = conn.execute(_CONTACT_SQL.format(where="id = %s"), (contact_id,)).fetchone()
     return None if row is None else _contact(conn, row)
+
+
+def replace_channels(conn: Conn, contact_id: int, channels: tuple[Channel, ...]) -> None:
+    """Replace a contact's channels with these, in this order (the first is tried first)."""
+    conn.execute("DELETE FROM contact_channels WHERE contact_id = %s", (contact_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO contact_channels (contact_id, position, kind, target) VALUES (%s, %s, %s, %s)",
+            [(contact_id, i, ch.kind.value, ch.target) for i, ch in enumerate(channels, start=1)],
+        )
 
 
 def _contact(conn: Conn, row: tuple[Any, ...]) -> Contact:

@@ -7,8 +7,9 @@ and the clock upstream decides what happens when nobody was reached. Every attem
 case timeline and the drill can say who was reached. An escalation sent again (after a crash between
 commit and delivery) skips the people it already reached.
 
-A person's channel is one URL: ``http(s)://`` is a signed Standard Webhooks POST, anything else an
-Apprise URL (``wecombot://``, ``dingtalk://``, ``feishu://``, ``mailto://`` …).
+A person's channel is one URL: ``http(s)://`` is a signed Standard Webhooks POST, ``outbox://<name>``
+the platform's own outbox (``notify.channels.OutboxSender``), anything else an Apprise URL
+(``wecombot://``, ``dingtalk://``, ``feishu://``, ``mailto://`` …).
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ class Reached:
 
 
 def channel_of(url: str) -> Channel:
-    """Tell a person's URL apart: an http(s) URL is a signed webhook, anything else an Apprise URL."""
+    """Tell a person's URL apart: http(s) is a signed webhook, outbox://<name> the outbox, else Apprise."""
     scheme = urlsplit(url).scheme.lower()
+    if scheme == "outbox":
+        return Channel(ChannelKind.OUTBOX, url.split("://", 1)[1].strip("/"))
     return Channel(ChannelKind.WEBHOOK if scheme in ("http", "https") else ChannelKind.APPRISE, url)
 
 

@@ -213,16 +213,20 @@ class FamilyNotifier:
         """Try the contact's channels in order until one works; record each attempt."""
         message = self._message(due, contact, now)
         attempt = due.attempts + 1
+        hopeless = True  # every channel failed in a way that trying again cannot mend
         for channel in contact.channels:
             result = self._sender.send(channel, message, now)
             with self._connect() as conn:
                 conn.execute(
-                    "INSERT INTO delivery_attempts (delivery_id, channel_id, attempt, at, ok, detail)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (due.id, channel.id, attempt, now, result.ok, result.detail),
+                    "INSERT INTO delivery_attempts (delivery_id, channel_id, attempt, at, ok, detail, code,"
+                    " channel_kind) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (due.id, channel.id, attempt, now, result.ok, result.detail, result.code or None, channel.kind),
                 )
             if result.ok:
                 return self._finish(due, "sent", now, attempted=True)
+            hopeless = hopeless and result.permanent
+        if hopeless:
+            return self._finish(due, "failed", now, reason="undeliverable", attempted=True)
         retry_at = self._settings.retry.next_attempt(attempt, due.first_attempt_at or now, now)
         if retry_at is None:
             return self._finish(due, "failed", now, reason="gave up after retries", attempted=True)
@@ -277,6 +281,8 @@ class FamilyNotifier:
             "severity": due.severity.name.lower(),
             "resident": due.resident,
             "language": contact.language,
+            "contact_id": due.contact_id,
+            "recipient": f"contact:{due.contact_id}",
             "replies": links if template(due.event).asks_reply else {},
         }
         return Outgoing(f"msg_{due.notice_id}_{due.contact_id}", due.event, text.title, text.body, data)

@@ -1,4 +1,4 @@
-"""Residents, contacts, devices, stations and staff as the API shows them."""
+"""Residents, contacts, devices, stations and staff as the API shows them (a family's own side: ``family``)."""
 
 from __future__ import annotations
 
@@ -126,27 +126,3 @@ class StaffUpdate(BaseModel):
     status: str | None = Field(default=None, pattern="^(available|off_shift)$")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-
-
-class ContactPreferencesPublic(BaseModel):
-    """How a family member wants to be told."""
-
-    contact_id: int
-    resident_id: str
-    language: str
-    quiet_start: str | None
-    quiet_end: str | None
-    min_severity: int
-    wants_updates: bool
-
-
-class ContactPreferencesUpdate(BaseModel):
-    """A family member's change to how they are told."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    language: str | None = Field(default=None, pattern="^(zh|en)$")
-    quiet_start: str | None = Field(default=None, pattern=CLOCK_TIME)
-    quiet_end: str | None = Field(default=None, pattern=CLOCK_TIME)
-    min_severity: int | None = Field(default=None, ge=1, le=4)
-    wants_updates: bool | None = None

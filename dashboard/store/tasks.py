@@ -12,6 +12,7 @@ _TASKS = (
     "SELECT x.id AS assignment_id, x.dispatch_id, d.alert_id, x.state, x.staff_id, s.name AS staff_name,"
     " x.assigned_at, x.accepted_at, x.en_route_at, x.on_site_at, x.outcome_at, x.outcome, x.eta_min, x.in_time,"
     " d.deadline, d.resident_id, r.name AS resident_name, r.address, r.lat, r.lon, r.key_holder, r.medical_notes,"
+    " r.phone AS resident_phone,"
     " a.kind AS alert_kind, a.state AS alert_state"
     " FROM dispatch_assignments x JOIN dispatches d ON d.id = x.dispatch_id"
     " LEFT JOIN staff s ON s.id = x.staff_id LEFT JOIN residents r ON r.id = d.resident_id"
@@ -27,7 +28,10 @@ def tasks(
     live_only: bool = False,
     assignment_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """List assignments as tasks, newest first, for one staff member, one alert or one assignment."""
+    """List assignments as tasks, newest first, for one staff member, one alert or one assignment.
+
+    A staff member's own list (``staff_id`` given) carries the contacts to call; no other list does.
+    """
     clauses = [
         c
         for t, c in (
@@ -40,10 +44,32 @@ def tasks(
     ]
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+        rows = cur.execute(
             _TASKS + where + " ORDER BY x.assigned_at DESC LIMIT 200",
             {"staff": staff_id, "alert": alert_id, "assignment": assignment_id},
         ).fetchall()
+    if staff_id is not None:
+        called = _contacts(conn, {r["resident_id"] for r in rows if r["state"] in _LIVE})
+        rows = [{**r, "contacts": called.get(r["resident_id"], []) if r["state"] in _LIVE else []} for r in rows]
+    return rows
+
+
+_LIVE: Final = frozenset({"offered", "accepted", "en_route", "on_site"})
+
+
+def _contacts(conn: psycopg.Connection[Any], resident_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Return the residents' emergency contacts who have a phone, in calling order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not resident_ids:
+        return out
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(
+            "SELECT resident_id, name, relation, phone FROM emergency_contacts"
+            " WHERE resident_id = ANY(%s) AND phone IS NOT NULL AND phone <> '' ORDER BY resident_id, position",
+            (sorted(resident_ids),),
+        ):
+            out.setdefault(row.pop("resident_id"), []).append(row)
+    return out
 
 
 def assignment_owner(conn: psycopg.Connection[Any], assignment_id: int) -> tuple[str, str] | None:

@@ -84,11 +84,14 @@ def test_family_answers_from_the_page_and_sets_preferences(
     assert changed.json()[0] | {"contact_id": 0} == {
         "contact_id": 0,
         "resident_id": "r1",
+        "resident_name": "陈奶奶",
+        "name": "陈奶奶的女儿",
         "language": "en",
         "quiet_start": "22:00",
         "quiet_end": "07:00",
         "min_severity": 3,
         "wants_updates": True,
+        "channels": [],
     }
 
 
