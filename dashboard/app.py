@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 
 from dashboard.actions import Actions
@@ -102,6 +104,9 @@ def create_app(
         app.include_router(router)
     _mount_static(app, settings)
     app.add_exception_handler(DashboardError, _on_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid)
+    app.add_exception_handler(Exception, _on_crash)
     csp = _CSP.format(tiles=_tile_origin(settings.tile_url))
 
     @app.middleware("http")
@@ -128,6 +133,40 @@ def _mount_static(app: FastAPI, settings: DashboardSettings) -> None:
 
 
 async def _on_error(_: Request, exc: Exception) -> JSONResponse:
-    """Turn a dashboard error into its HTTP answer."""
-    status = exc.status if isinstance(exc, DashboardError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    """Turn a dashboard error into its HTTP answer: its code and parameters."""
+    if isinstance(exc, DashboardError):
+        return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
+    return JSONResponse({"detail": {"code": "server_error"}}, status_code=500)
+
+
+# The framework's own refusals (no such route, wrong method...) as codes, like ours.
+_HTTP_CODES = {401: "signed_out", 403: "role_not_allowed", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    """Answer an HTTP error in a code: ours already are; a framework sentence becomes one."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail: Any = exc.detail
+    if not isinstance(detail, dict) or "code" not in detail:
+        detail = {"code": _HTTP_CODES.get(exc.status_code, "http_error"), "status": exc.status_code}
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """Name the field a validation error is about: the last name in its location, not where it was."""
+    names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "path", "header")]
+    return names[-1] if names else "value"
+
+
+async def _on_invalid(_: Request, exc: Exception) -> JSONResponse:
+    """Answer a request that does not validate (422) in a code, naming each field and what is wrong with it."""
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field(e.get("loc", ())), "problem": str(e.get("type", "invalid"))} for e in exc.errors()]
+    first = fields[0] if fields else {"field": "value", "problem": "invalid"}
+    detail = {"code": "request_invalid", **first, "fields": fields}
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _on_crash(_: Request, exc: Exception) -> JSONResponse:
+    """Answer an unexpected failure in a code; the server log has the trace."""
+    return JSONResponse({"detail": {"code": "server_error"}}, status_code=500)

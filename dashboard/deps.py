@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from psycopg_pool import ConnectionPool
 
 from dashboard import access
+from dashboard.errors import refusal
 from dashboard.roles import ROLES, Role
 from dashboard.security import session_token_hash
 from dashboard.settings import DashboardSettings
@@ -62,7 +63,7 @@ def current_user(request: Request, conn: Conn, settings: Settings) -> User:
     """Return the signed-in user or answer 401."""
     user = user_for_token(conn, settings, request_token(request))
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in", headers={"WWW-Authenticate": "Bearer"})
+        raise refusal(status.HTTP_401_UNAUTHORIZED, "signed_out", headers={"WWW-Authenticate": "Bearer"})
     return user
 
 
@@ -74,7 +75,7 @@ def require(allowed: Callable[[Role], bool]) -> Callable[[User], User]:
 
     def check(user: CurrentUser) -> User:
         if not allowed(ROLES[user.role]):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for this role")
+            raise refusal(status.HTTP_403_FORBIDDEN, "role_not_allowed", role=user.role.value)
         return user
 
     return check
@@ -117,21 +118,21 @@ Audit = Annotated[Auditor, Depends(get_auditor)]
 def reach_resident(conn: Conn, user: CurrentUser, resident_id: str) -> str:
     """Let through a resident the user may reach; 404 otherwise."""
     if not access.may_reach_resident(conn, user, resident_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+        raise refusal(status.HTTP_404_NOT_FOUND, "no_such_resident")
     return resident_id
 
 
 def reach_alert(conn: Conn, user: CurrentUser, alert_id: int) -> int:
     """Let through an alert the user may reach; 404 otherwise."""
     if not access.may_reach_alert(conn, user, alert_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+        raise refusal(status.HTTP_404_NOT_FOUND, "no_such_alert")
     return alert_id
 
 
 def reach_dispatch(conn: Conn, user: CurrentUser, dispatch_id: int) -> int:
     """Let through a dispatch the user may reach (staff: only their own); 404 otherwise."""
     if not access.may_reach_dispatch(conn, user, dispatch_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such dispatch")
+        raise refusal(status.HTTP_404_NOT_FOUND, "no_such_dispatch")
     return dispatch_id
 
 

@@ -61,9 +61,14 @@ class DashboardSettings(BaseModel):
     session_ttl_s: int = Field(default=8 * 3600, ge=60)
     cookie_secure: bool = True  # set False only for plain-http development on loopback
     allowed_origins: tuple[str, ...] = ()  # empty: only the origin the request itself was sent to
+    # Sign-in throttling (dashboard.throttle): after the free failures, each attempt waits 1, 2, 4 ... s up to a
+    # cap; failures older than the window are forgotten, and an account's are forgotten at its next success.
     login_window_s: int = Field(default=900, ge=1)
-    login_max_failures_user: int = Field(default=5, ge=1)
-    login_max_failures_ip: int = Field(default=30, ge=1)
+    login_free_failures_user: int = Field(default=3, ge=0)
+    login_free_failures_ip: int = Field(default=10, ge=0)
+    login_delay_base_s: float = Field(default=1.0, gt=0)
+    login_delay_cap_user_s: float = Field(default=60.0, gt=0)
+    login_delay_cap_ip_s: float = Field(default=300.0, gt=0)
     alerts_topic: str = "anxin/v1/alerts"  # alert changes arrive on {alerts_topic}/{resident_id}
     device_topic_prefix: str = "ec/v1"  # device status arrives on {device_topic_prefix}/{device_id}/status
     tile_url: str = TILE_SOURCES["autonavi"].url

@@ -96,7 +96,7 @@ def get_alert(alert_id: AlertId, user: CurrentUser, conn: Conn, log: Audit) -> A
     """Return an alert with its case timeline."""
     row = alerts.alert(conn, alert_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_alert"})
     log("read", "alert", alert_id)
     hidden = _HIDDEN_SOURCES.get(user.role, frozenset())
     entries = [TimelineEntry(**e) for e in alerts.timeline(conn, alert_id) if e["source"] not in hidden]
@@ -113,7 +113,7 @@ def alert_service(request: Request) -> AlertService:
     """Return the alert service, or answer 503 when the platform has none wired."""
     service = get_actions(request).alerts
     if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the alert service is not running")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, {"code": "service_unavailable", "service": "alerts"})
     return service
 
 
@@ -137,7 +137,7 @@ def refuse_if_claimed_by_other(row: dict[str, Any], user: User) -> None:
 
 def _transition_refused(exc: IllegalTransitionError) -> HTTPException:
     """Answer a move the lifecycle refuses in codes (``transition_not_allowed``, ``transition_note``, …)."""
-    detail = {"code": f"transition_{exc.reason}", "reason": exc.reason, "detail": exc.detail}
+    detail = {"code": f"transition_{exc.reason}", "reason": exc.reason}
     return HTTPException(status.HTTP_409_CONFLICT, detail)
 
 
@@ -145,7 +145,7 @@ def _current(conn: Conn, user: User, alert_id: int) -> AlertPublic:
     """Return the alert as it now stands, read after the service committed."""
     row = alerts.alert(conn, alert_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_alert"})
     return public_alert(row, user)
 
 
@@ -171,7 +171,7 @@ def _move(
     except ClaimRefusedError as exc:
         raise _claim_refused(conn, exc) from exc
     except AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert") from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_alert"}) from exc
     return _current(conn, user, alert_id)
 
 

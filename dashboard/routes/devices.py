@@ -30,7 +30,7 @@ def list_devices(
     """List devices the user may see, optionally of one resident."""
     if resident_id is not None:
         if not access.may_reach_resident(conn, user, resident_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_resident"})
         only: frozenset[str] | None = frozenset({resident_id})
     elif ROLES[user.role].all_residents:
         only = None
@@ -48,8 +48,8 @@ def get_device(device_id: str, user: CurrentUser, conn: Conn, log: Audit, settin
     """Return one device the user may see."""
     row = devices.device(conn, device_id, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct)
     if row is None or (row["resident_id"] is None and not ROLES[user.role].all_residents):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such device")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_device"})
     if row["resident_id"] is not None and not access.may_reach_resident(conn, user, row["resident_id"]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such device")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_device"})
     log("read", "device", device_id)
     return DevicePublic(**row)

@@ -26,7 +26,7 @@ def get_station(station_id: str, _: AllResidents, conn: Conn) -> StationPublic:
     """Return one station."""
     row = places.station(conn, station_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such station")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_station"})
     return StationPublic(**row)
 
 
@@ -40,7 +40,7 @@ def _own_or_desk(user: CurrentUser, staff_id: str) -> None:
     """Let desk roles reach any staff member, a staff user only themselves."""
     if ROLES[user.role].all_residents or (user.role is RoleName.STAFF and user.staff_id == staff_id):
         return
-    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_staff"})
 
 
 @router.get("/staff/{staff_id}", responses={404: {}})
@@ -49,7 +49,7 @@ def get_staff(staff_id: str, user: CurrentUser, conn: Conn) -> StaffPublic:
     _own_or_desk(user, staff_id)
     rows = places.staff(conn, staff_id)
     if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_staff"})
     return StaffPublic(**rows[0])
 
 
@@ -60,7 +60,7 @@ def update_staff(
     """Report a staff member's status or position (staff: only their own)."""
     _own_or_desk(user, staff_id)
     if not places.staff(conn, staff_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff member")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_staff"})
     if body.status is not None:
         set_staff_status(conn, staff_id, StaffStatus(body.status))
     if body.lat is not None and body.lon is not None:

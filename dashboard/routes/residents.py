@@ -54,7 +54,7 @@ def get_resident(resident_id: ResidentId, conn: Conn, log: Audit, settings: Sett
     """Return a resident's profile, contacts, devices and day so far."""
     row = residents.resident(conn, resident_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_resident"})
     log("read", "resident", resident_id)
     offline = timedelta(seconds=settings.offline_after_s)
     return ResidentDetail(

@@ -28,7 +28,7 @@ def list_users(_: Admin, conn: Conn) -> list[UserPublic]:
 def create_user(body: UserCreate, _: Admin, conn: Conn, log: Audit) -> UserPublic:
     """Create a user."""
     if body.role is RoleName.STAFF and not body.staff_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a staff user needs a staff_id")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "staff_id_required", "field": "staff_id"})
     try:
         with conn.transaction():
             user_id = users.create_user(
@@ -43,9 +43,9 @@ def create_user(body: UserCreate, _: Admin, conn: Conn, log: Audit) -> UserPubli
                 locale=body.locale,
             )
     except psycopg.errors.UniqueViolation as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "user name taken") from exc
+        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "username_taken", "field": "username"}) from exc
     except psycopg.errors.ForeignKeyViolation as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown resident or contact") from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "unknown_resident_or_contact"}) from exc
     log("create", "user", user_id, {"role": body.role.value})
     created = users.user_by_id(conn, user_id)
     assert created is not None

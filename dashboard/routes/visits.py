@@ -58,7 +58,7 @@ def _reachable(conn: Conn, user: User, row: dict[str, Any] | None) -> dict[str, 
         or (user.role is RoleName.FAMILY and access.may_reach_resident(conn, user, str(row["resident_id"])))
     )
     if not ok or row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_visit"})
     return row
 
 
@@ -77,7 +77,7 @@ def visit_done(
     """Close a planned visit with its note (its staff member, or the desk); a follow-up is planned if asked."""
     row = _reachable(conn, user, tasks.visit(conn, visit_id))
     if user.role is RoleName.FAMILY:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such visit")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_visit"})
     staff_id = user.staff_id if user.role is RoleName.STAFF else None
     try:
         follow_up = complete_visit(conn, visit_id, body.to_note(), now(request), staff_id=staff_id)

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.roles import RoleName
 
+Locale = Literal["zh-CN", "en"]  # the languages the pages and the notices speak
+
 
 class LoginRequest(BaseModel):
-    """Credentials for signing in."""
+    """Credentials for signing in, and the language the person chose on the sign-in page (kept as theirs)."""
 
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    locale: Locale | None = None
+
+
+class LocaleUpdate(BaseModel):
+    """The language a user chose."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    locale: Locale
 
 
 class UserPublic(BaseModel):

@@ -10,6 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from dashboard.roles import RoleName
+from dashboard.throttle import Failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,11 @@ def open_session(
     return row[0]  # type: ignore[no-any-return]
 
 
+def set_locale(conn: psycopg.Connection[Any], user_id: int, locale: str) -> None:
+    """Remember the language a user chose."""
+    conn.execute("UPDATE users SET locale = %s WHERE id = %s", (locale, user_id))
+
+
 def session_user(conn: psycopg.Connection[Any], token_hash: bytes) -> User | None:
     """Return the user of a live session."""
     row = conn.execute(
@@ -113,16 +119,34 @@ def close_session(conn: psycopg.Connection[Any], token_hash: bytes) -> None:
 
 
 def record_attempt(conn: psycopg.Connection[Any], username: str, ip: str | None, success: bool) -> None:
-    """Remember one sign-in attempt."""
-    conn.execute("INSERT INTO login_attempts (username, ip, success) VALUES (%s, %s, %s)", (username, ip, success))
+    """Remember one sign-in attempt, at the moment it was decided (not when its transaction began)."""
+    conn.execute(
+        "INSERT INTO login_attempts (at, username, ip, success) VALUES (clock_timestamp(), %s, %s, %s)",
+        (username, ip, success),
+    )
 
 
-def recent_failures(conn: psycopg.Connection[Any], username: str, ip: str | None, window: timedelta) -> tuple[int, int]:
-    """Count failed sign-ins in the window, for this user name and for this address."""
+def hold_sign_in(conn: psycopg.Connection[Any], username: str, ip: str | None) -> None:
+    """Take this account's and this address's sign-in turn until the transaction ends, so guesses queue."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login-user:' || %s, 0))", (username,))
+    if ip is not None:  # always after the account's: one order, no deadlock
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login-ip:' || %s, 0))", (ip,))
+
+
+def sign_in_failures(
+    conn: psycopg.Connection[Any], username: str, ip: str | None, window: timedelta
+) -> tuple[Failures, Failures, datetime]:
+    """Return the failures that count for this account (since its last success) and this address, and now."""
     row = conn.execute(
-        "SELECT count(*) FILTER (WHERE username = %s), count(*) FILTER (WHERE ip = %s)"
-        " FROM login_attempts WHERE NOT success AND at > now() - %s AND (username = %s OR ip = %s)",
-        (username, ip, window, username, ip),
+        "WITH won AS (SELECT max(at) AS at FROM login_attempts WHERE username = %(u)s AND success)"
+        " SELECT clock_timestamp(),"
+        " count(*) FILTER (WHERE username = %(u)s AND a.at > coalesce(won.at, '-infinity')),"
+        " max(a.at) FILTER (WHERE username = %(u)s AND a.at > coalesce(won.at, '-infinity')),"
+        " count(*) FILTER (WHERE ip = %(ip)s), max(a.at) FILTER (WHERE ip = %(ip)s)"
+        " FROM won LEFT JOIN login_attempts a"
+        " ON NOT a.success AND a.at > clock_timestamp() - %(w)s AND (a.username = %(u)s OR a.ip = %(ip)s)"
+        " GROUP BY won.at",
+        {"u": username, "ip": ip, "w": window},
     ).fetchone()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return Failures(int(row[1]), row[2]), Failures(int(row[3]), row[4]), row[0]

@@ -38,6 +38,7 @@ def case(method: str, path: str, allowed: set[str], body: Any = None) -> Case:
 
 CASES = [
     case("GET", "/api/auth/me", set(ROLES)),
+    case("PUT", "/api/auth/me/locale", set(ROLES), {"locale": "zh-CN"}),
     case("GET", "/api/users", {"admin"}),
     case(
         "POST",
