@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,11 @@ from typing import Any
 import psycopg
 
 from anxin.care import local_secret
-from anxin.services import LocalPostgres
-from anxin.settings import Settings, load_settings
+from anxin.commands.common import database
+from anxin.settings import load_settings
 from dispatch.roster import parse_roster
 from dispatch.roster_files import RosterFileError, read_roster, write_template
 from dispatch.roster_store import apply_roster, known_categories
-from ingest.database import migrate
 
 
 def register(sub: Any) -> None:
@@ -54,24 +51,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     settings = load_settings()
     key = local_secret(settings, "id_key").encode()
-    with _database(settings) as url:
-        with psycopg.connect(url) as conn:
-            migrate(conn, settings.retention_days)  # leaves the connection in autocommit
-        with psycopg.connect(url) as conn:  # one transaction: a dry run is the same work, rolled back
-            parsed = parse_roster(sheets, key, known_categories(conn))
-            tallies = apply_roster(conn, parsed, datetime.now(UTC), settings.timezone)
-            if args.dry_run:
-                conn.rollback()
+    with database(settings) as url, psycopg.connect(url) as conn:  # one transaction: a dry run is rolled back
+        parsed = parse_roster(sheets, key, known_categories(conn))
+        tallies = apply_roster(conn, parsed, datetime.now(UTC), settings.timezone)
+        if args.dry_run:
+            conn.rollback()
     report = {"import": "roster", "dry_run": bool(args.dry_run)} | {k: t.as_dict() for k, t in tallies.items()}
     print(json.dumps(report, ensure_ascii=False, default=str))
     return 0
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[str]:
-    """Yield the configured database, or start the local one under the data folder for the import."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    with LocalPostgres(Path(settings.data_dir).resolve() / "postgres") as server:
-        yield server.url()
