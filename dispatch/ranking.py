@@ -4,6 +4,11 @@ Pure: staff positions, the resident's place and the time come in; a ranking with
 The estimate is deliberately simple and explainable to an operator: great-circle distance times a road
 factor, at the area's travel speed, plus the time it takes to get going. A staff member's last known
 location counts while it is fresh; otherwise they are assumed to be at their station.
+
+The estimate is rounded up to whole minutes once, here, so that it never sounds better than it is; the
+margin against the promise, the lead over the fastest and the verdict are all worked out from that one
+number. Reasons and the summary are codes with parameters (`Reason`, `Summary`) that pages translate; the
+English and Chinese sentences derived from them are only the record stored with an assignment.
 """
 
 from __future__ import annotations
@@ -57,6 +62,28 @@ class Verdict(StrEnum):
     NOBODY_AVAILABLE = "nobody_available"  # escalate: nobody on shift can go
 
 
+class Lead(StrEnum):
+    """How a candidate compares with the fastest one."""
+
+    FASTEST = "fastest"  # rank 1
+    AS_FAST = "as_fast"  # the same whole-minute estimate as the fastest, ranked later by distance or id
+    SLOWER = "slower"  # ``behind_min`` minutes slower than the fastest
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a candidate ranks where they do, as a code with parameters (pages build the sentence)."""
+
+    lead: Lead
+    origin: str  # "last_known" or "station"
+    road_km: float  # to one decimal
+    eta_min: int
+    promise_min: int
+    margin_min: int  # minutes to spare at arrival; negative when late
+    behind_min: int  # minutes slower than the fastest; 0 for the fastest
+    fastest: str  # the fastest candidate's name
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One staff member who could go, with the estimate and why they rank where they do."""
@@ -65,12 +92,40 @@ class Candidate:
     rank: int
     origin: str  # "last_known" or "station": where the estimate starts
     road_km: float
-    eta: timedelta
+    eta: timedelta  # whole minutes, rounded up once
     arrives_at: datetime
     in_time: bool
-    margin: timedelta  # deadline minus arrival; negative when late
-    reason_en: str
-    reason_zh: str
+    margin: timedelta  # deadline minus arrival, in whole minutes (rounded down); negative when late
+    reason: Reason
+
+    @property
+    def eta_min(self) -> int:
+        """Return the estimate in whole minutes."""
+        return int(self.eta.total_seconds() // 60)
+
+    @property
+    def margin_min(self) -> int:
+        """Return the minutes to spare at arrival (negative when late)."""
+        return int(self.margin.total_seconds() // 60)
+
+    @property
+    def reason_en(self) -> str:
+        """Return the reason in English, as stored with an assignment."""
+        return _reason_text(self.reason, "en")
+
+    @property
+    def reason_zh(self) -> str:
+        """Return the reason in Chinese, as stored with an assignment."""
+        return _reason_text(self.reason, "zh")
+
+
+class LeftOut(StrEnum):
+    """Why a staff member is not ranked."""
+
+    EXCLUDED = "excluded"  # already declined, timed out or could not be reached for this alert
+    ON_TASK = "on_task"
+    OFF_SHIFT = "off_shift"
+    NO_SHIFT = "no_shift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +133,28 @@ class PassedOver:
     """A staff member left out of the ranking, and why."""
 
     staff: StaffMember
-    reason_en: str
-    reason_zh: str
+    code: LeftOut
+
+    @property
+    def reason_en(self) -> str:
+        """Return the reason in English."""
+        return _LEFT_OUT[self.code][0]
+
+    @property
+    def reason_zh(self) -> str:
+        """Return the reason in Chinese."""
+        return _LEFT_OUT[self.code][1]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the operator should do, as a code (the verdict) with parameters."""
+
+    verdict: Verdict
+    promise_min: int
+    name: str | None = None  # the best candidate
+    eta_min: int | None = None
+    margin_min: int | None = None  # negative when late
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +168,17 @@ class Ranking:
     candidates: tuple[Candidate, ...]
     passed_over: tuple[PassedOver, ...]
     verdict: Verdict
-    summary_en: str
-    summary_zh: str
+    summary: Summary
+
+    @property
+    def summary_en(self) -> str:
+        """Return the summary in English."""
+        return _summary_text(self.summary, "en")
+
+    @property
+    def summary_zh(self) -> str:
+        """Return the summary in Chinese."""
+        return _summary_text(self.summary, "zh")
 
     @property
     def best(self) -> Candidate | None:
@@ -107,12 +191,12 @@ class Ranking:
         return self.verdict is Verdict.NOBODY_AVAILABLE
 
 
-_LEFT_OUT: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+_LEFT_OUT: Final[Mapping[LeftOut, tuple[str, str]]] = MappingProxyType(
     {
-        "excluded": ("already declined or could not be reached for this alert", "本次任务已拒绝或无法联系"),
-        StaffStatus.ON_TASK: ("on another task", "正在执行其他任务"),
-        StaffStatus.OFF_SHIFT: ("off shift", "不在班"),
-        "no_shift": ("not on a shift now", "当前无排班"),
+        LeftOut.EXCLUDED: ("already declined or could not be reached for this alert", "本次任务已拒绝或无法联系"),
+        LeftOut.ON_TASK: ("on another task", "正在执行其他任务"),
+        LeftOut.OFF_SHIFT: ("off shift", "不在班"),
+        LeftOut.NO_SHIFT: ("not on a shift now", "当前无排班"),
     }
 )
 
@@ -135,22 +219,22 @@ def rank(
         if why is None:
             able.append(member)
         else:
-            passed.append(PassedOver(member, *_LEFT_OUT[why]))
+            passed.append(PassedOver(member, why))
     estimates = sorted((_estimate(m, resident, now, policy) for m in able), key=_order)
     frame = _Frame(now, deadline, travel)
     candidates = tuple(_candidate(i + 1, est, estimates[0], frame) for i, est in enumerate(estimates))
     verdict = _verdict(candidates)
-    en, zh = _summary(verdict, candidates, travel)
-    return Ranking(resident, now, travel.promise, deadline, candidates, tuple(passed), verdict, en, zh)
+    summary = _summary(verdict, candidates, travel)
+    return Ranking(resident, now, travel.promise, deadline, candidates, tuple(passed), verdict, summary)
 
 
-def _left_out_because(member: StaffMember, exclude: frozenset[str]) -> str | None:
+def _left_out_because(member: StaffMember, exclude: frozenset[str]) -> LeftOut | None:
     """Return why a staff member cannot be sent, or None when they can."""
     if member.id in exclude:
-        return "excluded"
+        return LeftOut.EXCLUDED
     if member.status is not StaffStatus.AVAILABLE:
-        return member.status
-    return None if member.on_shift else "no_shift"
+        return LeftOut(member.status.value)  # on_task, off_shift
+    return None if member.on_shift else LeftOut.NO_SHIFT
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,34 +279,33 @@ def _origin(member: StaffMember, now: datetime, policy: RankingPolicy) -> tuple[
 
 
 def _candidate(rank_: int, est: _Estimate, best: _Estimate, frame: _Frame) -> Candidate:
-    """Build a ranked candidate with its reason in both languages."""
-    arrives = frame.now + est.eta
-    margin = frame.deadline - arrives
-    en, zh = _reason(rank_, est, best, margin, frame.travel)
-    in_time = margin >= timedelta(0)
-    return Candidate(est.staff, rank_, est.origin, est.road_km, est.eta, arrives, in_time, margin, en, zh)
-
-
-_ORIGIN_WORDS: Final = {"last_known": ("last known position", "最后已知位置"), "station": ("station", "服务站")}
-
-
-def _reason(rank_: int, est: _Estimate, best: _Estimate, margin: timedelta, travel: AreaTravel) -> tuple[str, str]:
-    """Say why a candidate ranks where they do."""
-    where_en, where_zh = _ORIGIN_WORDS[est.origin]
-    promise, spare, late = _minutes(travel.promise), _minutes(margin), _minutes(-margin)
-    if margin >= timedelta(0):
-        fit_en, fit_zh = f"{spare} min inside the {promise}-min promise", f"比{promise}分钟承诺提前{spare}分钟"
-    else:
-        fit_en, fit_zh = f"{late} min past the {promise}-min promise", f"超出{promise}分钟承诺{late}分钟"
-    if rank_ == 1:
-        lead_en, lead_zh = "fastest", "最快"
-    else:
-        behind, name = _minutes(est.eta - best.eta), best.staff.name
-        lead_en, lead_zh = f"{behind} min slower than {name}", f"比{name}慢{behind}分钟"
-    eta, km = _minutes(est.eta), f"{est.road_km:.1f}"
-    en = f"{lead_en}: {km} km by road from {where_en}, arrives in {eta} min, {fit_en}"
-    zh = f"{lead_zh}：距{where_zh}道路约{km}公里，预计{eta}分钟到达，{fit_zh}"
-    return en, zh
+    """Build a ranked candidate from the estimate rounded up once; every other number follows from it."""
+    eta_min = _minutes_up(est.eta)
+    arrives = frame.now + timedelta(minutes=eta_min)
+    margin_min = int((frame.deadline - arrives).total_seconds() // 60)  # rounded down: never sounds better
+    behind = eta_min - _minutes_up(best.eta)
+    lead = Lead.FASTEST if rank_ == 1 else Lead.SLOWER if behind > 0 else Lead.AS_FAST
+    reason = Reason(
+        lead=lead,
+        origin=est.origin,
+        road_km=round(est.road_km, 1),
+        eta_min=eta_min,
+        promise_min=_minutes_up(frame.travel.promise),
+        margin_min=margin_min,
+        behind_min=behind,
+        fastest=best.staff.name,
+    )
+    return Candidate(
+        est.staff,
+        rank_,
+        est.origin,
+        est.road_km,
+        timedelta(minutes=eta_min),
+        arrives,
+        margin_min >= 0,
+        timedelta(minutes=margin_min),
+        reason,
+    )
 
 
 def _verdict(candidates: tuple[Candidate, ...]) -> Verdict:
@@ -232,27 +315,59 @@ def _verdict(candidates: tuple[Candidate, ...]) -> Verdict:
     return Verdict.IN_TIME if candidates[0].in_time else Verdict.NONE_IN_TIME
 
 
-def _summary(verdict: Verdict, candidates: tuple[Candidate, ...], travel: AreaTravel) -> tuple[str, str]:
-    """Tell the operator what to do, in both languages."""
-    promise = _minutes(travel.promise)
+def _summary(verdict: Verdict, candidates: tuple[Candidate, ...], travel: AreaTravel) -> Summary:
+    """Tell the operator what to do, from the best candidate's numbers."""
+    promise = _minutes_up(travel.promise)
     if verdict is Verdict.NOBODY_AVAILABLE:
-        return (
-            "Nobody is available on shift: escalate to the supervisor and call the emergency contacts",
-            "当前无在班可派人员：请上报值班主管并联系紧急联系人",
-        )
+        return Summary(verdict, promise)
     best = candidates[0]
-    if verdict is Verdict.IN_TIME:
+    return Summary(verdict, promise, best.staff.name, best.eta_min, best.margin_min)
+
+
+# The stored record's words (dispatch_assignments.reason_en/zh); pages render the codes themselves.
+_ORIGIN_WORDS: Final = {"last_known": ("last known position", "最后已知位置"), "station": ("station", "服务站")}
+
+
+def _lead_text(r: Reason, lang: str) -> str:
+    """Say how a candidate compares with the fastest."""
+    if r.lead is Lead.FASTEST:
+        return "fastest" if lang == "en" else "最快"
+    if r.lead is Lead.AS_FAST:
+        return f"as fast as {r.fastest}" if lang == "en" else f"与{r.fastest}同样快"
+    return f"{r.behind_min} min slower than {r.fastest}" if lang == "en" else f"比{r.fastest}慢{r.behind_min}分钟"
+
+
+def _reason_text(r: Reason, lang: str) -> str:
+    """Say a reason in English or Chinese, from its parameters."""
+    where_en, where_zh = _ORIGIN_WORDS[r.origin]
+    spare, late, lead = r.margin_min, -r.margin_min, _lead_text(r, lang)
+    if lang == "en":
+        fit = f"{spare} min inside" if spare >= 0 else f"{late} min past"
         return (
-            f"Send {best.staff.name}: arrives in {_minutes(best.eta)} min, within the {promise}-min promise",
-            f"派{best.staff.name}：预计{_minutes(best.eta)}分钟到达，满足{promise}分钟承诺",
+            f"{lead}: {r.road_km:.1f} km by road from {where_en}, arrives in {r.eta_min} min,"
+            f" {fit} the {r.promise_min}-min promise"
         )
-    late = _minutes(-best.margin)
-    return (
-        f"Nobody can arrive within the {promise}-min promise; best is {best.staff.name}, {late} min late",
-        f"无人能在{promise}分钟内到达；最佳人选{best.staff.name}，预计超时{late}分钟",
-    )
+    fit = f"比{r.promise_min}分钟承诺提前{spare}分钟" if spare >= 0 else f"超出{r.promise_min}分钟承诺{late}分钟"
+    return f"{lead}：距{where_zh}道路约{r.road_km:.1f}公里，预计{r.eta_min}分钟到达，{fit}"
 
 
-def _minutes(span: timedelta) -> int:
+def _summary_text(s: Summary, lang: str) -> str:
+    """Say a summary in English or Chinese, from its parameters."""
+    en = lang == "en"
+    if s.verdict is Verdict.NOBODY_AVAILABLE:
+        if en:
+            return "Nobody is available on shift: escalate to the supervisor and call the emergency contacts"
+        return "当前无在班可派人员：请上报值班主管并联系紧急联系人"
+    if s.verdict is Verdict.IN_TIME:
+        if en:
+            return f"Send {s.name}: arrives in {s.eta_min} min, within the {s.promise_min}-min promise"
+        return f"派{s.name}：预计{s.eta_min}分钟到达，满足{s.promise_min}分钟承诺"
+    late = -(s.margin_min or 0)
+    if en:
+        return f"Nobody can arrive within the {s.promise_min}-min promise; best is {s.name}, {late} min late"
+    return f"无人能在{s.promise_min}分钟内到达；最佳人选{s.name}，预计超时{late}分钟"
+
+
+def _minutes_up(span: timedelta) -> int:
     """Round a span up to whole minutes, so an estimate never sounds better than it is."""
     return max(0, -int(-span.total_seconds() // 60))

@@ -23,13 +23,15 @@ from dashboard.schemas.dispatch import (
     OfferPublic,
     PassedOverPublic,
     RankingPublic,
+    ReasonPublic,
+    SummaryPublic,
     TaskPublic,
 )
 from dashboard.store import alerts, tasks
 from dashboard.store.users import User
 from dispatch.errors import DispatchError, NobodyAvailableError, NotFoundError, StageError
 from dispatch.flow import DispatchFlow
-from dispatch.ranking import Ranking
+from dispatch.ranking import Candidate, Ranking
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
 _REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
@@ -39,7 +41,7 @@ def get_flow(request: Request) -> DispatchFlow:
     """Return the dispatch flow, or answer 503 when the platform has none wired."""
     acts: Actions = request.app.state.actions
     if acts.dispatch is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "dispatch is not running")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, {"code": "service_unavailable", "service": "dispatch"})
     return acts.dispatch
 
 
@@ -58,47 +60,63 @@ def translated() -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except (StageError, NobodyAvailableError) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "dispatch_not_found"}) from exc
+    except NobodyAvailableError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "nobody_available"}) from exc
+    except StageError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "dispatch_stage_refused"}) from exc
     except IllegalTransitionError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, {"reason": exc.reason, "detail": exc.detail}) from exc
+        detail = {"code": f"transition_{exc.reason}", "reason": exc.reason}
+        raise HTTPException(status.HTTP_409_CONFLICT, detail) from exc
     except DispatchError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, {"code": "dispatch_refused"}) from exc
+
+
+def _candidate(c: Candidate) -> CandidatePublic:
+    """Describe one candidate with its reason as a code and parameters."""
+    r = c.reason
+    where = c.staff.last_location or c.staff.station.location
+    return CandidatePublic(
+        staff_id=c.staff.id,
+        name=c.staff.name,
+        role=c.staff.role.value,
+        station_id=c.staff.station.id,
+        rank=c.rank,
+        origin=c.origin,
+        road_km=r.road_km,
+        eta_min=c.eta_min,
+        arrives_at=c.arrives_at,
+        in_time=c.in_time,
+        margin_min=c.margin_min,
+        reason=ReasonPublic(
+            code=r.lead.value,
+            origin=r.origin,
+            road_km=r.road_km,
+            eta_min=r.eta_min,
+            promise_min=r.promise_min,
+            margin_min=r.margin_min,
+            behind_min=r.behind_min,
+            fastest=r.fastest,
+        ),
+        lat=where.lat,
+        lon=where.lon,
+    )
 
 
 def _ranking(alert_id: int, ranking: Ranking) -> RankingPublic:
-    """Describe a ranking for the dispatch panel."""
+    """Describe a ranking for the dispatch panel: codes with parameters, which the page translates."""
+    s = ranking.summary
     return RankingPublic(
         alert_id=alert_id,
         promise_min=ranking.promise.total_seconds() / 60,
         deadline=ranking.deadline,
         verdict=ranking.verdict.value,
-        summary_en=ranking.summary_en,
-        summary_zh=ranking.summary_zh,
-        candidates=[
-            CandidatePublic(
-                staff_id=c.staff.id,
-                name=c.staff.name,
-                role=c.staff.role.value,
-                station_id=c.staff.station.id,
-                rank=c.rank,
-                origin=c.origin,
-                road_km=c.road_km,
-                eta_min=c.eta.total_seconds() / 60,
-                arrives_at=c.arrives_at,
-                in_time=c.in_time,
-                margin_min=c.margin.total_seconds() / 60,
-                reason_en=c.reason_en,
-                reason_zh=c.reason_zh,
-                lat=c.staff.last_location.lat if c.staff.last_location else c.staff.station.location.lat,
-                lon=c.staff.last_location.lon if c.staff.last_location else c.staff.station.location.lon,
-            )
-            for c in ranking.candidates
-        ],
+        summary=SummaryPublic(
+            code=s.verdict.value, promise_min=s.promise_min, name=s.name, eta_min=s.eta_min, margin_min=s.margin_min
+        ),
+        candidates=[_candidate(c) for c in ranking.candidates],
         passed_over=[
-            PassedOverPublic(staff_id=p.staff.id, name=p.staff.name, reason_en=p.reason_en, reason_zh=p.reason_zh)
-            for p in ranking.passed_over
+            PassedOverPublic(staff_id=p.staff.id, name=p.staff.name, code=p.code.value) for p in ranking.passed_over
         ],
     )
 
@@ -107,7 +125,7 @@ def _alert_row(conn: Conn, alert_id: int) -> dict[str, Any]:
     """Load an alert or answer 404."""
     row = alerts.alert(conn, alert_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_alert"})
     return row
 
 
@@ -127,7 +145,7 @@ def send(
     row = _alert_row(conn, alert_id)
     refuse_if_claimed_by_other(row, user)
     if row["state"] != "acknowledged":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"an alert {row['state']} cannot be dispatched; acknowledge it")
+        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "dispatch_needs_acknowledged", "state": row["state"]})
     log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
     conn.commit()
     with translated():
@@ -165,7 +183,7 @@ def my_tasks(user: CurrentUser, conn: Conn, log: Audit, live_only: bool = True) 
     elif ROLES[user.role].all_residents:
         rows = tasks.tasks(conn, live_only=live_only)
     else:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for this role")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, {"code": "role_not_allowed", "role": user.role.value})
     log("list", "task", user.staff_id, {"count": len(rows)})
     return [TaskPublic(**r) for r in rows]
 
@@ -175,7 +193,7 @@ def reach_task(assignment_id: int, user: CurrentUser, conn: Conn) -> int:
     owner = tasks.assignment_owner(conn, assignment_id)
     mine = owner is not None and user.role is RoleName.STAFF and owner[0] == user.staff_id
     if owner is None or not (mine or ROLES[user.role].handles_alerts):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_task"})
     return assignment_id
 
 

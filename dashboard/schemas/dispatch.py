@@ -7,6 +7,22 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ReasonPublic(BaseModel):
+    """Why a candidate ranks where they do: a code (``fastest``, ``as_fast``, ``slower``) with parameters.
+
+    Every number is the one the candidate row shows: ``eta_min`` and ``margin_min`` are the candidate's own.
+    """
+
+    code: str
+    origin: str  # "last_known" or "station"
+    road_km: float  # to one decimal
+    eta_min: int
+    promise_min: int
+    margin_min: int  # negative when late
+    behind_min: int  # slower than the fastest by this many minutes
+    fastest: str  # the fastest candidate's name
+
+
 class CandidatePublic(BaseModel):
     """One staff member who could go, with arrival against the promise and why they rank there."""
 
@@ -17,23 +33,31 @@ class CandidatePublic(BaseModel):
     rank: int
     origin: str
     road_km: float
-    eta_min: float
+    eta_min: int  # whole minutes, rounded up once by the ranking
     arrives_at: datetime
     in_time: bool
-    margin_min: float
-    reason_en: str
-    reason_zh: str
+    margin_min: int  # whole minutes to spare at arrival (rounded down); negative when late
+    reason: ReasonPublic
     lat: float | None
     lon: float | None
 
 
 class PassedOverPublic(BaseModel):
-    """A staff member left out, and why."""
+    """A staff member left out, and why (``excluded``, ``on_task``, ``off_shift``, ``no_shift``)."""
 
     staff_id: str
     name: str
-    reason_en: str
-    reason_zh: str
+    code: str
+
+
+class SummaryPublic(BaseModel):
+    """What the desk should do: the verdict as a code, with the best candidate's numbers."""
+
+    code: str  # in_time, none_in_time, nobody_available
+    promise_min: int
+    name: str | None
+    eta_min: int | None
+    margin_min: int | None
 
 
 class RankingPublic(BaseModel):
@@ -43,8 +67,7 @@ class RankingPublic(BaseModel):
     promise_min: float
     deadline: datetime
     verdict: str
-    summary_en: str
-    summary_zh: str
+    summary: SummaryPublic
     candidates: list[CandidatePublic]
     passed_over: list[PassedOverPublic]
 
@@ -65,6 +88,14 @@ class OfferPublic(BaseModel):
     assignment_id: int | None
     staff_id: str | None
     must_escalate: bool
+
+
+class TaskContactPublic(BaseModel):
+    """An emergency contact the staff member may call (on their own task only)."""
+
+    name: str
+    relation: str
+    phone: str
 
 
 class TaskPublic(BaseModel):
@@ -94,6 +125,8 @@ class TaskPublic(BaseModel):
     medical_notes: str | None
     alert_kind: str | None
     alert_state: str | None
+    resident_phone: str | None = None
+    contacts: list[TaskContactPublic] = []  # only on the staff member's own task list
 
 
 class Decline(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatch.places import AreaType, Point, ResidentPlace, Role, StaffMember, StaffStatus, Station, great_circle_km
-from dispatch.ranking import RankingPolicy, Verdict, rank
+from dispatch.ranking import Lead, LeftOut, RankingPolicy, Verdict, rank
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 HOME = Point(31.2304, 121.4737)  # central Shanghai
@@ -55,8 +55,9 @@ def test_nearest_busy_goes_to_the_next() -> None:
     assert "最快" in result.best.reason_zh
     assert "slower than name-mid" in result.candidates[1].reason_en
     assert [(p.staff.id, p.reason_en) for p in result.passed_over] == [("near", "on another task")]
-    # 2 km × 1.4 at 20 km/h is 8.4 min, plus 3 min to get going.
-    assert abs(result.best.eta.total_seconds() / 60 - 11.4) < 0.1
+    # 2 km × 1.4 at 20 km/h is 8.4 min, plus 3 min to get going: 11.4, said as 12 (rounded up once).
+    assert result.best.eta == timedelta(minutes=12)
+    assert (result.best.eta_min, result.best.margin_min) == (12, 3)
     assert result.promise == timedelta(minutes=15)
 
 
@@ -127,3 +128,40 @@ def test_equal_estimates_rank_by_id() -> None:
     team = [staff("b", north_of(HOME, 1)), staff("a", north_of(HOME, 1))]
     result = rank(resident(), team, raised_at=T0, now=T0, policy=POLICY)
     assert [c.staff.id for c in result.candidates] == ["a", "b"]
+
+
+def test_every_number_comes_from_the_one_rounded_estimate() -> None:
+    """The ETA, the margin, the lead, the summary and the stored sentences all say the same minutes."""
+    team = [staff("a", north_of(HOME, 1.01)), staff("b", north_of(HOME, 1.0)), staff("c", north_of(HOME, 2.2))]
+    result = rank(resident(), team, raised_at=T0, now=T0 + timedelta(seconds=90), policy=POLICY)
+    first, second, third = result.candidates
+    # 1.0 km: 4.2 min + 3 = 7.2 → 8; 1.01 km: 7.24 → 8; 2.2 km: 9.24 + 3 = 12.24 → 13
+    assert [c.eta_min for c in result.candidates] == [8, 8, 13]
+    assert first.staff.id == "b"
+    assert [c.reason.lead for c in result.candidates] == [Lead.FASTEST, Lead.AS_FAST, Lead.SLOWER]
+    assert third.reason.behind_min == third.eta_min - first.eta_min == 5
+    for c in result.candidates:
+        # 13.5 min left at ranking time; the margin is what is left after the (rounded) trip, rounded down
+        assert c.margin_min == 13 - c.eta_min
+        assert c.arrives_at == result.now + c.eta
+        assert c.reason.eta_min == c.eta_min and c.reason.margin_min == c.margin_min
+        assert f"预计{c.eta_min}分钟到达" in c.reason_zh and f"提前{c.margin_min}分钟" in c.reason_zh
+        assert f"arrives in {c.eta_min} min" in c.reason_en
+    assert "慢0分钟" not in second.reason_zh and "与name-b同样快" in second.reason_zh
+    assert (result.summary.name, result.summary.eta_min, result.summary.margin_min) == ("name-b", 8, 5)
+    assert "预计8分钟到达" in result.summary_zh
+
+
+def test_late_is_said_as_whole_minutes_past_the_promise() -> None:
+    team = [staff("far", north_of(HOME, 4.9))]  # 6.86 km by road: 20.6 + 3 = 23.6 min, said as 24
+    result = rank(resident(), team, raised_at=T0, now=T0, policy=POLICY)
+    (only,) = result.candidates
+    assert (only.eta_min, only.margin_min, only.in_time) == (24, -9, False)
+    assert "超出15分钟承诺9分钟" in only.reason_zh
+    assert result.summary.margin_min == -9 and "超时9分钟" in result.summary_zh
+
+
+def test_passed_over_are_codes() -> None:
+    team = [staff("a", HOME, StaffStatus.ON_TASK), staff("b", HOME, StaffStatus.OFF_SHIFT), staff("c", HOME)]
+    result = rank(resident(), team, raised_at=T0, now=T0, policy=POLICY, exclude=frozenset({"c"}))
+    assert [p.code for p in result.passed_over] == [LeftOut.ON_TASK, LeftOut.OFF_SHIFT, LeftOut.EXCLUDED]
