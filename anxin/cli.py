@@ -10,7 +10,20 @@ from collections.abc import Callable, Sequence
 
 # Each module in anxin/commands registers its subcommands with `register(subparsers)` and sets
 # `func` on its parser; the function receives the parsed namespace and returns an exit code.
-COMMANDS = ("run", "ingest", "schema", "simulate", "detect", "train", "devices", "db", "drill", "imports", "users")
+COMMANDS = (
+    "run",
+    "ingest",
+    "schema",
+    "simulate",
+    "detect",
+    "train",
+    "devices",
+    "db",
+    "drill",
+    "imports",
+    "users",
+    "trigger",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

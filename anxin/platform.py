@@ -29,7 +29,7 @@ from alerts.findings import Observation
 from alerts.pipeline import DetectionPipeline
 from alerts.service import AlertService
 from anxin.care import Care
-from anxin.services import LocalPostgres, start_broker
+from anxin.services import LocalPostgres, record_services, start_broker
 from anxin.settings import Settings
 from dispatch.roster_store import extend_shifts
 from gateway.contract import Channel, Record, validate
@@ -79,6 +79,9 @@ def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str]:
         mqtt_url = broker.url
     else:
         LOG.info("using the MQTT broker at MQTT_URL")
+    if settings.database_url is None or settings.mqtt_url is None:  # local services: say where (`anxin trigger`)
+        recorded = record_services(data, db_url, mqtt_url)
+        stack.callback(recorded.unlink, missing_ok=True)
     return db_url, mqtt_url
 
 

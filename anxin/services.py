@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import pwd
@@ -389,3 +390,33 @@ def start_broker(root: Path, extra_config: str = "") -> LocalMosquitto | Embedde
     if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
         return LocalMosquitto(root, extra_config=extra_config).start()
     return EmbeddedBroker(root).start()
+
+
+SERVICES_FILE = "services.json"  # under the data folder: the URLs of the local services a running platform uses
+
+
+def record_services(data_dir: Path, database_url: str, mqtt_url: str) -> Path:
+    """Write the URLs a running platform uses (mode 600: the database URL holds its password); return the file."""
+    path = data_dir / SERVICES_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(json.dumps({"database_url": database_url, "mqtt_url": mqtt_url, "pid": os.getpid()}) + "\n")
+    return path
+
+
+def recorded_services(data_dir: Path) -> tuple[str, str] | None:
+    """Return (database URL, MQTT URL) of the platform running on this data folder, or None when none is."""
+    path = data_dir / SERVICES_FILE
+    try:
+        data = json.loads(path.read_text())
+        urls, pid = (str(data["database_url"]), str(data["mqtt_url"])), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)  # a file left by a platform that was killed names no running one
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, as another user
+    return urls
