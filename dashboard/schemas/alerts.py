@@ -52,6 +52,8 @@ class AlertPublic(BaseModel):
     lat: float | None
     lon: float | None
     address: str | None
+    event_at: datetime | None = None  # when the raising event happened, by the device (or detector) clock
+    received_late_s: float | None = None  # how long after that the platform raised it; the promise runs from then
     moves: list[str] = []
 
 

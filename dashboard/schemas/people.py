@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,19 +38,21 @@ class ContactPublic(BaseModel):
 
 
 class DevicePublic(BaseModel):
-    """A device with its latest status and battery."""
+    """A device with its state (dashboard.store.devices.DeviceState) and battery."""
 
     id: str
     resident_id: str | None
     kind: str
     sensor_kind: str | None
     room: str | None
-    status: str | None
+    hub_id: str | None = None  # the hub a sensor reports through
+    state: Literal["online", "offline", "hub_offline", "not_worn", "unknown"]
+    status: str | None  # the device's own last status message, online or offline
     status_at: datetime | None
     battery: int | None
     worn: bool | None
-    last_seen_at: datetime | None
-    offline: bool
+    last_seen_at: datetime | None  # its own last report (a relayed sensor's, not its hub's)
+    offline: bool  # state is offline or hub_offline
     low_battery: bool
 
 

@@ -33,8 +33,12 @@ _ALERT = (
     " ORDER BY n.at DESC), '[]') FROM (SELECT at, actor, body,"
     f" {_ACTOR_USER.format('actor')} AS name FROM alert_notes WHERE alert_id = a.id"
     f" ORDER BY at DESC, id DESC LIMIT {_LATEST_NOTES}) n) AS latest_notes,"
-    " r.lat, r.lon, r.address"
+    " r.lat, r.lon, r.address, f.at AS event_at,"
+    " greatest(extract(epoch FROM a.raised_at - f.at), 0)::float8 AS received_late_s"
     " FROM alerts a LEFT JOIN residents r ON r.id = a.resident_id"
+    # the finding that raised it: when it happened by the device clock (a replayed day's fall is hours old)
+    " LEFT JOIN LATERAL (SELECT at FROM alert_findings WHERE alert_id = a.id AND NOT cancels"
+    "   ORDER BY recorded_at, id LIMIT 1) f ON true"
 )
 
 
