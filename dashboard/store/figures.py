@@ -219,6 +219,6 @@ def device_health(conn: psycopg.Connection[Any], offline_after: timedelta, low_p
     devices = list_devices(conn, None, offline_after, low_pct, limit=1_000_000)
     return {
         "devices": len(devices),
-        "offline": sum(1 for d in devices if d["offline"]),
+        "offline": sum(1 for d in devices if d["state"] == "offline"),  # behind an offline hub: the hub counts
         "low_battery": sum(1 for d in devices if d["low_battery"]),
     }
