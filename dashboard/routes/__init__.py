@@ -14,6 +14,7 @@ from dashboard.routes import (
     live,
     pages,
     places,
+    reports,
     residents,
     users,
     visits,
@@ -30,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     family.router,
     visits.router,
     figures.router,
+    reports.router,
     live.router,
     pages.router,
 )

@@ -60,6 +60,7 @@ class Figures(BaseModel):
     overall: ResponseGroup
     per_severity: list[ResponseGroup]
     per_station: list[ResponseGroup]
+    per_district: list[ResponseGroup] = []
     per_area: list[ResponseGroup]
     trend: list[ResponseGroup]  # one per local day of the period, keyed by the ISO date
     per_kind_day: list[KindDay]

@@ -27,7 +27,9 @@ Times to answer and to arrive are percentiles over every judged alert, where a f
 (``percentile_disc``, so the figure is a real alert's time); a percentile that falls on a failure is
 reported as None, which the page shows as "not reached" when its denominator is not zero.
 
-The station of an alert is that of the staff member dispatched (the one who reached the door, else the
+The district of an alert is its station's (stations belong to districts, migration 0044); a district
+named narrows the figures to it. The station of an alert is that of the staff member dispatched (the one
+who reached the door, else the
 latest assigned), else the station nearest the resident's home by great-circle distance (the haversine
 term, as `dispatch.places.great_circle_km`), computed in SQL; an alert of an unknown resident has none.
 """
@@ -73,6 +75,12 @@ WITH scope AS (
                  + cos(radians(s.home_lat)) * cos(radians(n.lat)) * sin(radians(n.lon - s.home_lon) / 2) ^ 2, n.id
         LIMIT 1
     ) nearest ON true
+), districted AS (
+    SELECT p.*, dd.name AS district
+    FROM placed p
+    LEFT JOIN stations ps ON ps.id = p.station_id
+    LEFT JOIN districts dd ON dd.id = ps.district_id
+    WHERE %(district)s::text IS NULL OR dd.name = %(district)s::text
 ), judged AS (
     SELECT p.*,
         CASE
@@ -91,7 +99,7 @@ WITH scope AS (
             WHEN dispatched_at IS NOT NULL THEN 'never_arrived'
             ELSE 'never_dispatched'
         END AS arrival
-    FROM placed p
+    FROM districted p
 ), timed AS (
     SELECT j.*,
         CASE WHEN answer IN ('in_time', 'late') THEN extract(epoch FROM acknowledged_at - raised_at)::float8
@@ -132,6 +140,7 @@ CROSS JOIN LATERAL (VALUES
     ('overall', NULL),
     ('severity', severity::text),
     ('station', station_id),
+    ('district', district),
     ('area', area_type),
     ('day', day::text)
 ) AS g (grouping, key)
@@ -180,18 +189,28 @@ def _days(since: datetime, until: datetime, zone: str) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def response_figures(conn: psycopg.Connection[Any], since: datetime, until: datetime, zone: str) -> dict[str, Any]:
-    """Judge every alert of the period and count the figures per grouping; the trend has every local day."""
+def response_figures(
+    conn: psycopg.Connection[Any], since: datetime, until: datetime, zone: str, district: str | None = None
+) -> dict[str, Any]:
+    """Judge every alert of the period (of one district, if named) and count the figures per grouping."""
     params = {
         "since": since,
         "until": until,
         "zone": zone,
+        "district": district,
         "answer_within": ANSWER_WITHIN,
         "must_arrive": int(MUST_ARRIVE_FROM),
     }
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(_GROUPED, params).fetchall()
-    groups: dict[str, list[dict[str, Any]]] = {"overall": [], "severity": [], "station": [], "area": [], "day": []}
+    groups: dict[str, list[dict[str, Any]]] = {
+        "overall": [],
+        "severity": [],
+        "station": [],
+        "district": [],
+        "area": [],
+        "day": [],
+    }
     for row in rows:
         groups[row.pop("grouping")].append(_shares(row))
     overall = groups["overall"][0] if groups["overall"] else _shares({"key": None, **_EMPTY})
@@ -203,6 +222,7 @@ def response_figures(conn: psycopg.Connection[Any], since: datetime, until: date
         "overall": overall,
         "per_severity": sorted(groups["severity"], key=lambda r: -int(r["key"])),
         "per_station": groups["station"],
+        "per_district": groups["district"],
         "per_area": groups["area"],
         "trend": trend,
     }
