@@ -87,6 +87,8 @@ CASES = [
         "PUT", "/api/users/{u2}/duty", {"admin", "supervisor"}, {"on_duty": True, "notify_url": "json://127.0.0.1:9/x"}
     ),
     case("GET", "/api/me/preferences", {"family1", "family2"}),
+    case("GET", "/api/me/messages", {"family1", "family2"}),
+    case("GET", "/api/alerts/{a2}/story", DESK | {"family2"}),
     case("PUT", "/api/me/preferences/{c2}", {"family2"}, {"quiet_start": "22:00", "quiet_end": "07:00"}),
     case("POST", "/api/auth/logout", set(ROLES)),
 ]
