@@ -19,7 +19,7 @@ class RoleName(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """One role: its reach over residents, what it may do, and the page it lands on."""
+    """One role: its reach over residents, what it may do, the page it lands on and the pages it may open."""
 
     name: RoleName
     all_residents: bool  # sees every resident; otherwise only linked residents (family) or own tasks (staff)
@@ -27,15 +27,18 @@ class Role:
     sees_figures: bool
     manages_users: bool
     home: str
+    pages: frozenset[str]  # any other page sends this role to its home
 
+
+_DESK: Final = frozenset({"/console", "/figures", "/visits", "/report"})
 
 ROLES: Final[dict[RoleName, Role]] = {
     r.name: r
     for r in (
-        Role(RoleName.ADMIN, True, True, True, True, "/console"),
-        Role(RoleName.SUPERVISOR, True, True, True, False, "/figures"),
-        Role(RoleName.OPERATOR, True, True, False, False, "/console"),
-        Role(RoleName.STAFF, False, False, False, False, "/staff"),
-        Role(RoleName.FAMILY, False, False, False, False, "/family"),
+        Role(RoleName.ADMIN, True, True, True, True, "/console", _DESK),
+        Role(RoleName.SUPERVISOR, True, True, True, False, "/figures", _DESK),
+        Role(RoleName.OPERATOR, True, True, False, False, "/console", frozenset({"/console"})),
+        Role(RoleName.STAFF, False, False, False, False, "/staff", frozenset({"/staff"})),
+        Role(RoleName.FAMILY, False, False, False, False, "/family", frozenset({"/family"})),
     )
 }

@@ -9,7 +9,12 @@ export async function api(path, options = {}) {
     init.body = JSON.stringify(options.body);
     init.headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (_) {  // no answer at all: the network or the server is down
+    throw Object.assign(new Error("network"), { status: 0, detail: { code: "network" } });
+  }
   if (response.status === 401 && !path.startsWith("/api/auth/login")) {
     location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);  // back here after
     throw new Error("signed out");
@@ -24,15 +29,26 @@ export async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-export async function boot({ requireUser = true } = {}) {
-  state.config = await api("/api/config");
-  state.locale = localStorage.getItem("anxin.locale") || state.config.default_locale;
+// The language: the choice made on this device (kept in localStorage), else the signed-in user's own
+// (kept on the server, so it follows them to a new phone), else the site's default. `onLocale`: a page
+// that can redraw itself in the new language (keeping what was typed) instead of reloading.
+export async function boot({ requireUser = true, onLocale = null } = {}) {
+  const [config, me] = await Promise.all([api("/api/config"), requireUser ? api("/api/auth/me") : null]);
+  state.config = config;
+  state.user = me;
+  state.locale = chosenLocale() || me?.locale || config.default_locale;
   await loadStrings(state.locale);
-  if (requireUser) state.user = await api("/api/auth/me");
-  renderLocaleSwitch();
+  renderLocaleSwitch(onLocale);
   document.documentElement.lang = state.locale;
   applyStrings(document);
   return state;
+}
+
+const LOCALES = ["zh-CN", "en"];
+
+export function chosenLocale() {
+  const chosen = localStorage.getItem("anxin.locale");
+  return LOCALES.includes(chosen) ? chosen : null;
 }
 
 async function loadStrings(locale) {
@@ -58,14 +74,53 @@ export function applyStrings(root) {
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
 }
 
-function renderLocaleSwitch() {
+function renderLocaleSwitch(onLocale) {
   const button = document.getElementById("locale-switch");
   if (!button) return;
+  const other = isZh() ? "en" : "zh-CN";
   button.textContent = isZh() ? "English" : "中文";
-  button.onclick = () => {
-    localStorage.setItem("anxin.locale", isZh() ? "en" : "zh-CN");
-    location.reload();
+  button.lang = other;  // the button names the other language in that language
+  button.setAttribute("aria-label", `${t("locale.switch_label")}: ${button.textContent}`);
+  button.onclick = async () => {
+    localStorage.setItem("anxin.locale", other);
+    if (state.user) await api("/api/auth/me/locale", { method: "PUT", body: { locale: other } }).catch(() => {});
+    if (!onLocale) { location.reload(); return; }
+    state.locale = other;
+    await loadStrings(other);
+    document.documentElement.lang = other;
+    applyStrings(document);
+    renderLocaleSwitch(onLocale);
+    onLocale(other);
   };
+}
+
+// Fields a refusal may name, translated before they go into the sentence.
+const TRANSLATED_PARAMS = { field: "field.", role: "role.", service: "service.", state: "state." };
+const FIELD_PROBLEMS = new Set([
+  "missing", "string_too_short", "string_too_long", "extra_forbidden", "greater_than_equal", "less_than_equal",
+  "literal_error", "json_invalid",
+]);
+
+function known(key, params) {
+  const text = t(key, params);
+  return text === key ? null : text;
+}
+
+// Every refusal the server sends is {code, ...parameters}; this turns one into a sentence in the page's
+// language, never raw JSON or the server's words. Used by every page (desk.js re-exports it).
+export function explain(exc) {
+  const detail = exc?.detail;
+  if (!detail || typeof detail !== "object" || Array.isArray(detail) || !detail.code) {
+    return t(exc?.status >= 500 || !exc?.status ? "error.server" : "error.unknown", { code: exc?.status ?? "" });
+  }
+  const params = { ...detail, name: detail.claimed_by_name || t("desk.someone") };
+  for (const [name, prefix] of Object.entries(TRANSLATED_PARAMS)) {
+    if (typeof detail[name] === "string") params[name] = known(prefix + detail[name]) ?? t("field.value");
+  }
+  if (detail.code === "request_invalid") {
+    return t("error." + (FIELD_PROBLEMS.has(detail.problem) ? detail.problem : "invalid"), params);
+  }
+  return known("error." + detail.code, params) ?? t("error.unknown", { code: detail.code });
 }
 
 export function fmtTime(iso, withDate = false) {
@@ -124,7 +179,7 @@ export function wireHeader() {
 }
 
 export function toast(message, isError = false) {
-  const box = document.getElementById("toast") || document.body.appendChild(el("div", { id: "toast" }));
+  const box = document.getElementById("toast") || document.body.appendChild(el("div", { id: "toast", role: "status", "aria-live": "polite" }));
   box.textContent = message;
   box.className = isError ? "show error" : "show";
   setTimeout(() => { box.className = ""; }, 4000);

@@ -1,25 +1,9 @@
 // The operator desk's helpers: refusals in the operator's language, keyboard shortcuts, and the shift
 // handover view. The server answers refusals in codes with parameters ({code: "claimed_by_other",
-// claimed_by_name: …}); `explain` turns them into a sentence, never showing raw JSON.
+// claimed_by_name: …}); `explain` (common.js, shared by every page) turns them into a sentence.
 import { el, fmtSpan, fmtTime, kindTitle, t } from "./common.js";
 
-const FIELD_ERRORS = new Set(["missing", "string_too_short", "string_too_long", "extra_forbidden"]);
-
-export function explain(exc) {
-  const detail = exc?.detail;
-  if (detail && typeof detail === "object" && !Array.isArray(detail)) {
-    const params = { ...detail, name: detail.claimed_by_name || t("desk.someone") };
-    if (detail.code) return t("error." + detail.code, params);
-    if (detail.reason) return t("error.transition_" + detail.reason, params);
-  }
-  if (Array.isArray(detail)) {  // request validation (422): say which field, in words
-    const first = detail[0] || {};
-    const kind = FIELD_ERRORS.has(first.type) ? first.type : "invalid";
-    return t("error." + kind, { field: t("field." + (first.loc?.at(-1) ?? "value")) });
-  }
-  if (exc?.status >= 500) return t("error.server");
-  return typeof detail === "string" && detail ? detail : t("error.server");
-}
+export { explain } from "./common.js";  // one translator of refusals for every page
 
 // Key → what it does. Never while typing: a note must be able to contain "a", "d", "j"...
 export const SHORTCUTS = [
