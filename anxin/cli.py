@@ -18,10 +18,10 @@ COMMANDS = (
     "detect",
     "train",
     "devices",
-    "db",
     "drill",
     "imports",
     "users",
+    "report",
     "trigger",
 )
 
