@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 
 from tests.dashboard.world import PASSWORD
 
-PAGES = ("/console", "/figures", "/visits", "/staff", "/family")
+PAGES = ("/console", "/figures", "/visits", "/report", "/staff", "/family")
 # role's user → the pages they may open (any other sends them to the first, their home)
 OWN = {
-    "admin": ("/console", "/figures", "/visits"),
-    "supervisor": ("/figures", "/console", "/visits"),
+    "admin": ("/console", "/figures", "/visits", "/report"),
+    "supervisor": ("/figures", "/console", "/visits", "/report"),
     "operator": ("/console",),
     "staff1": ("/staff",),
     "family1": ("/family",),
