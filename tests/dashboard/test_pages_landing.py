@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from dashboard.roles import ROLES
+from dashboard.routes.pages import OPEN_PAGES
+from dashboard.routes.pages import PAGES as SERVED
 from tests.dashboard.world import PASSWORD
 
 PAGES = ("/console", "/figures", "/visits", "/report", "/staff", "/family")
@@ -37,3 +40,8 @@ def test_signed_out_visitors_get_the_page_and_the_root_sends_them_to_sign_in(cli
     for page in PAGES:
         assert client.get(page, follow_redirects=False).status_code == 200
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_every_page_belongs_to_some_role_or_to_everyone() -> None:
+    orphans = [p for p in SERVED if p not in OPEN_PAGES and not any(f"/{p}" in r.pages for r in ROLES.values())]
+    assert not orphans, "a page no role may open sends everyone home: list it in dashboard.roles"
