@@ -16,6 +16,7 @@ const hhmm = (iso) => fmtTime(iso).slice(0, 5);
 // A device's state: the platform's own code when it sends one, else read from its fields.
 function deviceState(d) {
   if (d.state) return d.state;
+  if (icons?.stateOf) return icons.stateOf(d);
   if (d.offline) return "offline";
   if (d.worn === false) return "not_worn";
   return "online";
@@ -85,16 +86,22 @@ function renderStory(list, entries) {
 }
 
 const expanded = new Set();  // alerts whose story is open survive the re-render a live message causes
+const stories = new Map();  // and show what they said until the fresh story arrives
 
 async function showStory(a, list) {
-  renderStory(list, await api(`/api/alerts/${a.id}/story`));
+  const entries = await api(`/api/alerts/${a.id}/story`);
+  stories.set(a.id, entries);
+  renderStory(list, entries);
   list.hidden = false;
 }
 
 function alertItem(a) {
   const open = !["resolved", "cancelled"].includes(a.state);
-  const story = el("ol", { class: "story", "data-testid": "story", hidden: true });
-  if (expanded.has(a.id)) showStory(a, story);
+  const story = el("ol", { class: "story", "data-testid": "story", hidden: !(expanded.has(a.id) && stories.has(a.id)) });
+  if (expanded.has(a.id)) {
+    if (stories.has(a.id)) renderStory(story, stories.get(a.id));
+    showStory(a, story).catch(() => {});
+  }
   return el("li", { "data-testid": "family-alert", dataset: { alertId: a.id } },
     el("button", { class: "link", "aria-expanded": expanded.has(a.id) ? "true" : "false", onclick: async (event) => {
       const button = event.currentTarget;
@@ -165,7 +172,8 @@ function channelRow(channel, p, rows) {
 function prefsForm(p) {
   const rows = el("ol", { class: "channels", "data-testid": "channels" });
   rows.append(...p.channels.map((c) => channelRow(c, p, rows)));
-  const form = el("form", { class: "prefs", "data-testid": "prefs-form", dataset: { contactId: p.contact_id } },
+  // The server checks every channel and answers in codes; the page says which one and why, in its language.
+  const form = el("form", { class: "prefs", novalidate: true, "data-testid": "prefs-form", dataset: { contactId: p.contact_id } },
     el("h3", {}, `${p.resident_name || p.resident_id} · ${p.name || ""}`),
     el("fieldset", {}, el("legend", {}, t("prefs.channels")),
       el("p", { class: "muted" }, t("prefs.channels_help")), rows,

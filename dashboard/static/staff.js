@@ -85,11 +85,16 @@ function declineChooser(task) {
   return el("div", { class: "decline" }, opener, form);
 }
 
+// The outcome chosen on a task survives the re-render a live message causes.
+const chosenOutcome = new Map();
+
 function outcomeStep(task) {
   const outcomes = config().staff_outcomes;
-  const select = el("select", { "data-testid": "staff-outcome", required: true },
-    el("option", { value: "", disabled: true, selected: true }, t("staff.outcome_pick")),
-    Object.entries(outcomes).map(([code, o]) => el("option", { value: code }, isZh() ? o.zh : o.en)));
+  const chosen = chosenOutcome.get(task.assignment_id) || "";
+  const select = el("select", { "data-testid": "staff-outcome", required: true,
+    onchange: (event) => chosenOutcome.set(task.assignment_id, event.target.value) },
+    el("option", { value: "", disabled: true, selected: !chosen }, t("staff.outcome_pick")),
+    Object.entries(outcomes).map(([code, o]) => el("option", { value: code, selected: code === chosen }, isZh() ? o.zh : o.en)));
   return [select, el("button", { class: "primary big", "data-testid": "task-outcome", onclick: () => {
     if (!select.value) { toast(t("staff.outcome_pick"), true); return; }
     act(task, "outcome", { outcome: select.value });

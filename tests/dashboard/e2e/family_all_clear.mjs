@@ -1,5 +1,5 @@
-// The family's phone (390x844) after an SOS was handled: the alert shows as over, and its timeline says the
-// all clear was sent to this family member. Prints one JSON line; screenshots to SHOTS.
+// The family's phone (390x844) after an SOS was handled: the alert shows as over, its story opens, and
+// "my messages" lists the all clear sent to this family member. Prints one JSON line; screenshots to SHOTS.
 import { createRequire } from "node:module";
 
 const require = createRequire(`${process.env.ANXIN_WEB}/package.json`);
@@ -21,7 +21,8 @@ async function look(locale) {
   await page.waitForFunction(() => window.anxinReady === true, null, { timeout: 45000 });
   const alert = page.locator("[data-testid=family-alert]").first();
   await alert.locator("button.link").click();
-  const entry = page.locator("[data-testid=timeline-entry][data-source=notice][data-what=all_clear]");
+  await page.locator("[data-testid=story-entry]").first().waitFor({ timeout: 15000 });  // the case, told for families
+  const entry = page.locator("[data-testid=family-message][data-event=all_clear]");  // my messages: the all clear
   await entry.first().waitFor({ timeout: 15000 });
   const out = {
     alertLine: (await alert.locator("button.link").innerText()).trim(),
