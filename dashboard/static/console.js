@@ -9,6 +9,8 @@
 import { api, boot, el, fmtSpan, fmtTime, isZh, kindTitle, live, t, toast, user, wireHeader } from "./common.js";
 import { activityChart, vitalsChart } from "./charts.js";
 import { focus, makeMap, placeMarkers } from "./map.js";
+import { eventAge } from "./age.js";
+import { deviceBadge } from "./icons.js";
 import { renderTimeline } from "./timeline.js";
 import { makeAlarm } from "./alarm.js";
 import { explain, renderHandover, renderShortcuts, wireShortcuts } from "./desk.js";
@@ -109,6 +111,7 @@ function queueItem(a) {
   el("span", { class: "resident" }, a.resident_name || a.resident_id),
   el("span", { class: "state" }, t("state." + a.state)),
   el("span", { class: "age", dataset: { since: a.raised_at } }),
+  eventAge(a),
   el("span", { class: "countdown", dataset: { deadline: a.promise_deadline }, title: t("queue.promise") }),
   el("span", { class: "flags" },
     late ? el("span", { class: "tag error", "data-testid": "promise-missed" }, t("queue.promise_missed")) : null,
@@ -268,6 +271,7 @@ function renderCase(detail) {
   document.getElementById("case-head").replaceChildren(...[
     el("h2", { "data-testid": "case-title" }, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`),
     el("p", {}, isZh() ? a.explanation_zh : a.explanation),
+    eventAge(a),
     el("p", {},
       el("span", { class: `sev sev-${SEVERITY[a.severity]}` }, t("severity." + SEVERITY[a.severity])), " ",
       el("span", { class: "state", "data-testid": "case-state", dataset: { state: a.state } }, t("state." + a.state)), " ",
@@ -384,8 +388,7 @@ async function loadResident(residentId) {
       c.phone ? el("a", { class: "call", href: `tel:${c.phone}`, "data-testid": "call-contact" }, `${t("resident.call_contact")} ${c.phone}`) : ""))),
     el("h4", {}, t("resident.devices")),
     el("ul", {}, detail.devices.map((d) => el("li", { "data-testid": "device", class: d.offline ? "error" : "" },
-      `${d.id} · ${t("device." + d.kind)} · ${d.offline ? t("device.offline") : t("device.online")}`,
-      d.battery !== null ? ` · 🔋${d.battery}%` : "", d.low_battery ? ` ${t("device.low_battery")}` : ""))),
+      `${d.id} · ${t("device." + d.kind)} `, deviceBadge(d)))),
   ].filter(Boolean));
   vitalsChart(document.getElementById("vitals-chart"), vitals);
   activityChart(document.getElementById("activity-chart"), activity);

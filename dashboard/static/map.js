@@ -2,6 +2,10 @@
 // when the tile source is unreachable (offline). The tile URL, its attribution, its CRS and the map
 // centre come from the settings (/api/config). Stored positions and the configured centre are WGS-84;
 // every point drawn goes through `project`, which converts to GCJ-02 when the tiles are drawn in it.
+//
+// The map opens on the data it is given: each time residents or stations are placed, it fits their
+// markers (fitBounds), until the operator moves the map or a case is focused; the configured centre
+// is where it stays only when there is nothing to show.
 import * as L from "/vendor/leaflet/leaflet-src.esm.js";
 import { config } from "./common.js";
 import { toTiles } from "./geo.js";
@@ -19,7 +23,19 @@ export function makeMap(node) {
   tiles.addTo(map);
   const layers = { residents: L.layerGroup().addTo(map), stations: L.layerGroup().addTo(map),
                    staff: L.layerGroup().addTo(map), alert: L.layerGroup().addTo(map) };
-  return { map, layers, project };
+  const view = { map, layers, project, autoFit: true };
+  map.on("dragstart", () => { view.autoFit = false; });  // the operator looks elsewhere: leave the map there
+  return view;
+}
+
+const FIT_GROUPS = ["residents", "stations"];  // what the map opens on
+
+export function fitToData(view) {
+  const points = FIT_GROUPS.flatMap((g) => view.layers[g].getLayers().map((m) => m.getLatLng()));
+  if (!points.length) return false;
+  if (points.length === 1) view.map.setView(points[0], 15, { animate: false });
+  else view.map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 16, animate: false });
+  return true;
 }
 
 const STYLE = {
@@ -40,9 +56,12 @@ export function placeMarkers(view, group, kind, items) {
     marker.addTo(view.layers[group]);
     markers.push(marker);
   }
+  if (view.autoFit && FIT_GROUPS.includes(group)) fitToData(view);
   return markers;
 }
 
 export function focus(view, lat, lon) {
-  if (known(lat) && known(lon)) view.map.setView(view.project(lat, lon), 15);
+  if (!known(lat) || !known(lon)) return;
+  view.autoFit = false;  // a case is open: its place, not the overview
+  view.map.setView(view.project(lat, lon), 15);
 }
