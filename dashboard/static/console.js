@@ -14,6 +14,7 @@ import { deviceBadge } from "./icons.js";
 import { renderTimeline } from "./timeline.js";
 import { makeAlarm } from "./alarm.js";
 import { explain, renderHandover, renderShortcuts, wireShortcuts } from "./desk.js";
+import { askToClose } from "./closing.js";
 
 await boot();
 wireHeader();
@@ -32,7 +33,6 @@ let selectedResident = null;
 const view = makeMap(document.getElementById("map"));
 const alarm = makeAlarm(document.getElementById("realarm"), (id) => select(id));
 const SEVERITY = { 4: "critical", 3: "high", 2: "medium", 1: "low" };
-const OUTCOMES = ["false_alarm", "no_injury", "minor_injury", "hospital", "other"];
 const CLOSED = ["resolved", "cancelled"];
 // The live task states a desk reload finds, as the dispatch event (and its time) that led there.
 const TASK_EVENTS = { offered: "assigned_at", accepted: "accepted_at", en_route: "en_route_at", on_site: "on_site_at" };
@@ -58,8 +58,11 @@ async function loadQueue() {
   renderQueue();
 }
 
+// Unacknowledged first (nobody has looked at them yet), then the most severe, then the oldest.
+const unacknowledged = (a) => (a.state === "raised" ? 1 : 0);
 function queueOrder() {
-  return [...alerts.values()].sort((a, b) => b.severity - a.severity || a.raised_at.localeCompare(b.raised_at));
+  return [...alerts.values()].sort((a, b) => unacknowledged(b) - unacknowledged(a) || b.severity - a.severity
+    || a.raised_at.localeCompare(b.raised_at));
 }
 
 function renderQueue() {
@@ -138,7 +141,7 @@ function provisionalItem(p) {
 function tick() {
   const now = Date.now();
   document.querySelectorAll("[data-since]").forEach((node) => {
-    node.textContent = fmtSpan((now - Date.parse(node.dataset.since)) / 1000);
+    node.textContent = fmtSpan(Math.max(0, (now - Date.parse(node.dataset.since)) / 1000));  // a clock a little ahead: "just now"
   });
   document.querySelectorAll("[data-deadline]").forEach((node) => {
     const left = (Date.parse(node.dataset.deadline) - now) / 1000;
@@ -275,7 +278,8 @@ function renderCase(detail) {
     el("p", {},
       el("span", { class: `sev sev-${SEVERITY[a.severity]}` }, t("severity." + SEVERITY[a.severity])), " ",
       el("span", { class: "state", "data-testid": "case-state", dataset: { state: a.state } }, t("state." + a.state)), " ",
-      t("case.raised"), " ", fmtTime(a.raised_at, true), " · ", t("case.promise", { min: a.promise_minutes }), " ",
+      el("span", { "data-testid": "case-raised-at" }, t("case.raised_at", { time: fmtTime(a.raised_at, true) })), " · ",
+      t("case.promise", { min: a.promise_minutes }), " ",
       CLOSED.includes(a.state) ? null : el("span", { class: "countdown", dataset: { deadline: a.promise_deadline } }),
       a.promise_breached_at && !a.on_site_at ? [" ", el("span", { class: "tag error" }, t("queue.promise_missed"))] : null),
     el("p", { class: "muted" }, a.address || "", " ",
@@ -295,18 +299,52 @@ function renderActions(a) {
   if (canAcknowledge(a)) {
     buttons.push(el("button", { class: "primary", "data-testid": "case-ack", onclick: () => move(a.id, "acknowledge") }, t("action.acknowledge")));
   }
-  if (a.moves.includes("cancelled")) {
-    buttons.push(el("button", { "data-testid": "case-cancel", onclick: () => {
-      const note = prompt(t("action.cancel_reason"));
-      if (note) move(a.id, "cancel", { note });
-    } }, t("action.cancel")));
-  }
+  // Closing asks first (closing.js): an outcome chosen with no default, or a reason, then a confirmation.
+  const closing = (kind, action) => async () => {
+    const body = await askToClose(kind, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`);
+    if (body) move(a.id, action, body);
+  };
   if (a.moves.includes("resolved")) {
-    const select = el("select", { "data-testid": "outcome" }, OUTCOMES.map((o) => el("option", { value: o }, t("outcome." + o))));
-    buttons.push(select, el("button", { class: "primary", "data-testid": "case-resolve",
-      onclick: () => move(a.id, "resolve", { outcome: select.value }) }, t("action.resolve")));
+    buttons.push(el("button", { class: "primary", "data-testid": "case-resolve", "aria-haspopup": "dialog",
+      onclick: closing("resolve", "resolve") }, t("action.resolve")));
+  }
+  if (a.moves.includes("cancelled")) {
+    buttons.push(el("button", { "data-testid": "case-cancel", "aria-haspopup": "dialog",
+      onclick: closing("cancel", "cancel") }, t("action.cancel")));
   }
   box.replaceChildren(...buttons);
+}
+
+// The ranking speaks in codes with parameters; every number in the panel is the ranking's one estimate
+// (whole minutes, rounded up once on the server): the row, its reason and the summary above say the same.
+const minutes = (min) => t("dispatch.minutes", { min });
+const versusPromise = (margin) => (margin >= 0 ? t("dispatch.in_time", { min: margin }) : t("dispatch.late", { min: -margin }));
+
+function reasonText(r) {
+  const lead = t("dispatch.lead." + r.code, { name: r.fastest, min: r.behind_min });
+  return `${lead} · ${t("dispatch.from." + r.origin, { km: r.road_km.toFixed(1) })}`;
+}
+
+function summaryText(s) {
+  const late = s.margin_min === null ? null : -s.margin_min;
+  return t("dispatch.summary." + s.code, { name: s.name, eta: s.eta_min, promise: s.promise_min, spare: s.margin_min, late });
+}
+
+function candidateRow(a, c) {
+  const suggested = c.rank === 1;
+  return el("tr", { "data-testid": "candidate", dataset: { staffId: c.staff_id, eta: c.eta_min, margin: c.margin_min }, class: c.in_time ? "" : "late" },
+    el("td", {}, c.rank), el("td", { class: "name", "data-testid": "candidate-name" }, c.name),
+    el("td", { "data-testid": "candidate-eta" }, minutes(c.eta_min)),
+    el("td", { "data-testid": "candidate-margin" }, versusPromise(c.margin_min)),
+    el("td", { class: "why", "data-testid": "candidate-why", dataset: { code: c.reason.code } }, reasonText(c.reason)),
+    el("td", {}, el("button", { class: suggested ? "primary" : "", "data-testid": suggested ? "dispatch-suggested" : "dispatch-other",
+      onclick: () => dispatchTo(a.id, c.staff_id) }, suggested ? t("dispatch.send_suggested") : t("dispatch.send"))));
+}
+
+function passedOver(ranking) {
+  if (!ranking.passed_over.length) return null;
+  const who = ranking.passed_over.map((p) => t("dispatch.left_out_item", { name: p.name, why: t("dispatch.left_out." + p.code) }));
+  return el("p", { class: "muted passed-over", "data-testid": "passed-over" }, t("dispatch.passed_over"), " ", who.join(t("list.separator")));
 }
 
 async function renderDispatch(a, current) {
@@ -316,19 +354,15 @@ async function renderDispatch(a, current) {
   if (a.state !== "acknowledged") { panel.replaceChildren(); return; }
   const ranking = await api(`/api/alerts/${a.id}/candidates`);
   current.suggested = ranking.candidates[0]?.staff_id || null;
-  panel.replaceChildren(
+  const head = ["#", t("dispatch.staff"), t("dispatch.eta"), t("dispatch.vs_promise"), t("dispatch.why"), ""];
+  panel.replaceChildren(...[
     heldByOther(a) ? el("p", { class: "error", "data-testid": "claimed-warning" }, t("claim.held_warning", { name: a.claimed_by_name || a.claimed_by })) : null,
-    el("p", { class: ranking.verdict === "in_time" ? "ok" : "error" }, isZh() ? ranking.summary_zh : ranking.summary_en),
-    el("table", { class: "candidates" },
-      el("tr", {}, ["#", t("dispatch.staff"), t("dispatch.eta"), t("dispatch.vs_promise"), t("dispatch.why"), ""].map((h) => el("th", {}, h))),
-      ranking.candidates.map((c) => el("tr", { "data-testid": "candidate", dataset: { staffId: c.staff_id }, class: c.in_time ? "" : "late" },
-        el("td", {}, c.rank), el("td", {}, c.name),
-        el("td", {}, t("dispatch.minutes", { min: c.eta_min.toFixed(0) })),
-        el("td", {}, c.in_time ? t("dispatch.in_time", { min: c.margin_min.toFixed(0) }) : t("dispatch.late", { min: (-c.margin_min).toFixed(0) })),
-        el("td", { class: "why" }, isZh() ? c.reason_zh : c.reason_en),
-        el("td", {}, el("button", { class: c.rank === 1 ? "primary" : "", "data-testid": c.rank === 1 ? "dispatch-suggested" : "dispatch-other",
-          onclick: () => dispatchTo(a.id, c.staff_id) }, c.rank === 1 ? t("dispatch.send_suggested") : t("dispatch.send")))))),
-  );
+    el("p", { class: ranking.verdict === "in_time" ? "ok" : "error", "data-testid": "dispatch-summary", dataset: { verdict: ranking.verdict } },
+      summaryText(ranking.summary)),
+    ranking.candidates.length ? el("div", { class: "scroll" }, el("table", { class: "candidates" },
+      el("tr", {}, head.map((h) => el("th", {}, h))), ranking.candidates.map((c) => candidateRow(a, c)))) : null,
+    passedOver(ranking),
+  ].filter(Boolean));
   for (const c of ranking.candidates) staffSpots.set(c.staff_id, { lat: c.lat, lon: c.lon, label: `${c.rank}. ${c.name}` });
   drawStaff();
 }
@@ -339,9 +373,10 @@ function renderTasks(a, tasks) {
 
 function taskRow(a, task) {
   const steps = { offered: ["accept", "on_site"], accepted: ["en_route", "on_site"], en_route: ["on_site"] }[task.state] || [];
-  return el("div", { class: `task task-${task.state}`, "data-testid": "task", dataset: { state: task.state, assignmentId: task.assignment_id } },
-    el("strong", {}, task.staff_name || task.staff_id), " · ", t("task." + task.state), " · ",
-    t("dispatch.minutes", { min: Number(task.eta_min || 0).toFixed(0) }),
+  const dataset = { state: task.state, assignmentId: task.assignment_id, staffId: task.staff_id };
+  return el("div", { class: `task task-${task.state}`, "data-testid": "task", dataset },
+    el("strong", {}, task.staff_name || task.staff_id), " · ", el("span", { "data-testid": "task-state" }, t("task." + task.state)), " · ",
+    minutes(Math.ceil(Number(task.eta_min || 0))),  // whole minutes already (the ranking rounds once); older rows up
     task.reason && task.state === "declined" ? el("span", { class: "muted" }, ` · ${t("live.reason", { reason: task.reason })}`) : null,
     ...steps.map((step) => el("button", { class: "small", "data-testid": `task-${step}`, onclick: async () => {
       try { await api(`/api/tasks/${task.assignment_id}/${step}`, { method: "POST" }); await refresh(a.id); } catch (exc) { toast(explain(exc), true); }

@@ -58,7 +58,8 @@ def desk(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[Desk]:
     """Seed two operators and a resident's phone, wire the platform here and serve the dashboard."""
     with psycopg.connect(db_url) as conn:
         seed(conn)
-        create_user(conn, "operator2", "Operator Two", PASSWORD_HASH, RoleName.OPERATOR)
+        # a second desk user of its own, bound to no district (the seed's operator2 may be another district's)
+        create_user(conn, "desk2", "Operator Two", PASSWORD_HASH, RoleName.OPERATOR)
         conn.execute("UPDATE residents SET phone = %s WHERE id = 'r1'", (RESIDENT_PHONE,))
     root = f"{topic_prefix.split('/', maxsplit=1)[0]}/anxin/v1"
     bus = MqttConnection(BrokerAddress.from_url(mqtt_broker.url), f"live-{uuid.uuid4().hex[:8]}", persistent=False)

@@ -81,8 +81,10 @@ try {
 
   await operator.waitForSelector("[data-testid=case-state][data-state=on_site]", { timeout: 15000 });
   step("operator sees on site");
-  await operator.selectOption("[data-testid=outcome]", "no_injury");
-  await operator.click("[data-testid=case-resolve]");
+  await operator.click("[data-testid=case-resolve]");  // closing asks for an outcome, then to confirm
+  await operator.check("[data-testid=outcome-no_injury]");
+  await operator.click("[data-testid=close-next]");
+  await operator.click("[data-testid=close-confirm-button]");
   await operator.waitForSelector("[data-testid=case-state][data-state=resolved]");
   result.timeline = await operator.locator("[data-testid=timeline-entry]").allTextContents();
   await operator.screenshot({ path: `${SHOTS}/console-resolved.png` });

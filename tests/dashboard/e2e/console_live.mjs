@@ -60,7 +60,7 @@ const item = (page, resident) => page.locator(`[data-testid=queue-item][data-res
 
 try {
   const one = await signIn("operator");
-  const two = await signIn("operator2");
+  const two = await signIn("desk2");
   step("two operators signed in");
 
   await ask("sos");
