@@ -7,13 +7,14 @@
 // markers (fitBounds), until the operator moves the map or a case is focused; the configured centre
 // is where it stays only when there is nothing to show.
 import * as L from "/vendor/leaflet/leaflet-src.esm.js";
-import { config } from "./common.js";
+import { config, t } from "./common.js";
 import { toTiles } from "./geo.js";
 
 export function makeMap(node) {
   const cfg = config();
   const project = toTiles(cfg.tile_crs || "wgs84");
-  const map = L.map(node, { zoomControl: true, attributionControl: Boolean(cfg.tile_attribution) });
+  const map = L.map(node, { zoomControl: false, attributionControl: Boolean(cfg.tile_attribution) });
+  L.control.zoom({ zoomInTitle: t("map.zoom_in"), zoomOutTitle: t("map.zoom_out") }).addTo(map);  // in the page's language
   if (cfg.tile_attribution) map.attributionControl.setPrefix(false);
   map.setView(project(...cfg.map_center), 13);
   const tiles = L.tileLayer(cfg.tile_url, {
