@@ -15,6 +15,7 @@ class RoleName(StrEnum):
     OPERATOR = "operator"
     STAFF = "staff"
     FAMILY = "family"
+    CITY = "city"  # the city platform (市级平台): every district's figures and reports, read-only
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Role:
     manages_users: bool
     home: str
     pages: frozenset[str]  # any other page sends this role to its home
+    district_bound: bool = False  # a user of it with a district reaches only that district (else the city)
 
 
 _DESK: Final = frozenset({"/console", "/figures", "/visits", "/report"})
@@ -35,10 +37,11 @@ _DESK: Final = frozenset({"/console", "/figures", "/visits", "/report"})
 ROLES: Final[dict[RoleName, Role]] = {
     r.name: r
     for r in (
-        Role(RoleName.ADMIN, True, True, True, True, "/console", _DESK),
-        Role(RoleName.SUPERVISOR, True, True, True, False, "/figures", _DESK),
-        Role(RoleName.OPERATOR, True, True, False, False, "/console", frozenset({"/console"})),
+        Role(RoleName.ADMIN, True, True, True, True, "/console", _DESK | {"/admin"}),
+        Role(RoleName.SUPERVISOR, True, True, True, False, "/figures", _DESK, district_bound=True),
+        Role(RoleName.OPERATOR, True, True, False, False, "/console", frozenset({"/console"}), district_bound=True),
         Role(RoleName.STAFF, False, False, False, False, "/staff", frozenset({"/staff"})),
         Role(RoleName.FAMILY, False, False, False, False, "/family", frozenset({"/family"})),
+        Role(RoleName.CITY, False, False, True, False, "/figures", frozenset({"/figures", "/report"})),
     )
 }

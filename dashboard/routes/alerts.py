@@ -17,6 +17,7 @@ from alerts.errors import AlertNotFoundError, ClaimRefusedError, IllegalTransiti
 from alerts.kinds import ALERT_KINDS
 from alerts.lifecycle import AlertState, Outcome, moves
 from alerts.service import AlertService
+from dashboard import access
 from dashboard.actions import Actions, actor
 from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
@@ -55,10 +56,10 @@ def public_alert(row: dict[str, Any], user: User) -> AlertPublic:
 def _filter_for(user: User, **chosen: Any) -> alerts.AlertFilter:
     """Narrow a filter to what the user may reach."""
     if ROLES[user.role].all_residents:
-        return alerts.AlertFilter(**chosen)
-    if user.role is RoleName.FAMILY:
-        return alerts.AlertFilter(residents=user.resident_ids, **chosen)
-    return alerts.AlertFilter(staff_id=user.staff_id or "", **chosen)
+        return alerts.AlertFilter(district_id=access.district_of(user), **chosen)
+    if user.role is RoleName.STAFF:
+        return alerts.AlertFilter(staff_id=user.staff_id, **chosen)
+    return alerts.AlertFilter(residents=user.resident_ids, **chosen)  # family: their relatives'; the city: none
 
 
 @router.get("")

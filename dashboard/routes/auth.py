@@ -31,6 +31,8 @@ def public_user(user: User) -> UserPublic:
         locale=user.locale,
         resident_ids=sorted(user.resident_ids),
         home=ROLES[user.role].home,
+        district_id=user.district_id,
+        district=user.district,
     )
 
 

@@ -11,7 +11,7 @@ from dashboard import access
 from dashboard.deps import Audit, Conn, CurrentUser, Settings
 from dashboard.roles import ROLES
 from dashboard.schemas.people import DevicePublic
-from dashboard.store import devices
+from dashboard.store import devices, districts
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 
@@ -33,7 +33,7 @@ def list_devices(
             raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_resident"})
         only: frozenset[str] | None = frozenset({resident_id})
     elif ROLES[user.role].all_residents:
-        only = None
+        only = None if access.district_of(user) is None else districts.residents(conn, user.district or "")
     else:
         only = user.resident_ids
     rows = devices.list_devices(
@@ -47,7 +47,8 @@ def list_devices(
 def get_device(device_id: str, user: CurrentUser, conn: Conn, log: Audit, settings: Settings) -> DevicePublic:
     """Return one device the user may see."""
     row = devices.device(conn, device_id, timedelta(seconds=settings.offline_after_s), settings.low_battery_pct)
-    if row is None or (row["resident_id"] is None and not ROLES[user.role].all_residents):
+    city_wide = ROLES[user.role].all_residents and access.district_of(user) is None
+    if row is None or (row["resident_id"] is None and not city_wide):  # a device of nobody: the city's desk
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_device"})
     if row["resident_id"] is not None and not access.may_reach_resident(conn, user, row["resident_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_device"})

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 
 from alerts.errors import IllegalTransitionError
+from dashboard import access
 from dashboard.actions import Actions, actor
 from dashboard.deps import AlertHandler, AlertId, Audit, Conn, CurrentUser
 from dashboard.roles import ROLES, RoleName
@@ -144,6 +145,8 @@ def send(
     """Offer the task to the top candidate, or to the staff member named."""
     row = _alert_row(conn, alert_id)
     refuse_if_claimed_by_other(row, user)
+    if body.staff_id is not None and not access.may_reach_staff(conn, user, body.staff_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_staff"})
     if row["state"] != "acknowledged":
         raise HTTPException(status.HTTP_409_CONFLICT, {"code": "dispatch_needs_acknowledged", "state": row["state"]})
     log("dispatch", "alert", alert_id, {"staff_id": body.staff_id})
@@ -181,7 +184,7 @@ def my_tasks(user: CurrentUser, conn: Conn, log: Audit, live_only: bool = True) 
     if user.role is RoleName.STAFF:
         rows = tasks.tasks(conn, staff_id=user.staff_id, live_only=live_only)
     elif ROLES[user.role].all_residents:
-        rows = tasks.tasks(conn, live_only=live_only)
+        rows = tasks.tasks(conn, live_only=live_only, district_id=access.district_of(user))
     else:
         raise HTTPException(status.HTTP_403_FORBIDDEN, {"code": "role_not_allowed", "role": user.role.value})
     log("list", "task", user.staff_id, {"count": len(rows)})
@@ -189,10 +192,11 @@ def my_tasks(user: CurrentUser, conn: Conn, log: Audit, live_only: bool = True) 
 
 
 def reach_task(assignment_id: int, user: CurrentUser, conn: Conn) -> int:
-    """Let through a task the user may act on: a staff member's own, or any for the desk."""
+    """Let through a task the user may act on: a staff member's own, or (the desk) one of their district's."""
     owner = tasks.assignment_owner(conn, assignment_id)
     mine = owner is not None and user.role is RoleName.STAFF and owner[0] == user.staff_id
-    if owner is None or not (mine or ROLES[user.role].handles_alerts):
+    desk = owner is not None and ROLES[user.role].handles_alerts and access.may_reach_resident(conn, user, owner[1])
+    if owner is None or not (mine or desk):
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_task"})
     return assignment_id
 

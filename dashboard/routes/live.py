@@ -59,18 +59,21 @@ def _authenticate(
 def _visibility(pool: ConnectionPool[Any], user: User) -> Any:
     """Make the test of which live messages this user may see."""
 
-    def staff_sees(message: LiveMessage) -> bool:
+    def reaches(message: LiveMessage) -> bool:
         with pool.connection() as conn:
             if message.alert_id is not None:
                 return access.may_reach_alert(conn, user, message.alert_id)
-            return message.resident_id is not None and access.may_reach_resident(conn, user, message.resident_id)
+            if message.resident_id is not None:
+                return access.may_reach_resident(conn, user, message.resident_id)
+            staff_id = message.data.get("staff_id") if message.type == "staff_position" else None
+            return isinstance(staff_id, str) and access.may_reach_staff(conn, user, staff_id)
 
     async def visible(message: LiveMessage) -> bool:
-        if ROLES[user.role].all_residents:
+        if ROLES[user.role].all_residents and access.district_of(user) is None:
             return True
         if user.role is RoleName.FAMILY:  # their relative's alerts and devices; not the desk's dispatch detail
             return message.type in _FAMILY_TYPES and message.resident_id in user.resident_ids
-        return await run_in_threadpool(staff_sees, message)
+        return await run_in_threadpool(reaches, message)  # staff, and desk users of a district
 
     return visible
 

@@ -1,4 +1,7 @@
-"""The bureau's monthly report: JSON for the printable page, or the .xlsx workbook (supervisors and admins)."""
+"""The bureau's monthly report: JSON for the printable page, or the .xlsx workbook (supervisors, admins, the city).
+
+A supervisor of a district gets their district's report whatever is asked; the city and admins any district's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import Response
 
+from dashboard import access
 from dashboard.deps import Audit, Conn, FigureViewer, Settings
 from dashboard.reports import monthly_workbook
 from dashboard.store.reports import monthly_report
@@ -28,7 +32,7 @@ def parse_month(text: str) -> date:
 
 @router.get("/monthly", responses={200: {"content": {XLSX: {}}}, 422: {}})
 def monthly(
-    _: FigureViewer,
+    user: FigureViewer,
     conn: Conn,
     settings: Settings,
     log: Audit,
@@ -37,7 +41,8 @@ def monthly(
     format: Literal["json", "xlsx"] = "json",
     lang: Literal["zh", "en"] = "zh",
 ) -> Any:
-    """Return one month's report (of one district, if named), as JSON or as the workbook."""
+    """Return one month's report (of one district, if named or if the user has one), as JSON or as the workbook."""
+    district = access.figures_district(user, district)
     report = monthly_report(conn, parse_month(month), settings.timezone, district)
     log("read", "report", month, {"district": district, "format": format})
     if format == "json":

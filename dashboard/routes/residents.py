@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from dashboard import access
 from dashboard.deps import Audit, Conn, CurrentUser, ResidentId, Settings
 from dashboard.roles import ROLES, RoleName
 from dashboard.schemas.people import (
@@ -29,10 +30,10 @@ def _reach(user: CurrentUser, conn: Conn) -> frozenset[str] | None:
     """Return the residents a user may list (None: all)."""
     if ROLES[user.role].all_residents:
         return None
-    if user.role is RoleName.FAMILY:
-        return user.resident_ids
-    rows = [a["resident_id"] for a in list_alerts(conn, AlertFilter(staff_id=user.staff_id, limit=500))]
-    return frozenset(rows)
+    if user.role is RoleName.STAFF:
+        rows = [a["resident_id"] for a in list_alerts(conn, AlertFilter(staff_id=user.staff_id, limit=500))]
+        return frozenset(rows)
+    return user.resident_ids  # family: their relatives; the city: nobody
 
 
 @router.get("")
@@ -44,7 +45,7 @@ def list_residents(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ResidentPublic]:
     """List the residents the user may see (medical notes only in the detail)."""
-    rows = residents.list_residents(conn, _reach(user, conn), limit, offset)
+    rows = residents.list_residents(conn, _reach(user, conn), limit, offset, access.district_of(user))
     log("list", "resident", None, {"count": len(rows)})
     return [ResidentPublic(**{**r, "medical_notes": None}) for r in rows]
 

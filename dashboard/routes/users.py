@@ -41,6 +41,7 @@ def create_user(body: UserCreate, _: Admin, conn: Conn, log: Audit) -> UserPubli
                 resident_ids=tuple(body.resident_ids),
                 contact_id=body.contact_id,
                 locale=body.locale,
+                district_id=body.district_id,
             )
     except psycopg.errors.UniqueViolation as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, {"code": "username_taken", "field": "username"}) from exc

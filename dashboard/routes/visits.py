@@ -45,7 +45,10 @@ def list_visits(
     residents = None if ROLES[user.role].all_residents or user.role is RoleName.STAFF else user.resident_ids
     staff_id = user.staff_id if user.role is RoleName.STAFF else None
     since = now(request) - timedelta(days=days) if state == "done" else None
-    rows = tasks.visits(conn, residents=residents, staff_id=staff_id, status=state, done_since=since)
+    district = access.district_of(user)
+    rows = tasks.visits(
+        conn, residents=residents, staff_id=staff_id, status=state, done_since=since, district_id=district
+    )
     log("list", "visit", None, {"status": state, "count": len(rows)})
     return [_public(r, request) for r in rows]
 
@@ -53,9 +56,8 @@ def list_visits(
 def _reachable(conn: Conn, user: User, row: dict[str, Any] | None) -> dict[str, Any]:
     """Return a visit the user may reach, or answer 404."""
     ok = row is not None and (
-        ROLES[user.role].all_residents
-        or (user.role is RoleName.STAFF and row["staff_id"] == user.staff_id)
-        or (user.role is RoleName.FAMILY and access.may_reach_resident(conn, user, str(row["resident_id"])))
+        (user.role is RoleName.STAFF and row["staff_id"] == user.staff_id)
+        or (user.role is not RoleName.STAFF and access.may_reach_resident(conn, user, str(row["resident_id"])))
     )
     if not ok or row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_visit"})

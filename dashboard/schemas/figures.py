@@ -56,6 +56,7 @@ class Figures(BaseModel):
 
     since: datetime
     until: datetime
+    district: str | None = None  # the district the figures are narrowed to; None: the whole city
     answer_within_s: int
     overall: ResponseGroup
     per_severity: list[ResponseGroup]

@@ -41,6 +41,8 @@ class UserPublic(BaseModel):
     locale: str
     resident_ids: list[str]
     home: str
+    district_id: int | None = None  # an operator's or supervisor's district; None: the whole city
+    district: str | None = None
 
 
 class Session(BaseModel):
@@ -64,6 +66,7 @@ class UserCreate(BaseModel):
     resident_ids: list[str] = []
     contact_id: int | None = None
     locale: str = "zh-CN"
+    district_id: int | None = None
 
 
 # An Apprise URL (wecombot://, dingtalk://, feishu://, mailto://, json:// …) or an http(s) webhook.

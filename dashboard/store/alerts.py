@@ -16,6 +16,7 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.store.districts import residents_of
 from dispatch.flow import staff_actor
 from dispatch.messages import DispatchEvent
 
@@ -54,6 +55,7 @@ class AlertFilter:
     since: datetime | None = None
     residents: frozenset[str] | None = None  # reach: None is everyone
     staff_id: str | None = None  # reach: only alerts dispatched to this staff member
+    district_id: int | None = None  # reach: only alerts of this district's residents
     limit: int = 200
 
 
@@ -69,6 +71,7 @@ def _where(f: AlertFilter) -> tuple[str, dict[str, Any]]:
             (f.min_severity, "a.severity >= %(min_severity)s"),
             (f.since, "a.raised_at >= %(since)s"),
             (f.residents is not None, "a.resident_id = ANY(%(residents)s)"),
+            (f.district_id is not None, f"a.resident_id IN {residents_of('%(district)s')}"),
             (
                 f.staff_id,
                 "a.id::text IN (SELECT d.alert_id FROM dispatches d JOIN dispatch_assignments x"
@@ -85,6 +88,7 @@ def _where(f: AlertFilter) -> tuple[str, dict[str, Any]]:
         "since": f.since,
         "residents": list(f.residents or ()),
         "staff_id": f.staff_id,
+        "district": f.district_id,
     }
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 

@@ -27,11 +27,11 @@ Times to answer and to arrive are percentiles over every judged alert, where a f
 (``percentile_disc``, so the figure is a real alert's time); a percentile that falls on a failure is
 reported as None, which the page shows as "not reached" when its denominator is not zero.
 
-The district of an alert is its station's (stations belong to districts, migration 0044); a district
-named narrows the figures to it. The station of an alert is that of the staff member dispatched (the one
-who reached the door, else the
-latest assigned), else the station nearest the resident's home by great-circle distance (the haversine
-term, as `dispatch.places.great_circle_km`), computed in SQL; an alert of an unknown resident has none.
+The district of an alert is its resident's (the view ``resident_districts``, migration 0045: their
+station's, else the nearest station's); a district named narrows the figures to it. The station of an
+alert is that of the staff member dispatched (the one who reached the door, else the latest assigned),
+else the resident's own station (the roster's, else the nearest to their home by great-circle distance);
+an alert of an unknown resident has none.
 """
 
 from __future__ import annotations
@@ -46,20 +46,21 @@ from psycopg.rows import dict_row
 
 from alerts.kinds import Severity
 from dashboard.store.devices import list_devices
+from dashboard.store.districts import residents
 
 ANSWER_WITHIN: Final = timedelta(seconds=60)
 MUST_ARRIVE_FROM: Final = Severity.HIGH  # from this severity up, an alert should have had someone on site
 
 _JUDGED = """
 WITH scope AS (
-    SELECT a.*, r.area_type, r.lat AS home_lat, r.lon AS home_lon,
+    SELECT a.*, r.area_type,
            (a.raised_at AT TIME ZONE %(zone)s)::date AS day,
            a.state NOT IN ('resolved', 'cancelled') AS open,
            make_interval(mins => a.promise_minutes) AS promise
     FROM alerts a LEFT JOIN residents r ON r.id = a.resident_id
     WHERE a.raised_at >= %(since)s AND a.raised_at < %(until)s
 ), placed AS (
-    SELECT s.*, coalesce(sent.station_id, nearest.station_id) AS station_id
+    SELECT s.*, coalesce(sent.station_id, home.station_id) AS station_id, home.district
     FROM scope s
     LEFT JOIN LATERAL (
         SELECT st.station_id FROM dispatches d
@@ -68,19 +69,9 @@ WITH scope AS (
         WHERE d.alert_id = s.id::text
         ORDER BY da.on_site_at IS NULL, da.assigned_at DESC LIMIT 1
     ) sent ON true
-    LEFT JOIN LATERAL (
-        SELECT n.id AS station_id FROM stations n
-        WHERE s.home_lat IS NOT NULL
-        ORDER BY sin(radians(n.lat - s.home_lat) / 2) ^ 2
-                 + cos(radians(s.home_lat)) * cos(radians(n.lat)) * sin(radians(n.lon - s.home_lon) / 2) ^ 2, n.id
-        LIMIT 1
-    ) nearest ON true
+    LEFT JOIN resident_districts home ON home.resident_id = s.resident_id
 ), districted AS (
-    SELECT p.*, dd.name AS district
-    FROM placed p
-    LEFT JOIN stations ps ON ps.id = p.station_id
-    LEFT JOIN districts dd ON dd.id = ps.district_id
-    WHERE %(district)s::text IS NULL OR dd.name = %(district)s::text
+    SELECT p.* FROM placed p WHERE %(district)s::text IS NULL OR p.district = %(district)s::text
 ), judged AS (
     SELECT p.*,
         CASE
@@ -152,7 +143,8 @@ ORDER BY g.grouping, g.key
 
 _PER_DAY = (
     "SELECT (raised_at AT TIME ZONE %(zone)s)::date AS day, kind, count(*) AS alerts FROM alerts"
-    " WHERE raised_at >= %(since)s AND raised_at < %(until)s GROUP BY 1, 2 ORDER BY 1, 2"
+    " WHERE raised_at >= %(since)s AND raised_at < %(until)s AND (%(district)s::text IS NULL OR resident_id IN"
+    " (SELECT resident_id FROM resident_districts WHERE district = %(district)s::text)) GROUP BY 1, 2 ORDER BY 1, 2"
 )
 
 _EMPTY: Final[dict[str, Any]] = {
@@ -228,15 +220,21 @@ def response_figures(
     }
 
 
-def alerts_per_day(conn: psycopg.Connection[Any], since: datetime, until: datetime, zone: str) -> list[dict[str, Any]]:
-    """Count alerts per kind per local day."""
+def alerts_per_day(
+    conn: psycopg.Connection[Any], since: datetime, until: datetime, zone: str, district: str | None = None
+) -> list[dict[str, Any]]:
+    """Count alerts per kind per local day (of one district's residents, if named)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_PER_DAY, {"since": since, "until": until, "zone": zone}).fetchall()
+        params = {"since": since, "until": until, "zone": zone, "district": district}
+        return cur.execute(_PER_DAY, params).fetchall()
 
 
-def device_health(conn: psycopg.Connection[Any], offline_after: timedelta, low_pct: int) -> dict[str, int]:
-    """Count devices, offline devices and devices with a low battery."""
-    devices = list_devices(conn, None, offline_after, low_pct, limit=1_000_000)
+def device_health(
+    conn: psycopg.Connection[Any], offline_after: timedelta, low_pct: int, district: str | None = None
+) -> dict[str, int]:
+    """Count devices, offline devices and devices with a low battery (of one district's residents, if named)."""
+    only = None if district is None else residents(conn, district)
+    devices = list_devices(conn, only, offline_after, low_pct, limit=1_000_000)
     return {
         "devices": len(devices),
         "offline": sum(1 for d in devices if d["state"] == "offline"),  # behind an offline hub: the hub counts

@@ -17,19 +17,12 @@ from psycopg.rows import dict_row
 
 from dashboard.store.figures import response_figures
 
-# A resident's station: the one the roster names, else the nearest to their home (as the figures place alerts).
+# A resident's station and district: the view ``resident_districts`` (migration 0045) holds the one definition.
 _RESIDENT_STATION = """
-WITH placed AS (
-    SELECT r.*, coalesce(r.station_id, (
-        SELECT n.id FROM stations n WHERE r.lat IS NOT NULL
-        ORDER BY sin(radians(n.lat - r.lat) / 2) ^ 2
-                 + cos(radians(r.lat)) * cos(radians(n.lat)) * sin(radians(n.lon - r.lon) / 2) ^ 2, n.id
-        LIMIT 1)) AS home_station
-    FROM residents r
-), scoped AS (
-    SELECT p.*, st.name AS station_name, dd.name AS district
-    FROM placed p LEFT JOIN stations st ON st.id = p.home_station LEFT JOIN districts dd ON dd.id = st.district_id
-    WHERE %(district)s::text IS NULL OR dd.name = %(district)s::text
+WITH scoped AS (
+    SELECT r.*, home.station_name, home.district
+    FROM residents r JOIN resident_districts home ON home.resident_id = r.id
+    WHERE %(district)s::text IS NULL OR home.district = %(district)s::text
 )
 """
 

@@ -7,6 +7,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.store.districts import residents_of
+
 _PROFILE = (
     "SELECT r.id, r.name, r.address, r.lat, r.lon, r.area_type, r.assessment_level, r.risk_class,"
     " r.medical_notes, r.key_holder, r.timezone,"
@@ -16,10 +18,19 @@ _PROFILE = (
 
 
 def list_residents(
-    conn: psycopg.Connection[Any], only: frozenset[str] | None, limit: int, offset: int
+    conn: psycopg.Connection[Any], only: frozenset[str] | None, limit: int, offset: int, district_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """List residents (all, or only the given ids) with their profile."""
-    where, params = ("", []) if only is None else (" WHERE r.id = ANY(%s)", [list(only)])
+    """List residents (all, or only the given ids; of one district, if given) with their profile."""
+    chosen = [
+        (text, value)
+        for test, text, value in (
+            (only is not None, "r.id = ANY(%s)", list(only or ())),
+            (district_id is not None, f"r.id IN {residents_of('%s')}", district_id),
+        )
+        if test
+    ]
+    where = (" WHERE " + " AND ".join(text for text, _ in chosen)) if chosen else ""
+    params = [value for _, value in chosen]
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             _PROFILE + where + " GROUP BY r.id ORDER BY r.id LIMIT %s OFFSET %s", [*params, limit, offset]

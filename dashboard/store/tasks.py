@@ -8,6 +8,8 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.store.districts import residents_of
+
 _TASKS = (
     "SELECT x.id AS assignment_id, x.dispatch_id, d.alert_id, x.state, x.staff_id, s.name AS staff_name,"
     " x.assigned_at, x.accepted_at, x.en_route_at, x.on_site_at, x.outcome_at, x.outcome, x.eta_min, x.in_time,"
@@ -27,8 +29,9 @@ def tasks(
     alert_id: int | None = None,
     live_only: bool = False,
     assignment_id: int | None = None,
+    district_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """List assignments as tasks, newest first, for one staff member, one alert or one assignment.
+    """List assignments as tasks, newest first, for one staff member, one alert, one assignment or one district.
 
     A staff member's own list (``staff_id`` given) carries the contacts to call; no other list does.
     """
@@ -39,6 +42,7 @@ def tasks(
             (assignment_id is not None, "x.id = %(assignment)s"),
             (alert_id is not None, "d.alert_id = %(alert)s::text"),
             (live_only, "x.state IN ('offered', 'accepted', 'en_route', 'on_site')"),
+            (district_id is not None, f"d.resident_id IN {residents_of('%(district)s')}"),
         )
         if t
     ]
@@ -46,7 +50,7 @@ def tasks(
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             _TASKS + where + " ORDER BY x.assigned_at DESC LIMIT 200",
-            {"staff": staff_id, "alert": alert_id, "assignment": assignment_id},
+            {"staff": staff_id, "alert": alert_id, "assignment": assignment_id, "district": district_id},
         ).fetchall()
     if staff_id is not None:
         called = _contacts(conn, {r["resident_id"] for r in rows if r["state"] in _LIVE})
@@ -98,8 +102,9 @@ def visits(
     staff_id: str | None,
     status: str = "planned",
     done_since: datetime | None = None,
+    district_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """List the visits of one status, for some residents or one staff member; done ones since a moment."""
+    """List the visits of one status, for some residents, one staff member or one district; done ones since."""
     clauses = [
         c
         for t, c in (
@@ -107,10 +112,17 @@ def visits(
             (residents is not None, "v.resident_id = ANY(%(res)s)"),
             (staff_id is not None, "v.staff_id = %(staff)s"),
             (done_since is not None, "v.done_at >= %(since)s"),
+            (district_id is not None, f"v.resident_id IN {residents_of('%(district)s')}"),
         )
         if t
     ]
-    params = {"status": status, "res": list(residents or ()), "staff": staff_id, "since": done_since}
+    params = {
+        "status": status,
+        "res": list(residents or ()),
+        "staff": staff_id,
+        "since": done_since,
+        "district": district_id,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             _VISITS + " WHERE " + " AND ".join(clauses) + _VISIT_ORDER[status] + " LIMIT 500", params

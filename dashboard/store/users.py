@@ -24,6 +24,8 @@ class User:
     staff_id: str | None
     locale: str
     resident_ids: frozenset[str]
+    district_id: int | None = None  # the district a desk user belongs to (dashboard.access.district_of)
+    district: str | None = None  # its name
 
 
 def create_user(
@@ -37,12 +39,13 @@ def create_user(
     resident_ids: tuple[str, ...] = (),
     contact_id: int | None = None,
     locale: str = "zh-CN",
+    district_id: int | None = None,
 ) -> int:
-    """Insert a user with its resident links; return its id."""
+    """Insert a user with its resident links (and its district); return its id."""
     row = conn.execute(
-        "INSERT INTO users (username, display_name, password_hash, role, staff_id, locale)"
-        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (username, display_name, password_hash, role.value, staff_id, locale),
+        "INSERT INTO users (username, display_name, password_hash, role, staff_id, locale, district_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (username, display_name, password_hash, role.value, staff_id, locale, district_id),
     ).fetchone()
     assert row is not None
     for resident_id in resident_ids:
@@ -64,6 +67,8 @@ def _user(conn: psycopg.Connection[Any], row: dict[str, Any]) -> User:
         staff_id=row["staff_id"],
         locale=row["locale"],
         resident_ids=frozenset(r[0] for r in links),
+        district_id=row["district_id"],
+        district=row["district"],
     )
 
 
@@ -76,7 +81,11 @@ def password_hash_of(conn: psycopg.Connection[Any], username: str) -> tuple[int,
 def user_by_id(conn: psycopg.Connection[Any], user_id: int) -> User | None:
     """Load an active user."""
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute("SELECT * FROM users WHERE id = %s AND active", (user_id,)).fetchone()
+        row = cur.execute(
+            "SELECT u.*, d.name AS district FROM users u LEFT JOIN districts d ON d.id = u.district_id"
+            " WHERE u.id = %s AND u.active",
+            (user_id,),
+        ).fetchone()
     return _user(conn, row) if row else None
 
 

@@ -3,6 +3,11 @@
 The neighbourhood: r1's SOS is dispatched to staff s1 (staff1); r2's alert is dispatched to nobody.
 family1 is r1's daughter, family2 is r2's. "Someone else's object" is r2's (or staff2's) for family1
 and staff1, and r1's for family2 and staff2.
+
+Two districts: r1, r2, st1, s1–s3 are 东湖区's, whose operator is ``operator``; r4, st3 and s4 are
+北岗区's, whose operator is ``operator2``. r4's SOS is dispatched to s4, r4's fall to nobody. Each
+district's objects are someone else's for the other district's operator; admins and the supervisor
+reach both; ``city`` reaches only the figures and reports.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from jsonschema import Draft202012Validator
 from alerts.lifecycle import AlertState
 from tests.dashboard.world import ACCOUNTS, Platform
 
-DESK = {"admin", "supervisor", "operator"}
+CITY_WIDE = {"admin", "supervisor"}  # desk users of no district
+DESK = CITY_WIDE | {"operator"}  # the desk that reaches 东湖区 (r1, r2)
+DESK2 = CITY_WIDE | {"operator2"}  # the desk that reaches 北岗区 (r4)
+ANY_DESK = DESK | DESK2
+FIGURES = CITY_WIDE | {"city"}
 ROLES = list(ACCOUNTS)
 
 
@@ -27,9 +36,13 @@ class Case:
     """One request, and who may make it on whose object."""
 
     method: str
-    path: str  # {a1} r1's dispatched alert, {a2} r2's alert, {t1} s1's task on a1, {v2} r2's visit
+    path: str  # {a1} r1's dispatched alert, {a2} r2's alert, {t1} s1's task on a1, {v2} r2's visit; {a3}, {a4},
+    # {t3}, {v4}: r4's dispatched alert, r4's other alert, s4's task on a3, r4's visit
     allowed: frozenset[str]
     body: Any = None
+
+
+OUTBOX = {"kind": "outbox", "target": "z"}  # a contact channel that needs no server
 
 
 def case(method: str, path: str, allowed: set[str], body: Any = None) -> Case:
@@ -51,14 +64,22 @@ CASES = [
     case("GET", "/api/residents/r2", DESK | {"family2"}),
     case("GET", "/api/residents/r2/vitals", DESK | {"family2"}),
     case("GET", "/api/residents/r2/activity", DESK | {"family2"}),
+    case("GET", "/api/residents/r4", DESK2),
+    case("GET", "/api/residents/r4/vitals", DESK2),
+    case("GET", "/api/residents/r4/activity", DESK2),
     case("GET", "/api/devices", set(ROLES)),
     case("GET", "/api/devices?resident_id=r2", DESK | {"family2"}),
     case("GET", "/api/devices/b-r2", DESK | {"family2"}),
-    case("GET", "/api/stations", DESK),
+    case("GET", "/api/devices?resident_id=r4", DESK2),
+    case("GET", "/api/devices/b-r4", DESK2),
+    case("GET", "/api/stations", ANY_DESK),
     case("GET", "/api/stations/st1", DESK),
-    case("GET", "/api/staff", DESK),
+    case("GET", "/api/stations/st3", DESK2),
+    case("GET", "/api/staff", ANY_DESK),
     case("GET", "/api/staff/s2", DESK | {"staff2"}),
     case("PATCH", "/api/staff/s2", DESK | {"staff2"}, {"lat": 31.2, "lon": 121.4}),
+    case("GET", "/api/staff/s4", DESK2),
+    case("PATCH", "/api/staff/s4", DESK2, {"lat": 31.6, "lon": 121.47}),
     case("GET", "/api/alerts", set(ROLES)),
     case("GET", "/api/alerts/{a1}", DESK | {"family1", "staff1"}),
     case("GET", "/api/alerts/{a2}", DESK | {"family2"}),
@@ -72,16 +93,39 @@ CASES = [
     case("POST", "/api/alerts/{a2}/dispatch", DESK, {}),
     case("GET", "/api/alerts/{a1}/tasks", DESK | {"family1", "staff1"}),
     case("POST", "/api/alerts/{a2}/reply", {"family2"}, {"answer": "going"}),
-    case("GET", "/api/tasks", DESK | {"staff1", "staff2"}),
+    case("GET", "/api/alerts/{a3}", DESK2),
+    case("GET", "/api/alerts/{a4}", DESK2),
+    case("POST", "/api/alerts/{a4}/acknowledge", DESK2, {}),
+    case("POST", "/api/alerts/{a4}/cancel", DESK2, {"note": "test"}),
+    case("POST", "/api/alerts/{a4}/resolve", DESK2, {"outcome": "false_alarm"}),
+    case("POST", "/api/alerts/{a4}/claim", DESK2, {}),
+    case("POST", "/api/alerts/{a4}/release", DESK2, {}),
+    case("POST", "/api/alerts/{a4}/notes", DESK2, {"text": "called the son"}),
+    case("GET", "/api/alerts/{a4}/candidates", DESK2),
+    case("POST", "/api/alerts/{a4}/dispatch", DESK2, {}),
+    case("GET", "/api/alerts/{a3}/tasks", DESK2),
+    case("GET", "/api/alerts/{a4}/story", DESK2),
+    case("POST", "/api/alerts/{a4}/reply", set(), {"answer": "going"}),
+    case("GET", "/api/tasks", ANY_DESK | {"staff1", "staff2"}),
     case("POST", "/api/tasks/{t1}/accept", DESK | {"staff1"}),
     case("POST", "/api/tasks/{t1}/en_route", DESK | {"staff1"}),
     case("POST", "/api/tasks/{t1}/on_site", DESK | {"staff1"}),
     case("POST", "/api/tasks/{t1}/decline", DESK | {"staff1"}, {"reason": "busy"}),
     case("POST", "/api/tasks/{t1}/outcome", DESK | {"staff1"}, {"outcome": "helped_at_home"}),
+    case("POST", "/api/tasks/{t3}/accept", DESK2),
+    case("POST", "/api/tasks/{t3}/en_route", DESK2),
+    case("POST", "/api/tasks/{t3}/on_site", DESK2),
+    case("POST", "/api/tasks/{t3}/decline", DESK2, {"reason": "busy"}),
+    case("POST", "/api/tasks/{t3}/outcome", DESK2, {"outcome": "helped_at_home"}),
     case("GET", "/api/visits", set(ROLES)),
     case("GET", "/api/visits/{v2}", DESK | {"family2"}),
     case("POST", "/api/visits/{v2}/done", DESK, {"wellbeing": "good", "home_safe": True, "follow_up": False}),
-    case("GET", "/api/figures", {"admin", "supervisor"}),
+    case("GET", "/api/visits/{v4}", DESK2),
+    case("POST", "/api/visits/{v4}/done", DESK2, {"wellbeing": "good", "home_safe": True, "follow_up": False}),
+    case("GET", "/api/figures", FIGURES),
+    case("GET", "/api/figures?district=北岗区", FIGURES),
+    case("GET", "/api/reports/monthly?month=2026-11", FIGURES),
+    case("GET", "/api/reports/monthly?month=2026-11&district=东湖区", FIGURES),
     case("GET", "/api/users/{u2}/duty", {"admin", "supervisor"}),
     case(
         "PUT", "/api/users/{u2}/duty", {"admin", "supervisor"}, {"on_duty": True, "notify_url": "json://127.0.0.1:9/x"}
@@ -90,6 +134,46 @@ CASES = [
     case("GET", "/api/me/messages", {"family1", "family2"}),
     case("GET", "/api/alerts/{a2}/story", DESK | {"family2"}),
     case("PUT", "/api/me/preferences/{c2}", {"family2"}, {"quiet_start": "22:00", "quiet_end": "07:00"}),
+    # Administration: the admin only (tests/dashboard/test_admin.py checks each change).
+    case("GET", "/api/admin/choices", {"admin"}),
+    case("GET", "/api/admin/audit?resident_id=r2", {"admin"}),
+    case("GET", "/api/admin/residents", {"admin"}),
+    case("GET", "/api/admin/residents/r2", {"admin"}),
+    case("POST", "/api/admin/residents", {"admin"}, {"name": "新老人", "lat": 31.23, "lon": 121.47}),
+    case("PUT", "/api/admin/residents/r2", {"admin"}, {"name": "赵爷爷", "lat": 31.24, "lon": 121.47}),
+    case("POST", "/api/admin/residents/r2/contacts", {"admin"}, {"name": "邻居", "relation": "neighbour"}),
+    case("PUT", "/api/admin/contacts/{c2}", {"admin"}, {"name": "赵女士", "channels": [OUTBOX]}),
+    case("PUT", "/api/admin/contacts/{c2}/position", {"admin"}, {"position": 1}),
+    case("POST", "/api/admin/contacts/{c2}/deactivate", {"admin"}),
+    case("POST", "/api/admin/residents/r2/deactivate", {"admin"}),
+    case("POST", "/api/admin/residents/r2/activate", {"admin"}),
+    case("GET", "/api/admin/devices", {"admin"}),
+    case("POST", "/api/admin/devices", {"admin"}, {"id": "b-new", "kind": "bracelet", "resident_id": "r2"}),
+    case("PUT", "/api/admin/devices/b-r2", {"admin"}, {"resident_id": "r2"}),
+    case("POST", "/api/admin/devices/b-r2/rotate", {"admin"}),
+    case("POST", "/api/admin/devices/b-r2/deactivate", {"admin"}),
+    case("POST", "/api/admin/devices/b-r2/activate", {"admin"}),
+    case("GET", "/api/admin/stations", {"admin"}),
+    case("POST", "/api/admin/stations", {"admin"}, {"id": "st-new", "name": "新站", "lat": 31.2, "lon": 121.4}),
+    case("PUT", "/api/admin/stations/st1", {"admin"}, {"name": "东湖服务站", "lat": 31.23, "lon": 121.47}),
+    case("POST", "/api/admin/stations/st1/deactivate", {"admin"}),  # its staff work there: 409
+    case("POST", "/api/admin/stations/st1/activate", {"admin"}),
+    case("GET", "/api/admin/staff", {"admin"}),
+    case("POST", "/api/admin/staff", {"admin"}, {"id": "s-new", "name": "新护理", "station_id": "st1"}),
+    case("PUT", "/api/admin/staff/s2", {"admin"}, {"name": "李护理", "station_id": "st1"}),
+    case("PUT", "/api/admin/staff/s2/week", {"admin"}, {"week": [{"weekday": 0, "starts": "08:00", "ends": "20:00"}]}),
+    case("POST", "/api/admin/staff/s2/deactivate", {"admin"}),
+    case("POST", "/api/admin/staff/s2/activate", {"admin"}),
+    case("GET", "/api/admin/users", {"admin"}),
+    case(
+        "POST",
+        "/api/admin/users",
+        {"admin"},
+        {"username": "new_admin_op", "display_name": "N", "password": "0123456789ab", "role": "operator"},
+    ),
+    case("PUT", "/api/admin/users/{u2}", {"admin"}, {"display_name": "Supervisor", "role": "supervisor"}),
+    case("POST", "/api/admin/users/{u2}/deactivate", {"admin"}),
+    case("POST", "/api/admin/users/{u2}/activate", {"admin"}),
     case("POST", "/api/auth/logout", set(ROLES)),
 ]
 # Reachable without signing in: the sign-in itself, the pages' configuration, and signed family links.
@@ -105,10 +189,20 @@ def objects(world: Platform, pool) -> dict[str, Any]:
     offer = world.flow.assign(
         str(a1), "r1", raised_at=datetime.now(UTC), actor="operator:u1", now=datetime.now(UTC), staff_id="s1"
     )
+    a3 = world.raise_alert("r4")
+    a4 = world.raise_alert("r4", "fall")
+    world.alerts.transition(a3, AlertState.ACKNOWLEDGED, "operator:u1")
+    offer3 = world.flow.assign(
+        str(a3), "r4", raised_at=datetime.now(UTC), actor="operator:u1", now=datetime.now(UTC), staff_id="s4"
+    )
     with pool.connection() as conn:
         v2 = conn.execute(
             "INSERT INTO visits (resident_id, reason, due_at, created_at) VALUES"
             " ('r2', 'scheduled', now(), now()) RETURNING id"
+        ).fetchone()[0]
+        v4 = conn.execute(
+            "INSERT INTO visits (resident_id, reason, due_at, created_at) VALUES"
+            " ('r4', 'scheduled', now(), now()) RETURNING id"
         ).fetchone()[0]
         c2 = conn.execute("SELECT id FROM emergency_contacts WHERE resident_id = 'r2'").fetchone()[0]
         notice = conn.execute(
@@ -121,7 +215,12 @@ def objects(world: Platform, pool) -> dict[str, Any]:
             (notice, c2),
         )
         u2 = conn.execute("SELECT id FROM users WHERE username = 'supervisor'").fetchone()[0]
-    return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2, "u2": u2}
+    return {"a1": a1, "a2": a2, "t1": offer.assignment_id, "v2": v2, "c2": c2, "u2": u2} | {
+        "a3": a3,
+        "a4": a4,
+        "t3": offer3.assignment_id,
+        "v4": v4,
+    }
 
 
 def test_every_endpoint_is_covered(client: TestClient) -> None:
@@ -136,15 +235,23 @@ def _template(path: str) -> str:
     replace = {
         "{a1}": "{alert_id}",
         "{a2}": "{alert_id}",
+        "{a3}": "{alert_id}",
+        "{a4}": "{alert_id}",
+        "{t3}": "{assignment_id}",
+        "{v4}": "{visit_id}",
         "{t1}": "{assignment_id}",
         "{v2}": "{visit_id}",
         "{c2}": "{contact_id}",
         "{u2}": "{user_id}",
         "r1": "{resident_id}",
         "r2": "{resident_id}",
+        "r4": "{resident_id}",
         "st1": "{station_id}",
+        "st3": "{station_id}",
         "s2": "{staff_id}",
+        "s4": "{staff_id}",
         "b-r2": "{device_id}",
+        "b-r4": "{device_id}",
     }
     return "/".join(replace.get(part, part) for part in path.split("?", maxsplit=1)[0].split("/"))
 

@@ -41,7 +41,12 @@ ACCOUNTS: dict[str, tuple[RoleName, str | None, tuple[str, ...]]] = {
     "staff2": (RoleName.STAFF, "s2", ()),
     "family1": (RoleName.FAMILY, None, ("r1",)),
     "family2": (RoleName.FAMILY, None, ("r2",)),
+    "operator2": (RoleName.OPERATOR, None, ()),
+    "city": (RoleName.CITY, None, ()),
 }
+# Two districts: st1, st2 and their people (r1, r2, s1–s3) are 东湖区's; st3, s4 and r4 are 北岗区's.
+DISTRICTS = {"东湖区": ("st1", "st2"), "北岗区": ("st3",)}
+DISTRICT_OF = {"operator": "东湖区", "operator2": "北岗区"}  # desk users bound to a district; others city-wide
 
 # Stage names of dispatch.flow → alert states; staff outcomes → alert outcomes (the composition root's job).
 STAGES = {
@@ -59,15 +64,24 @@ def settings(**overrides: Any) -> DashboardSettings:
 
 
 def seed(conn: psycopg.Connection[Any]) -> None:
-    """Store two stations, three staff on shift, two residents with contacts and devices, and every account."""
+    """Store two districts, three stations, four staff on shift, three residents with contacts and devices, and
+    every account (r4, s4 and st3 are the second district's)."""
     now = datetime.now(UTC)
     add_station(conn, Station("st1", "东湖服务站", Point(31.2300, 121.4700), AreaType.CITY), "东湖路 1 号")
     add_station(conn, Station("st2", "西山服务站", Point(31.3000, 121.3000), AreaType.COUNTRYSIDE))
-    for sid, name, station in (("s1", "王护理", "st1"), ("s2", "李护理", "st1"), ("s3", "张社工", "st2")):
+    add_station(conn, Station("st3", "北岗服务站", Point(31.6000, 121.4700), AreaType.CITY))
+    district_ids: dict[str, int] = {}
+    for district, stations in DISTRICTS.items():
+        row = conn.execute("INSERT INTO districts (name) VALUES (%s) RETURNING id", (district,)).fetchone()
+        assert row is not None
+        district_ids[district] = row[0]
+        conn.execute("UPDATE stations SET district_id = %s WHERE id = ANY(%s)", (row[0], list(stations)))
+    staff_members = (("s1", "王护理", "st1"), ("s2", "李护理", "st1"), ("s3", "张社工", "st2"), ("s4", "周护理", "st3"))
+    for sid, name, station in staff_members:
         add_staff(conn, sid, name, Role.CAREGIVER, station, phone="13800000000")
         add_shift(conn, sid, now - timedelta(hours=4), now + timedelta(hours=8))
     conn.execute("UPDATE staff SET last_lat = 31.2310, last_lon = 121.4710, last_seen_at = now() WHERE id = 's1'")
-    for rid, name, lat in (("r1", "陈奶奶", 31.2320), ("r2", "赵爷爷", 31.2400)):
+    for rid, name, lat in (("r1", "陈奶奶", 31.2320), ("r2", "赵爷爷", 31.2400), ("r4", "钱奶奶", 31.6010)):
         save_resident_profile(
             conn,
             ResidentProfile(
@@ -102,6 +116,7 @@ def seed(conn: psycopg.Connection[Any]) -> None:
             staff_id=staff_id,
             resident_ids=residents,
             contact_id=contact[0] if contact else None,
+            district_id=district_ids[DISTRICT_OF[username]] if username in DISTRICT_OF else None,
         )
 
 
