@@ -2,7 +2,7 @@
 // alerts told as a plain story ("李红 02:49 到达"), replies, my messages (each notice: delivered where,
 // or why not), and how I am told (my channels in order, quiet hours, level, updates, language).
 // The server sends codes and parameters; every sentence here is written from them in the page's language.
-import { api, boot, el, fmtTime, kindTitle, live, t, toast, wireHeader } from "./common.js";
+import { api, boot, el, explain, fmtTime, kindTitle, live, t, toast, wireHeader } from "./common.js";
 
 await boot();
 wireHeader();
@@ -143,8 +143,8 @@ async function messages() {
 
 // --- how I am told -----------------------------------------------------------------------------------
 function errorText(exc) {
-  const code = exc.detail?.code;
-  return code ? t("error." + code, { n: (exc.detail.index ?? 0) + 1 }) : exc.message;
+  if (!exc.detail?.code) return explain(exc);
+  return explain({ status: exc.status, detail: { ...exc.detail, n: (exc.detail.index ?? 0) + 1 } });  // "way 2"
 }
 
 function channelRow(channel, p, rows) {

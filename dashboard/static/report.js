@@ -1,5 +1,5 @@
 // The bureau's monthly report, printable: the same figures as the workbook (GET /api/reports/monthly).
-import { api, boot, el, kindTitle, locale, t, toast, wireHeader } from "./common.js";
+import { api, boot, el, explain, kindTitle, locale, t, toast, wireHeader } from "./common.js";
 
 await boot();
 wireHeader();
@@ -48,7 +48,7 @@ async function show() {
   );
 }
 
-form.addEventListener("submit", (event) => { event.preventDefault(); show().catch((exc) => toast(exc.message, true)); });
+form.addEventListener("submit", (event) => { event.preventDefault(); show().catch((exc) => toast(explain(exc), true)); });
 document.getElementById("print").onclick = () => window.print();
 await show();
 window.anxinReady = true;

@@ -6,7 +6,7 @@
 // staff member dismisses it. While a task is live the phone reports its position every 30 s and right
 // after accept, so the desk ranks staff by where they really are. Opened as /staff?task=<assignment id>
 // (the link in an offer message) the page scrolls to that task and marks it.
-import { api, boot, config, el, fmtTime, isZh, kindTitle, live, t, toast, user, wireHeader } from "./common.js";
+import { api, boot, config, el, explain, fmtTime, isZh, kindTitle, live, t, toast, user, wireHeader } from "./common.js";
 import { makeRinger } from "./ringer.js";
 import { fmtDay, overdueTag, whyText } from "./visitview.js";
 
@@ -113,7 +113,7 @@ async function act(task, step, body, done) {
     if (step === "accept") reportPosition();
     if (step === "outcome") remember(task, body.outcome);
     if (done) toast(done);
-  } catch (exc) { toast(exc.message, true); }
+  } catch (exc) { toast(explain(exc), true); }
   await load();
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -87,3 +88,9 @@ def test_the_language_chosen_is_the_users_and_survives_a_sign_in(client: TestCli
     client.post("/api/auth/logout")
     again = client.post("/api/auth/login", json={"username": "staff1", "password": PASSWORD})
     assert again.json()["user"]["locale"] == "zh-CN"
+
+
+def test_pages_say_refusals_through_the_shared_translator() -> None:
+    shown = re.compile(r"\b(?:exc|err|error)\.message\b")
+    for script in STATIC.glob("*.js"):
+        assert not shown.search(script.read_text()), f"{script.name}: translate refusals with explain(exc)"
