@@ -48,31 +48,35 @@ export function activityChart(node, points) {
   }, true);
 }
 
-export function barChart(node, title, labels, values, unit = "") {
+// The figures' charts carry no title of their own: the page heads each with an HTML heading, so a title
+// never lies over a legend or a data label. Legends scroll on one line above the plot instead of wrapping
+// into it; the plot keeps its axis labels inside its box (containLabel); a chart with nothing says so.
+const noData = (text) => [{ type: "text", left: "center", top: "middle", style: { text, fontSize: 14, fill: "#5b6370" } }];
+const legend = (names) => ({ type: "scroll", top: 0, left: 0, right: 0, data: names });
+const grid = (top) => ({ left: 8, right: 12, top, bottom: 8, containLabel: true });
+
+export function barChart(node, labels, values, { unit = "", empty = "" } = {}) {
   chart(node).setOption({
     animation: false,
-    title: { text: title, textStyle: { fontSize: 14 } },
-    grid: { left: 50, right: 10, top: 40, bottom: 40 },
+    grid: grid(24),
     tooltip: { trigger: "axis", valueFormatter: (v) => (v === null ? "—" : `${v}${unit}`) },
-    xAxis: { type: "category", data: labels },
-    yAxis: { type: "value" },
-    series: [{ type: "bar", data: values, label: { show: true, position: "top" } }],
+    xAxis: { type: "category", data: labels, axisLabel: { interval: 0, hideOverlap: true } },
+    yAxis: { type: "value", minInterval: 1 },
+    graphic: empty ? noData(empty) : [],
+    series: [{ type: "bar", data: empty ? [] : values, label: { show: true, position: "top" } }],
   }, true);
 }
 
-const noData = (text) => [{ type: "text", left: "center", top: "middle", style: { text, fontSize: 14, fill: "#6b7280" } }];
-
-export function stackedDays(node, title, rows, kindTitle, empty = "") {
+export function stackedDays(node, rows, kindTitle, empty = "") {
   const days = [...new Set(rows.map((r) => r.day))].sort();
   const kinds = [...new Set(rows.map((r) => r.kind))];
   chart(node).setOption({
     animation: false,
-    title: { text: title, left: 0, textStyle: { fontSize: 14 } },
-    legend: { top: 28, data: kinds.map(kindTitle) },
-    grid: { left: 40, right: 10, top: 70, bottom: 30 },
+    legend: legend(kinds.map(kindTitle)),
+    grid: grid(32),
     tooltip: { trigger: "axis" },
-    xAxis: { type: "category", data: days },
-    yAxis: { type: "value" },
+    xAxis: { type: "category", data: days, axisLabel: { hideOverlap: true } },
+    yAxis: { type: "value", minInterval: 1 },
     graphic: rows.length || !empty ? [] : noData(empty),
     series: kinds.map((kind) => ({
       name: kindTitle(kind), type: "bar", stack: "kinds",
@@ -82,8 +86,9 @@ export function stackedDays(node, title, rows, kindTitle, empty = "") {
 }
 
 // Two shares per local day (answered within 60 s, arrived within the promise), each point with its
-// denominator in the tooltip; a day that had nothing to judge is a gap, a period with nothing says so.
-export function shareTrend(node, title, days, labels) {
+// denominator in the tooltip, said as the cards say it ("62.5% (5/8)"); a day that had nothing to judge
+// is a gap, a period with nothing says so.
+export function shareTrend(node, days, labels) {
   const point = (part, whole) => (whole ? Math.round((part / whole) * 1000) / 10 : null);
   const series = [
     ["answer", (d) => [d.answered_in_time, d.answer_needed]],
@@ -95,15 +100,14 @@ export function shareTrend(node, title, days, labels) {
   const empty = days.every((d) => !d.answer_needed && !d.arrival_needed);
   chart(node).setOption({
     animation: false,
-    title: { text: title, left: 0, textStyle: { fontSize: 14 } },
-    legend: { top: 28, data: series.map((s) => s.name) },
-    grid: { left: 45, right: 10, top: 60, bottom: 30 },
+    legend: legend(series.map((s) => s.name)),
+    grid: grid(32),
     tooltip: {
       trigger: "axis",
       formatter: (items) => [items[0]?.axisValue, ...items.map((i) =>
         `${i.marker}${i.seriesName}: ${i.value === null ? "—" : `${i.value}% (${i.data.counts[0]}/${i.data.counts[1]})`}`)].join("<br>"),
     },
-    xAxis: { type: "category", data: days.map((d) => d.key) },
+    xAxis: { type: "category", data: days.map((d) => d.key), axisLabel: { hideOverlap: true } },
     yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
     graphic: empty ? noData(labels.empty) : [],
     series,

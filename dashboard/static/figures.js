@@ -2,7 +2,12 @@
 // the denominator (unanswered and unreached alerts count as failures), overall, per severity, per station,
 // per area and as a daily trend; then alerts per kind per day and device health. The server sends counts,
 // shares and seconds; everything said here is translated on the page.
-import { api, boot, el, fmtSpan, kindTitle, t, wireHeader } from "./common.js";
+//
+// One unit per quantity, everywhere on the page (cards, tables, tooltips): the time to acknowledge in whole
+// seconds (its target is 60 s), the time to arrive in minutes with one decimal (its promise is 15 or 30
+// minutes), shares in percent with one decimal and their denominator. Chart titles are HTML headings
+// above the canvas, so they can never sit on a legend or a data label.
+import { api, boot, el, kindTitle, t, wireHeader } from "./common.js";
 import { barChart, shareTrend, stackedDays } from "./charts.js";
 
 await boot();
@@ -15,7 +20,9 @@ const pct = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) 
 const share = (part, whole, value) => (whole ? `${pct(value)}% (${part}/${whole})` : t("figures.no_data"));
 
 // A percentile: none to measure is "—"; one that falls on a failure was not reached.
-const span = (seconds, whole) => (!whole ? "—" : seconds === null ? t("figures.not_reached") : fmtSpan(seconds));
+const measured = (say) => (seconds, whole) => (!whole ? "—" : seconds === null ? t("figures.not_reached") : say(seconds));
+const answerTime = measured((s) => t("figures.seconds", { n: Math.round(s) }));
+const arrivalTime = measured((s) => t("figures.minutes", { n: (s / 60).toFixed(1) }));
 
 const promiseLabel = (area, minutes) => t("figures.promise_of", { area: t(`area.${area}`), min: minutes.join("/") });
 
@@ -29,11 +36,11 @@ function numbers(f) {
   const cards = [
     ["figures.alerts", o.alerts],
     ["figures.ack_60s", share(o.answered_in_time, o.answer_needed, o.answer_share)],
-    ["figures.ack_median", span(o.answer_median_s, o.answer_needed)],
-    ["figures.ack_p90", span(o.answer_p90_s, o.answer_needed)],
+    ["figures.ack_median", answerTime(o.answer_median_s, o.answer_needed)],
+    ["figures.ack_p90", answerTime(o.answer_p90_s, o.answer_needed)],
     ["figures.arrive_promise", share(o.arrived_in_time, o.arrival_needed, o.arrival_share), promises(f)],
-    ["figures.arrive_median", span(o.arrival_median_s, o.arrival_needed)],
-    ["figures.arrive_p90", span(o.arrival_p90_s, o.arrival_needed)],
+    ["figures.arrive_median", arrivalTime(o.arrival_median_s, o.arrival_needed)],
+    ["figures.arrive_p90", arrivalTime(o.arrival_p90_s, o.arrival_needed)],
     ["figures.never_answered", o.never_answered],
     ["figures.answered_late", o.answered_late],
     ["figures.never_dispatched", o.never_dispatched],
@@ -44,7 +51,7 @@ function numbers(f) {
     ["figures.low_battery", `${f.devices_low_battery} / ${f.devices}`],
   ];
   return cards.map(([key, value, note]) =>
-    el("div", { class: "number card" }, el("span", { class: "muted" }, t(key)), el("strong", {}, String(value)),
+    el("div", { class: "number card", dataset: { key } }, el("span", { class: "muted" }, t(key)), el("strong", {}, String(value)),
       note ? el("span", { class: "muted" }, note) : null));
 }
 
@@ -52,13 +59,13 @@ function numbers(f) {
 const COLUMNS = [
   ["figures.alerts", (g) => g.alerts],
   ["figures.ack_60s", (g) => share(g.answered_in_time, g.answer_needed, g.answer_share)],
-  ["figures.ack_median", (g) => span(g.answer_median_s, g.answer_needed)],
-  ["figures.ack_p90", (g) => span(g.answer_p90_s, g.answer_needed)],
+  ["figures.ack_median", (g) => answerTime(g.answer_median_s, g.answer_needed)],
+  ["figures.ack_p90", (g) => answerTime(g.answer_p90_s, g.answer_needed)],
   ["figures.never_answered", (g) => g.never_answered, true],
   ["figures.answered_late", (g) => g.answered_late, true],
   ["figures.arrive_promise", (g) => share(g.arrived_in_time, g.arrival_needed, g.arrival_share)],
-  ["figures.arrive_median", (g) => span(g.arrival_median_s, g.arrival_needed)],
-  ["figures.arrive_p90", (g) => span(g.arrival_p90_s, g.arrival_needed)],
+  ["figures.arrive_median", (g) => arrivalTime(g.arrival_median_s, g.arrival_needed)],
+  ["figures.arrive_p90", (g) => arrivalTime(g.arrival_p90_s, g.arrival_needed)],
   ["figures.never_dispatched", (g) => g.never_dispatched, true],
   ["figures.arrived_late", (g) => g.arrived_late, true],
   ["figures.never_arrived", (g) => g.never_arrived, true],
@@ -80,14 +87,16 @@ const areaLabel = (g) => (g.key === null ? t("figures.unknown") : promiseLabel(g
 async function load() {
   const f = await api(`/api/figures?days=${document.getElementById("days").value}`);
   document.getElementById("numbers").replaceChildren(...numbers(f));
-  shareTrend(document.getElementById("trend-chart"), t("figures.trend_title"), f.trend,
+  shareTrend(document.getElementById("trend-chart"), f.trend,
     { answer: t("figures.ack_60s"), arrival: t("figures.arrive_promise"), empty: t("figures.no_data") });
   document.getElementById("per-severity").replaceChildren(table(f.per_severity, "figures.severity", severityLabel));
   document.getElementById("per-station").replaceChildren(table(f.per_station, "figures.station", stationLabel));
   document.getElementById("per-area").replaceChildren(table(f.per_area, "figures.area", areaLabel));
-  stackedDays(document.getElementById("kinds-chart"), t("figures.kinds_title"), f.per_kind_day, kindTitle, t("figures.no_data"));
-  barChart(document.getElementById("devices-chart"), t("figures.devices_title"),
-    [t("figures.devices"), t("figures.offline"), t("figures.low_battery")], [f.devices, f.devices_offline, f.devices_low_battery]);
+  stackedDays(document.getElementById("kinds-chart"), f.per_kind_day, kindTitle, t("figures.no_data"));
+  const nothing = { trend: f.trend.every((d) => !d.answer_needed && !d.arrival_needed), kinds: !f.per_kind_day.length, devices: !f.devices };
+  document.querySelectorAll("[data-chart-empty]").forEach((p) => { p.hidden = !nothing[p.dataset.chartEmpty]; });
+  barChart(document.getElementById("devices-chart"), [t("figures.devices"), t("figures.offline"), t("figures.low_battery")],
+    [f.devices, f.devices_offline, f.devices_low_battery], { empty: f.devices ? "" : t("figures.no_data") });
 }
 
 document.getElementById("days").onchange = load;

@@ -1,13 +1,16 @@
 """The figures page and the console map in headless Chromium, over the hand-computed alerts of test_figures.
 
-Screenshots go to ``test-artifacts/dashboard/figures``: figures-zh.png, figures-en.png, console-map.png, and
-figures-empty.png of a world without alerts.
+Screenshots go to ``test-artifacts/dashboard/figures``: figures-zh.png, figures-en.png (1366x768),
+figures-phone-zh.png, figures-phone-en.png (390x844), console-map.png, and figures-empty.png of a world
+without alerts. Each look checks one unit per quantity (seconds to acknowledge, minutes to arrive, no
+clock-like "01:14"), chart headings clear of their plots, nothing wider than the screen, and one language.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -74,8 +77,30 @@ def test_figures_page_and_map(db_url: str) -> None:
     assert result["trendCanvas"] >= 1
     assert result["mapMarkers"] >= 3
     assert "© test tiles" in result["attribution"]
-    for name in ("figures-zh", "figures-en", "console-map"):
+    for name in ("figures-zh", "figures-en", "figures-phone-zh", "figures-phone-en", "console-map"):
         assert (SHOTS_HERE / f"{name}.png").stat().st_size > 5000
+    looks = result["looks"]
+    for name, unit_s, unit_min in (
+        ("figures-zh", "秒", "分钟"),
+        ("figures-phone-zh", "秒", "分钟"),
+        ("figures-en", " s", " min"),
+        ("figures-phone-en", " s", " min"),
+    ):
+        found = looks[name]
+        assert found["clockTimes"] == [], (name, found["clockTimes"])  # never "01:14" for a duration
+        assert found["ackMedian"].endswith(unit_s) and found["arriveMedian"].endswith(unit_min), (name, found)
+        said = [*found["tableAck"], *found["tableArrive"]]
+        assert all(re.fullmatch(r"[\d.]+ ?(秒|分钟|s|min)|—|未达到|not reached", cell) for cell in said), (name, said)
+        assert found["overlaps"] == [], (name, found["overlaps"])
+        assert found["overflow"] <= 1, (name, found["overflow"])
+        assert found["chartEmpty"] == [], (name, found["chartEmpty"])
+        if name.endswith("zh"):
+            assert found["latin"] == [], (name, found["latin"])
+        else:
+            assert found["cjk"] == [], (name, found["cjk"])
+    # the trend's tooltip says a share as the cards do: percent with one decimal and its denominator
+    for tip in (result["tooltipZh"], result["tooltipEn"]):
+        assert re.search(r"\d+(\.\d)?% \(\d+/\d+\)", tip), tip
 
 
 def test_figures_page_without_alerts(db_url: str) -> None:
@@ -86,3 +111,5 @@ def test_figures_page_without_alerts(db_url: str) -> None:
     assert result["empty"] == ["暂无数据"] * 3
     assert result["severity"] == result["station"] == result["area"] == []
     assert any("暂无数据" in n for n in result["numbers"]), result["numbers"]
+    assert sorted(result["looks"]["figures-empty"]["chartEmpty"]) == ["kinds", "trend"], "each empty chart says so"
+    assert (SHOTS_HERE / "figures-empty.png").stat().st_size > 5000
