@@ -22,14 +22,15 @@ from psycopg_pool import ConnectionPool
 from pydantic import ValidationError
 
 from alerts.detectors import DetectorSet, ResidentProfile, standard_detectors
-from alerts.detectors.base import profiles_for
+from alerts.detectors.base import PersonalLimits, profiles_for
 from alerts.escalation import DEFAULT_ACK_TIMEOUTS, EscalationPolicy
 from alerts.fall_model import load_fall_classifier
 from alerts.findings import Observation
 from alerts.pipeline import DetectionPipeline
 from alerts.service import AlertService
+from anxin.broker_access import broker_reloader
 from anxin.care import Care
-from anxin.services import LocalPostgres, record_services, start_broker
+from anxin.services import LocalMosquitto, LocalPostgres, record_services, start_broker
 from anxin.settings import Settings
 from dispatch.roster_store import extend_shifts
 from gateway.contract import Channel, Record, validate
@@ -62,10 +63,11 @@ class Platform:
     bus: MqttConnection
     dashboard_url: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    reload_broker: Callable[[], None] | None = None  # the local broker re-reads devices' credentials and ACL
 
 
-def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str]:
-    """Use the configured servers, or start private local ones under the data folder."""
+def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str, LocalMosquitto | None]:
+    """Use the configured servers, or start private local ones under the data folder (and return our broker)."""
     db_url, mqtt_url = settings.database_url, settings.mqtt_url
     data = Path(settings.data_dir).resolve()
     if db_url is None:
@@ -73,22 +75,25 @@ def _resolve_services(settings: Settings, stack: ExitStack) -> tuple[str, str]:
         db_url = server.url()
     else:
         LOG.info("using the PostgreSQL at DATABASE_URL")
+    local: LocalMosquitto | None = None
     if mqtt_url is None:
-        broker = start_broker(data / "mosquitto")
+        broker = start_broker(data / "mosquitto", device_access=True)
         stack.callback(broker.stop)
         mqtt_url = broker.url
+        local = broker if isinstance(broker, LocalMosquitto) else None
     else:
         LOG.info("using the MQTT broker at MQTT_URL")
     if settings.database_url is None or settings.mqtt_url is None:  # local services: say where (`anxin trigger`)
         recorded = record_services(data, db_url, mqtt_url)
         stack.callback(recorded.unlink, missing_ok=True)
-    return db_url, mqtt_url
+    return db_url, mqtt_url, local
 
 
 def load_profiles(conn: psycopg.Connection) -> list[ResidentProfile]:
     """Build every resident's detector profile from the registry."""
-    residents = [r for (r,) in conn.execute("SELECT id FROM residents ORDER BY id")]
-    return profiles_for(residents, load_devices(conn))
+    rows = conn.execute("SELECT id, heart_rate_low, heart_rate_high, spo2_low FROM residents ORDER BY id").fetchall()
+    limits = {r[0]: PersonalLimits(r[1], r[2], r[3]) for r in rows}
+    return profiles_for([r[0] for r in rows], load_devices(conn), limits)
 
 
 def load_history(conn: psycopg.Connection, since: datetime, prefix: str) -> list[Observation]:
@@ -143,7 +148,7 @@ def _every(
 def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterator[Platform]:
     """Start the whole platform in this process; stop it when the block ends."""
     with ExitStack() as stack:
-        db_url, mqtt_url = _resolve_services(settings, stack)
+        db_url, mqtt_url, local_broker = _resolve_services(settings, stack)
         with psycopg.connect(db_url) as conn:
             mode = migrate(conn, settings.retention_days)
             profiles = load_profiles(conn)
@@ -186,6 +191,9 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             worker_name=settings.ingest_client_id,
         )
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
+        if local_broker is not None:
+            platform.reload_broker = broker_reloader(local_broker, _connection_source(pool), settings.topic_prefix)
+            platform.reload_broker()  # devices registered before this start sign in with their credentials
         stop = platform.stop
         threads = [
             _thread("detection", pipeline.run, stop),
@@ -209,7 +217,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         worker.subscribe()  # before start_platform returns: nothing is missed
         threads.append(_thread("ingest", worker.run, stop))
         if with_dashboard:
-            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads)
+            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads, platform.reload_broker)
         LOG.info("platform running: ingest → detection → alerts%s", " → dashboard" if with_dashboard else "")
         try:
             yield platform
@@ -249,6 +257,7 @@ def _start_dashboard(
     care: Care,
     stop: threading.Event,
     threads: list[threading.Thread],
+    reload_broker: Callable[[], None] | None = None,
 ) -> str | None:
     """Serve the dashboard with uvicorn on a thread; return its URL."""
     try:
@@ -256,4 +265,4 @@ def _start_dashboard(
     except ImportError:
         LOG.warning("dashboard wiring not available; running without the web console")
         return None
-    return serve_dashboard(settings, pool, bus, care, stop, threads)
+    return serve_dashboard(settings, pool, bus, care, stop, threads, reload_broker=reload_broker)

@@ -340,6 +340,10 @@ class LocalMosquitto(_Broker):
     """A private Mosquitto with the project's config, listening on 127.0.0.1:``port``."""
 
     extra_config: str = ""
+    device_access: bool = False  # check devices' passwords and ACL (files in ``root``, reloaded on SIGHUP)
+
+    PASSWORD_FILE: ClassVar[str] = "passwd"  # noqa: S105 - a file name
+    ACL_FILE: ClassVar[str] = "acl"
 
     def start(self) -> Self:
         """Write the runtime config and start the broker; wait until it listens."""
@@ -357,6 +361,7 @@ class LocalMosquitto(_Broker):
             + f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.root}/\n"
             + f"log_dest file {self.root}/mosquitto.log\n"
             + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
+            + self._access_config()
             + self.extra_config
         )
         _own(self.root, account)
@@ -364,6 +369,38 @@ class LocalMosquitto(_Broker):
         self._wait_listening("mosquitto", self.root / "mosquitto.out")
         LOG.info("Mosquitto on 127.0.0.1:%d (persistence in %s)", self.port, self.root)
         return self
+
+    def _access_config(self) -> str:
+        """Return the password and ACL file lines, writing the files first (no device, no rule) if missing."""
+        if not self.device_access:
+            return ""
+        passwd, acl = self.root / self.PASSWORD_FILE, self.root / self.ACL_FILE
+        if not passwd.exists():
+            self._write_private(passwd, "")
+        if not acl.exists():
+            self._write_private(acl, "topic readwrite #\n")  # anonymous clients, until devices are added
+        return f"password_file {passwd}\nacl_file {acl}\n"
+
+    def install_access(self, password_file: str, acl_file: str) -> None:
+        """Replace the password and ACL files and make the running broker reload them (SIGHUP), no restart."""
+        if not self.device_access:
+            raise ServiceError("this broker was started without device access files")
+        self._write_private(self.root / self.PASSWORD_FILE, password_file)
+        self._write_private(self.root / self.ACL_FILE, acl_file)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
+    def _write_private(self, path: Path, text: str) -> None:
+        """Write a file only the broker's account may read, atomically."""
+        account = _service_account("mosquitto")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if account is not None:
+            os.chown(tmp, account.pw_uid, account.pw_gid)
+        tmp.replace(path)
 
 
 @dataclass
@@ -385,10 +422,10 @@ class EmbeddedBroker(_Broker):
         return self
 
 
-def start_broker(root: Path, extra_config: str = "") -> LocalMosquitto | EmbeddedBroker:
+def start_broker(root: Path, extra_config: str = "", *, device_access: bool = False) -> LocalMosquitto | EmbeddedBroker:
     """Start Mosquitto where the machine has it, else the embedded broker with a loud warning."""
     if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
-        return LocalMosquitto(root, extra_config=extra_config).start()
+        return LocalMosquitto(root, extra_config=extra_config, device_access=device_access).start()
     return EmbeddedBroker(root).start()
 
 

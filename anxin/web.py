@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ def serve_dashboard(
     care: Care,
     stop: threading.Event,
     threads: list[threading.Thread],
+    *,
+    reload_broker: Callable[[], None] | None = None,
 ) -> str:
     """Start uvicorn with the dashboard on a thread; return the console URL."""
     tiles = TILE_SOURCES[settings.map_tiles].overridden(
@@ -61,6 +64,7 @@ def serve_dashboard(
         dispatch=care.flow,
         record_reply=lambda token: care.notifier.record_reply(token, utc_now()),
         read_task_link=read_task_link,
+        reload_broker=reload_broker,
     )
     app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
     config = uvicorn.Config(

@@ -45,6 +45,7 @@ class Actions:
     dispatch: DispatchFlow | None = None
     record_reply: ReplyRecorder | None = None
     read_task_link: TaskLinkReader | None = None
+    reload_broker: Callable[[], None] | None = None  # the broker re-reads devices' credentials and ACL
     clock: Callable[[], datetime] = field(default=utc_now)
 
 

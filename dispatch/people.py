@@ -10,11 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
 from dispatch.errors import NotFoundError
 from dispatch.places import AreaType, Point, ResidentPlace, RiskClass, Role, StaffMember, StaffStatus, Station
+from dispatch.roster import WeeklyShift
+from dispatch.roster_store import make_shifts
 
 Conn = psycopg.Connection[Any]
 
@@ -97,6 +100,7 @@ SELECT s.id, s.name, s.role, s.status, s.last_lat, s.last_lon, s.last_seen_at,
        st.id, st.name, st.lat, st.lon, st.area_type,
        EXISTS (SELECT 1 FROM shifts sh WHERE sh.staff_id = s.id AND sh.starts_at <= %(now)s AND sh.ends_at > %(now)s)
 FROM staff s JOIN stations st ON st.id = s.station_id
+WHERE s.active
 ORDER BY s.id
 """
 
@@ -168,3 +172,100 @@ def load_resident_place(conn: Conn, resident_id: str) -> ResidentPlace:
 def residents_by_risk(conn: Conn) -> list[tuple[str, RiskClass]]:
     """List every resident with their risk class."""
     return [(rid, RiskClass(risk)) for rid, risk in conn.execute("SELECT id, risk_class FROM residents ORDER BY id")]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentDetails:
+    """The rest of a resident's record: how to reach them, where they belong, their personal vital limits."""
+
+    phone: str | None = None
+    gender: str | None = None  # 'M' or 'F'
+    street: str | None = None  # 街道
+    community: str | None = None  # 社区
+    station_id: str | None = None  # their service station; None: the nearest one
+    heart_rate_low: int | None = None  # personal limits set by their doctor; None: the clinical default
+    heart_rate_high: int | None = None
+    spo2_low: int | None = None
+
+
+def save_resident_details(conn: Conn, resident_id: str, details: ResidentDetails) -> None:
+    """Store a resident's contact details, station and personal vital limits."""
+    d = details
+    updated = conn.execute(
+        "UPDATE residents SET phone = %s, gender = %s, street = %s, community = %s, station_id = %s,"
+        " heart_rate_low = %s, heart_rate_high = %s, spo2_low = %s WHERE id = %s",
+        (
+            d.phone,
+            d.gender,
+            d.street,
+            d.community,
+            d.station_id,
+            d.heart_rate_low,
+            d.heart_rate_high,
+            d.spo2_low,
+            resident_id,
+        ),
+    )
+    if updated.rowcount == 0:
+        raise NotFoundError(f"no resident {resident_id!r}")
+
+
+def set_resident_active(conn: Conn, resident_id: str, active: bool) -> None:
+    """Deactivate a resident (their history stays) or bring them back."""
+    if conn.execute("UPDATE residents SET active = %s WHERE id = %s", (active, resident_id)).rowcount == 0:
+        raise NotFoundError(f"no resident {resident_id!r}")
+
+
+def set_station_district(conn: Conn, station_id: str, district_id: int | None) -> None:
+    """Put a station in a district (or in none)."""
+    conn.execute("UPDATE stations SET district_id = %s WHERE id = %s", (district_id, station_id))
+
+
+def active_staff_at(conn: Conn, station_id: str) -> int:
+    """Count the active staff members of a station."""
+    row = conn.execute("SELECT count(*) FROM staff WHERE station_id = %s AND active", (station_id,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_station_active(conn: Conn, station_id: str, active: bool) -> None:
+    """Deactivate a station or bring it back (the caller checks that no active staff work there)."""
+    if conn.execute("UPDATE stations SET active = %s WHERE id = %s", (active, station_id)).rowcount == 0:
+        raise NotFoundError(f"no station {station_id!r}")
+
+
+def set_staff_active(conn: Conn, staff_id: str, active: bool, now: datetime) -> None:
+    """Deactivate a staff member (off shift, no coming shifts, never offered a task) or bring them back."""
+    status = StaffStatus.AVAILABLE if active else StaffStatus.OFF_SHIFT
+    updated = conn.execute(
+        "UPDATE staff SET active = %s, status = %s WHERE id = %s", (active, status.value, staff_id)
+    ).rowcount
+    if updated == 0:
+        raise NotFoundError(f"no staff member {staff_id!r}")
+    if not active:
+        conn.execute("DELETE FROM shifts WHERE staff_id = %s AND starts_at > %s", (staff_id, now))
+        conn.execute(
+            "UPDATE shifts SET ends_at = %s WHERE staff_id = %s AND ends_at > %s AND starts_at < %s",
+            (now, staff_id, now, now),
+        )
+
+
+def load_shift_pattern(conn: Conn, staff_id: str) -> list[WeeklyShift]:
+    """Return a staff member's weekly pattern, Monday first."""
+    rows = conn.execute(
+        "SELECT weekday, starts, ends FROM staff_shift_patterns WHERE staff_id = %s ORDER BY weekday, starts",
+        (staff_id,),
+    )
+    return [WeeklyShift(int(day), starts, ends) for day, starts, ends in rows]
+
+
+def set_shift_pattern(conn: Conn, staff_id: str, pattern: Iterable[WeeklyShift], now: datetime, zone: str) -> int:
+    """Replace a staff member's weekly pattern and its coming shifts; return how many shifts were made."""
+    week = list(pattern)
+    conn.execute("DELETE FROM staff_shift_patterns WHERE staff_id = %s", (staff_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO staff_shift_patterns (staff_id, weekday, starts, ends) VALUES (%s, %s, %s, %s)",
+            [(staff_id, w.weekday, w.start, w.end) for w in week],
+        )
+    conn.execute("DELETE FROM shifts WHERE staff_id = %s AND from_pattern AND starts_at > %s", (staff_id, now))
+    return make_shifts(conn, staff_id, week, now, ZoneInfo(zone))

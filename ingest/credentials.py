@@ -33,3 +33,17 @@ def store_credential_hashes(conn: psycopg.Connection, hashes: Mapping[str, str])
 def load_connecting_devices(conn: psycopg.Connection) -> list[Device]:
     """Return the registered devices that sign in to the broker themselves (not relayed by a hub)."""
     return [d for d in load_devices(conn) if d.parent_id is None]
+
+
+def store_credential_hash(conn: psycopg.Connection, device_id: str, password_hash: str) -> None:
+    """Keep one device's new hash (a registration or a rotation)."""
+    conn.execute(
+        "INSERT INTO device_credentials (device_id, password_hash) VALUES (%s, %s) ON CONFLICT (device_id)"
+        " DO UPDATE SET password_hash = EXCLUDED.password_hash, issued_at = now()",
+        (device_id, password_hash),
+    )
+
+
+def revoke_credential(conn: psycopg.Connection, device_id: str) -> None:
+    """Drop a device's hash: the broker refuses it from its next reload."""
+    conn.execute("DELETE FROM device_credentials WHERE device_id = %s", (device_id,))

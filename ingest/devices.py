@@ -34,3 +34,8 @@ def load_devices(conn: psycopg.Connection) -> list[Device]:
     """Read every registered device."""
     rows = conn.execute("SELECT id, kind, resident_id, sensor_kind, room, parent_id FROM devices").fetchall()
     return [Device(r[0], DeviceKind(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def set_device_active(conn: psycopg.Connection, device_id: str, active: bool) -> bool:
+    """Deactivate a device (its readings stay) or bring it back; tell whether it exists."""
+    return conn.execute("UPDATE devices SET active = %s WHERE id = %s", (active, device_id)).rowcount > 0

@@ -109,7 +109,7 @@ FROM emergency_contacts WHERE {where} ORDER BY position
 
 def load_contacts(conn: Conn, resident_id: str) -> list[Contact]:
     """Load a resident's contacts in order, with their channels."""
-    rows = conn.execute(_CONTACT_SQL.format(where="resident_id = %s"), (resident_id,)).fetchall()
+    rows = conn.execute(_CONTACT_SQL.format(where="resident_id = %s AND active"), (resident_id,)).fetchall()
     return [_contact(conn, row) for row in rows]
 
 
@@ -141,3 +141,61 @@ def _contact(conn: Conn, row: tuple[Any, ...]) -> Contact:
     return Contact(
         name, Relation(relation), channels, pos, lang, phone, q_start, q_end, Severity(min_sev), updates, cid, rid
     )
+
+
+def update_contact(conn: Conn, contact_id: int, contact: Contact) -> None:
+    """Change a contact's details and channels (their place in the calling order moves with `order_contacts`)."""
+    c = contact
+    conn.execute(
+        "UPDATE emergency_contacts SET relation = %s, name = %s, phone = %s, language = %s, quiet_start = %s,"
+        " quiet_end = %s, min_severity = %s, wants_updates = %s WHERE id = %s",
+        (
+            c.relation.value,
+            c.name,
+            c.phone,
+            c.language,
+            c.quiet_start,
+            c.quiet_end,
+            int(c.min_severity),
+            c.wants_updates,
+            contact_id,
+        ),
+    )
+    replace_channels(conn, contact_id, c.channels)
+
+
+def next_position(conn: Conn, resident_id: str) -> int:
+    """Return the position after the resident's last contact (active or not)."""
+    row = conn.execute(
+        "SELECT coalesce(max(position), 0) + 1 FROM emergency_contacts WHERE resident_id = %s", (resident_id,)
+    ).fetchone()
+    return int(row[0]) if row else 1
+
+
+def order_contacts(conn: Conn, resident_id: str, first: list[int]) -> None:
+    """Put the resident's active contacts in this order (ids), the others after them; positions 1, 2, …."""
+    rows = conn.execute(
+        "SELECT id, active FROM emergency_contacts WHERE resident_id = %s ORDER BY position", (resident_id,)
+    ).fetchall()
+    known = [int(r[0]) for r in rows]
+    active = [cid for cid in first if cid in known]
+    rest = [int(r[0]) for r in rows if int(r[0]) not in active and r[1]]
+    order = active + rest + [int(r[0]) for r in rows if not r[1]]
+    # Two steps: the positions are unique per resident at every moment.
+    conn.execute("UPDATE emergency_contacts SET position = position + 10000 WHERE resident_id = %s", (resident_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE emergency_contacts SET position = %s WHERE id = %s",
+            [(i, cid) for i, cid in enumerate(order, start=1)],
+        )
+
+
+def set_contact_active(conn: Conn, contact_id: int, active: bool) -> None:
+    """Take a contact out of the calling order (kept for the record) or put them back at its end."""
+    row = conn.execute(
+        "UPDATE emergency_contacts SET active = %s WHERE id = %s RETURNING resident_id", (active, contact_id)
+    ).fetchone()
+    if row is None:
+        return
+    order = [c.id for c in load_contacts(conn, str(row[0])) if c.id is not None and c.id != contact_id]
+    order_contacts(conn, str(row[0]), order + ([contact_id] if active else []))

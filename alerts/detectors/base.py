@@ -38,11 +38,24 @@ class ResidentProfile:
     devices: tuple[str, ...] = ()  # every device of the home, the bracelet included
     heart_rate_low: int | None = None  # personal limits set by the resident's doctor, if any
     heart_rate_high: int | None = None
+    spo2_low: int | None = None
 
 
-def profiles_for(resident_ids: Iterable[str], devices: Iterable[Device]) -> list[ResidentProfile]:
-    """Build each resident's profile from the registered devices (the registry is the one source)."""
+@dataclass(frozen=True, slots=True)
+class PersonalLimits:
+    """A resident's own vital limits (None: the detector's clinical default)."""
+
+    heart_rate_low: int | None = None
+    heart_rate_high: int | None = None
+    spo2_low: int | None = None
+
+
+def profiles_for(
+    resident_ids: Iterable[str], devices: Iterable[Device], limits: Mapping[str, PersonalLimits] | None = None
+) -> list[ResidentProfile]:
+    """Build each resident's profile from the registered devices (the registry is the one source) and limits."""
     owned: dict[str, list[Device]] = {rid: [] for rid in resident_ids}
+    personal = limits or {}
     for device in devices:
         if device.resident_id in owned:
             owned[device.resident_id].append(device)
@@ -51,6 +64,9 @@ def profiles_for(resident_ids: Iterable[str], devices: Iterable[Device]) -> list
             resident_id=rid,
             bracelet_id=next((d.id for d in mine if d.kind is DeviceKind.BRACELET), None),
             devices=tuple(sorted(d.id for d in mine)),
+            heart_rate_low=personal.get(rid, PersonalLimits()).heart_rate_low,
+            heart_rate_high=personal.get(rid, PersonalLimits()).heart_rate_high,
+            spo2_low=personal.get(rid, PersonalLimits()).spo2_low,
         )
         for rid, mine in owned.items()
     ]

@@ -59,7 +59,9 @@ RULES: Final = (
         lambda p, d: p.heart_rate_low or d.heart_rate_low,
         above=False,
     ),
-    VitalRule("spo2_low", "%", ("blood oxygen", "血氧"), lambda t: t.spo2, lambda p, d: d.spo2_low, above=False),
+    VitalRule(
+        "spo2_low", "%", ("blood oxygen", "血氧"), lambda t: t.spo2, lambda p, d: p.spo2_low or d.spo2_low, above=False
+    ),
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dashboard.routes import (
+    admin,
+    admin_places,
     alerts,
     auth,
     devices,
@@ -33,5 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     figures.router,
     reports.router,
     live.router,
+    admin.router,
+    admin_places.router,
     pages.router,
 )
