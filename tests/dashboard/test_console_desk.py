@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -65,7 +66,7 @@ def _actions(desk: Desk) -> dict[str, Callable[[], None]]:
     return {"sos_r1": lambda: press("r1"), "sos_r2": lambda: press("r2"), "decline": decline, "expire": expire}
 
 
-def _run(desk: Desk, db_url: str) -> dict[str, object]:
+def _run(desk: Desk, db_url: str) -> dict[str, Any]:
     shots = SHOTS / "desk"
     shots.mkdir(parents=True, exist_ok=True)
     env = {
@@ -89,9 +90,9 @@ def _run(desk: Desk, db_url: str) -> dict[str, object]:
             actions[line.split()[1]]()
             proc.stdin.write("done\n")
             proc.stdin.flush()
-        result: dict[str, object] = json.loads(line)
+        result: dict[str, Any] = json.loads(line)
         proc.wait(60)
-    for name in result.get("shots", []):  # type: ignore[union-attr]
+    for name in result.get("shots", []):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
     return result
 
