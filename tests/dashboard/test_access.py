@@ -271,6 +271,36 @@ def test_every_role_on_every_endpoint(client: TestClient, login, objects, role: 
             assert response.status_code in (403, 404), (role, c.method, path, response.status_code)
 
 
+# Each list and the key that names whose it is; a district's operator lists only their district's.
+LISTS = {
+    "/api/residents": "id",
+    "/api/alerts": "resident_id",
+    "/api/devices": "resident_id",
+    "/api/stations": "id",
+    "/api/staff": "station_id",
+    "/api/tasks?live_only=false": "resident_id",
+    "/api/visits": "resident_id",
+}
+EAST, NORTH = {"r1", "r2", "st1", "st2"}, {"r4", "st3"}  # 东湖区's and 北岗区's residents and stations
+
+
+@pytest.mark.parametrize(("role", "own"), [("operator", EAST), ("operator2", NORTH), ("supervisor", EAST | NORTH)])
+def test_every_list_holds_only_the_district(client: TestClient, login, objects, role: str, own: set[str]) -> None:
+    for path, key in LISTS.items():
+        response = client.get(path, headers=login(role))
+        assert response.status_code == 200, (role, path, response.text)
+        seen = {row[key] for row in response.json()}
+        assert seen and seen <= own, (role, path, seen)
+        if role == "supervisor":  # a desk user of no district sees both
+            assert seen & EAST and seen & NORTH, (path, seen)
+
+
+def test_the_city_reads_no_person(client: TestClient, login, objects) -> None:
+    for path in LISTS:
+        response = client.get(path, headers=login("city"))
+        assert response.status_code == 403 or response.json() == [], (path, response.text)
+
+
 def test_signed_out_requests_are_refused(client: TestClient, objects) -> None:
     for c in CASES:
         response = client.request(c.method, c.path.format(**objects), json=c.body)

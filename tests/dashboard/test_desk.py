@@ -1,6 +1,6 @@
 """The operator desk over the real database and broker: claims, case notes, codes, the re-alarm's stored state.
 
-Two operators share the desk ("operator" from the seeded accounts and "operator2" made here); no two of
+Two operators share the desk ("operator" from the seeded accounts and "desk2" made here); no two of
 them may dispatch one case, a supervisor may take a case over, and every refusal answers in a code.
 """
 
@@ -29,11 +29,11 @@ Login = Callable[[str], dict[str, str]]
 def desk(pool: ConnectionPool[Any]) -> dict[str, str]:
     """Add a second operator; return each desk user's actor name."""
     with pool.connection() as conn:
-        create_user(conn, "operator2", "Operator Two", PASSWORD_HASH, RoleName.OPERATOR)
+        create_user(conn, "desk2", "Operator Two", PASSWORD_HASH, RoleName.OPERATOR)
         ids = dict(conn.execute("SELECT username, id FROM users WHERE role IN ('operator', 'supervisor')").fetchall())
     return {
         "operator": f"operator:u{ids['operator']}",
-        "operator2": f"operator:u{ids['operator2']}",
+        "desk2": f"operator:u{ids['desk2']}",
         "supervisor": f"supervisor:u{ids['supervisor']}",
     }
 
@@ -51,14 +51,14 @@ def test_a_claim_shows_who_holds_the_case_and_refuses_another(
     assert (mine.json()["claimed_by"], mine.json()["claimed_by_name"]) == (desk["operator"], "Operator")
     again = _post(client, login, "operator", f"/api/alerts/{alert_id}/claim")
     assert again.status_code == 200  # claiming what one holds is no change
-    theirs = _post(client, login, "operator2", f"/api/alerts/{alert_id}/claim")
+    theirs = _post(client, login, "desk2", f"/api/alerts/{alert_id}/claim")
     assert theirs.status_code == 409
     assert theirs.json()["detail"] == {
         "code": "claimed_by_other",
         "claimed_by": desk["operator"],
         "claimed_by_name": "Operator",
     }
-    listed = client.get("/api/alerts?open_only=true", headers=login("operator2")).json()
+    listed = client.get("/api/alerts?open_only=true", headers=login("desk2")).json()
     assert [(a["id"], a["claimed_by_name"]) for a in listed] == [(alert_id, "Operator")]
 
 
@@ -68,7 +68,7 @@ def test_acknowledging_claims_and_a_second_operators_dispatch_is_refused(
     alert_id = world.raise_alert("r1")
     acked = _post(client, login, "operator", f"/api/alerts/{alert_id}/acknowledge")
     assert (acked.json()["state"], acked.json()["claimed_by"]) == ("acknowledged", desk["operator"])
-    refused = _post(client, login, "operator2", f"/api/alerts/{alert_id}/dispatch")
+    refused = _post(client, login, "desk2", f"/api/alerts/{alert_id}/dispatch")
     assert refused.status_code == 409
     assert refused.json()["detail"]["code"] == "claimed_by_other"
     assert world.told == []  # nobody was offered the task
@@ -82,7 +82,7 @@ def test_an_alert_another_holds_cannot_be_acknowledged(
 ) -> None:
     alert_id = world.raise_alert("r1")
     _post(client, login, "operator", f"/api/alerts/{alert_id}/claim")
-    refused = _post(client, login, "operator2", f"/api/alerts/{alert_id}/acknowledge")
+    refused = _post(client, login, "desk2", f"/api/alerts/{alert_id}/acknowledge")
     assert (refused.status_code, refused.json()["detail"]["code"]) == (409, "claimed_by_other")
     case = client.get(f"/api/alerts/{alert_id}", headers=login("operator")).json()["alert"]
     assert (case["state"], case["claimed_by"]) == ("raised", desk["operator"])
@@ -91,14 +91,14 @@ def test_an_alert_another_holds_cannot_be_acknowledged(
 def test_release_gives_the_case_back(client: TestClient, login: Login, world: Platform, desk: dict[str, str]) -> None:
     alert_id = world.raise_alert("r1")
     _post(client, login, "operator", f"/api/alerts/{alert_id}/claim")
-    not_theirs = _post(client, login, "operator2", f"/api/alerts/{alert_id}/release")
+    not_theirs = _post(client, login, "desk2", f"/api/alerts/{alert_id}/release")
     assert (not_theirs.status_code, not_theirs.json()["detail"]["code"]) == (409, "claimed_by_other")
     released = _post(client, login, "operator", f"/api/alerts/{alert_id}/release")
     assert (released.status_code, released.json()["claimed_by"], released.json()["claimed_at"]) == (200, None, None)
     nothing = _post(client, login, "operator", f"/api/alerts/{alert_id}/release")
     assert (nothing.status_code, nothing.json()["detail"]["code"]) == (409, "not_claimed")
-    taken = _post(client, login, "operator2", f"/api/alerts/{alert_id}/claim")
-    assert taken.json()["claimed_by"] == desk["operator2"]
+    taken = _post(client, login, "desk2", f"/api/alerts/{alert_id}/claim")
+    assert taken.json()["claimed_by"] == desk["desk2"]
 
 
 def test_a_supervisor_may_take_a_case_over(
@@ -108,7 +108,7 @@ def test_a_supervisor_may_take_a_case_over(
     _post(client, login, "operator", f"/api/alerts/{alert_id}/acknowledge")
     asked = _post(client, login, "supervisor", f"/api/alerts/{alert_id}/claim")
     assert asked.json()["detail"]["code"] == "claimed_by_other"  # a takeover is never by accident
-    operator = _post(client, login, "operator2", f"/api/alerts/{alert_id}/claim", {"take_over": True})
+    operator = _post(client, login, "desk2", f"/api/alerts/{alert_id}/claim", {"take_over": True})
     assert (operator.status_code, operator.json()["detail"]["code"]) == (409, "take_over_not_allowed")
     taken = _post(client, login, "supervisor", f"/api/alerts/{alert_id}/claim", {"take_over": True})
     assert (taken.status_code, taken.json()["claimed_by"]) == (200, desk["supervisor"])
@@ -121,7 +121,7 @@ def test_a_closed_case_cannot_be_claimed(
 ) -> None:
     alert_id = world.raise_alert("r1")
     _post(client, login, "operator", f"/api/alerts/{alert_id}/cancel", {"note": "test call"})
-    refused = _post(client, login, "operator2", f"/api/alerts/{alert_id}/claim")
+    refused = _post(client, login, "desk2", f"/api/alerts/{alert_id}/claim")
     assert (refused.status_code, refused.json()["detail"]["code"]) == (409, "alert_closed")
 
 
@@ -138,7 +138,7 @@ def test_a_note_goes_on_the_timeline_and_into_the_handover(
     alert_id = world.raise_alert("r1")
     written = _post(client, login, "operator", f"/api/alerts/{alert_id}/notes", {"text": "  女儿说老人在邻居家  "})
     assert written.status_code == 201, written.text
-    later = _post(client, login, "operator2", f"/api/alerts/{alert_id}/notes", {"text": "neighbour called back"})
+    later = _post(client, login, "desk2", f"/api/alerts/{alert_id}/notes", {"text": "neighbour called back"})
     notes = later.json()["latest_notes"]
     assert [(n["text"], n["name"]) for n in notes] == [
         ("neighbour called back", "Operator Two"),
@@ -148,7 +148,7 @@ def test_a_note_goes_on_the_timeline_and_into_the_handover(
     entries = [(e["actor"], e["note"], e["detail"]["name"]) for e in timeline if e["source"] == "note"]
     assert entries == [
         (desk["operator"], "女儿说老人在邻居家", "Operator"),
-        (desk["operator2"], "neighbour called back", "Operator Two"),
+        (desk["desk2"], "neighbour called back", "Operator Two"),
     ]
     empty = _post(client, login, "operator", f"/api/alerts/{alert_id}/notes", {"text": "   "})
     assert empty.status_code == 422
@@ -163,7 +163,7 @@ def test_claims_and_notes_reach_every_console(
     client: TestClient, login: Login, world: Platform, desk: dict[str, str]
 ) -> None:
     alert_id = world.raise_alert("r1")
-    with client.websocket_connect("/ws", headers={**login("operator2"), **OWN}) as ws:
+    with client.websocket_connect("/ws", headers={**login("desk2"), **OWN}) as ws:
         assert ws.receive_json()["type"] == "hello"
         _post(client, login, "operator", f"/api/alerts/{alert_id}/claim")
         _post(client, login, "operator", f"/api/alerts/{alert_id}/notes", {"text": "calling the daughter"})

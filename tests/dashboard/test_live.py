@@ -85,3 +85,12 @@ def test_device_status_reaches_those_who_see_the_resident(client: TestClient, lo
         message = ws.receive_json()
     assert message["type"] == "device_status"
     assert (message["device_id"], message["resident_id"], message["data"]["battery"]) == ("b-r1", "r1", 15)
+
+
+def test_a_district_operator_sees_only_their_district(client: TestClient, login, world: Platform) -> None:
+    with client.websocket_connect("/ws", headers={**login("operator2"), **OWN}) as ws:
+        ws.receive_json()
+        world.raise_alert("r1")  # 东湖区's: never shown to 北岗区's desk
+        mine = world.raise_alert("r4")
+        message = ws.receive_json()
+    assert (message["resident_id"], message["alert_id"]) == ("r4", str(mine))
