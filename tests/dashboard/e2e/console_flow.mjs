@@ -94,7 +94,7 @@ try {
   const mine = family.locator(`[data-testid=family-alert][data-alert-id="${alertId}"]`);
   await mine.waitFor({ timeout: 15000 });
   await mine.locator("button.link").click();
-  await family.locator("[data-testid=family-alert] [data-testid=timeline-entry]").first().waitFor();
+  await family.locator("[data-testid=family-alert] [data-testid=story-entry]").first().waitFor();  // the family story, not the desk timeline
   result.familySees = true;
   await family.screenshot({ path: `${SHOTS}/family.png`, fullPage: true });
   step("family of the resident sees the case");
