@@ -194,9 +194,11 @@ function taskCard(task) {
 function showWanted() {
   if (!wanted || shownWanted) return;
   shownWanted = true;
-  const card = document.querySelector(`[data-testid=staff-task][data-assignment-id="${CSS.escape(wanted)}"]`);
-  if (card) card.scrollIntoView({ block: "start" });
-  else toast(t("staff.task_gone"), true);
+  const find = () => document.querySelector(`[data-testid=staff-task][data-assignment-id="${CSS.escape(wanted)}"]`);
+  if (!find()) { toast(t("staff.task_gone"), true); return; }
+  // Scroll now and again as late parts settle (a notice, a re-render from a live message), so it stays in view.
+  find().scrollIntoView({ block: "start" });
+  for (const delay of [300, 1000]) setTimeout(() => find()?.scrollIntoView({ block: "start" }), delay);
 }
 
 // A decline form being filled in is not wiped by a live message, while its task is still offered.
@@ -213,7 +215,6 @@ async function load() {
   document.getElementById("no-tasks").hidden = tasks.length > 0;
   document.getElementById("tasks").replaceChildren(...tasks.map(taskCard));
   trackPosition(tasks.length > 0);  // every task listed here is live: offered, accepted, en route or on site
-  showWanted();
 }
 
 // --- my visits --------------------------------------------------------------------------------------
@@ -276,5 +277,6 @@ async function loadVisits() {
 // Live messages reload the tasks only: reloading the visits would wipe a note being written.
 live(() => load().catch(() => {}), (up) => document.getElementById("live-status").classList.toggle("up", up));
 await Promise.all([load(), loadVisits()]);
+showWanted();  // once both lists are drawn: a list drawn later would push the linked task out of view
 setInterval(tickClocks, CLOCK_EVERY_MS);
 window.anxinReady = true;

@@ -66,6 +66,7 @@ try {
   result.firstReportStatus = (await firstReport).status();
   const linked = staff.locator(`[data-testid=staff-task][data-assignment-id="${TASK}"]`);
   result.highlighted = await staff.locator("[data-testid=staff-task].highlight").getAttribute("data-assignment-id");
+  await staff.waitForTimeout(1200);  // what the staff member sees once the page has settled
   const box = await linked.boundingBox();
   result.linkedInView = box !== null && box.y >= 0 && box.y < PHONE.height;
   result.bodyFontPx = await staff.evaluate(() => parseFloat(getComputedStyle(document.querySelector("main p")).fontSize));
