@@ -98,14 +98,6 @@ class TaskContactPublic(BaseModel):
     phone: str
 
 
-class TaskContactPublic(BaseModel):
-    """An emergency contact the staff member may call (on their own task only)."""
-
-    name: str
-    relation: str
-    phone: str
-
-
 class TaskPublic(BaseModel):
     """A staff member's task: one assignment with its alert and resident."""
 
@@ -133,8 +125,6 @@ class TaskPublic(BaseModel):
     medical_notes: str | None
     alert_kind: str | None
     alert_state: str | None
-    resident_phone: str | None = None
-    contacts: list[TaskContactPublic] = []  # only on the staff member's own task list
     resident_phone: str | None = None
     contacts: list[TaskContactPublic] = []  # only on the staff member's own task list
 
