@@ -65,6 +65,7 @@ def serve_dashboard(
         record_reply=lambda token: care.notifier.record_reply(token, utc_now()),
         read_task_link=read_task_link,
         reload_broker=reload_broker,
+        roster_key=local_secret(settings, "id_key").encode(),
     )
     app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
     config = uvicorn.Config(

@@ -46,6 +46,7 @@ class Actions:
     record_reply: ReplyRecorder | None = None
     read_task_link: TaskLinkReader | None = None
     reload_broker: Callable[[], None] | None = None  # the broker re-reads devices' credentials and ACL
+    roster_key: bytes | None = None  # keys the hash ID numbers are stored by (the roster upload)
     clock: Callable[[], datetime] = field(default=utc_now)
 
 

@@ -37,7 +37,7 @@ _DESK: Final = frozenset({"/console", "/figures", "/visits", "/report"})
 ROLES: Final[dict[RoleName, Role]] = {
     r.name: r
     for r in (
-        Role(RoleName.ADMIN, True, True, True, True, "/console", _DESK | {"/admin"}),
+        Role(RoleName.ADMIN, True, True, True, True, "/console", _DESK | {"/admin", "/roster"}),
         Role(RoleName.SUPERVISOR, True, True, True, False, "/figures", _DESK, district_bound=True),
         Role(RoleName.OPERATOR, True, True, False, False, "/console", frozenset({"/console"}), district_bound=True),
         Role(RoleName.STAFF, False, False, False, False, "/staff", frozenset({"/staff"})),

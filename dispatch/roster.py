@@ -70,10 +70,11 @@ _SHIFT: Final = re.compile(
 class RosterError(ValueError):
     """One cell that makes its row unusable: which column, and why (a code the pages and the report use)."""
 
-    def __init__(self, column: str, reason: str) -> None:
+    def __init__(self, column: str, reason: str, repeats_row: int | None = None) -> None:
         super().__init__(f"{column}: {reason}")
         self.column = column
         self.reason = reason
+        self.repeats_row = repeats_row  # for id_repeats: the earlier row with the same ID number
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class RowError:
     row: int
     column: str
     reason: str
+    repeats_row: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,10 +330,10 @@ def parse_roster(
         try:
             resident = _resident(row, id_hash_key, known_categories)
             if resident.id_key in seen:
-                raise RosterError("身份证号", f"id_repeats_row_{seen[resident.id_key]}")
+                raise RosterError("身份证号", "id_repeats", seen[resident.id_key])
             seen[resident.id_key] = index
         except RosterError as exc:
-            parsed.errors.append(RowError("老人", index, exc.column, exc.reason))
+            parsed.errors.append(RowError("老人", index, exc.column, exc.reason, exc.repeats_row))
             continue
         parsed.residents.append((index, resident))
     # Whether a row's station exists is the store's to say: it knows the stations already registered.

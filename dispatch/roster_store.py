@@ -38,7 +38,8 @@ class Tally:
     def refuse(self, error: RowError) -> None:
         """Count a refused row and keep its reason."""
         self.rejected += 1
-        self.errors.append({"row": error.row, "column": error.column, "reason": error.reason})
+        entry = {"row": error.row, "column": error.column, "reason": error.reason}
+        self.errors.append(entry | ({"repeats_row": error.repeats_row} if error.repeats_row else {}))
 
     def as_dict(self) -> dict[str, Any]:
         """Return the tally as the report prints it."""

@@ -18,6 +18,7 @@ from dashboard.routes import (
     places,
     reports,
     residents,
+    roster,
     users,
     visits,
 )
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     visits.router,
     figures.router,
     reports.router,
+    roster.router,
     live.router,
     admin.router,
     admin_places.router,

@@ -20,7 +20,7 @@ from dispatch.flow import OUTCOMES
 
 router = APIRouter(tags=["pages"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("login", "console", "figures", "visits", "report", "staff", "family", "reply", "admin")
+PAGES = ("login", "console", "figures", "visits", "report", "staff", "family", "reply", "admin", "roster")
 OPEN_PAGES = frozenset({"login", "reply"})  # for anyone, signed in or not
 
 

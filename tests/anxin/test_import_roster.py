@@ -139,7 +139,7 @@ def test_a_messy_roster_dry_run_then_real_then_again(
     assert (residents["rows"], residents["imported"], residents["rejected"]) == (8, 3, 5)
     assert residents["errors"] == [
         {"row": 5, "column": "身份证号", "reason": "id_check_digit"},
-        {"row": 6, "column": "身份证号", "reason": "id_repeats_row_2"},
+        {"row": 6, "column": "身份证号", "reason": "id_repeats", "repeats_row": 2},
         {"row": 7, "column": "姓名", "reason": "required"},
         {"row": 8, "column": "服务站", "reason": "station_unknown"},
         {"row": 9, "column": "出生日期", "reason": "birth_date_disagrees_with_id"},

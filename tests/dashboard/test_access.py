@@ -12,8 +12,10 @@ reach both; ``city`` reaches only the figures and reports.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from alerts.lifecycle import AlertState
+from dispatch.roster_files import write_template
 from tests.dashboard.world import ACCOUNTS, Platform
 
 CITY_WIDE = {"admin", "supervisor"}  # desk users of no district
@@ -43,6 +46,14 @@ class Case:
 
 
 OUTBOX = {"kind": "outbox", "target": "z"}  # a contact channel that needs no server
+
+
+def roster_template() -> bytes:
+    """Return the blank roster workbook (a preview of it changes nothing)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "roster.xlsx"
+        write_template(path)
+        return path.read_bytes()
 
 
 def case(method: str, path: str, allowed: set[str], body: Any = None) -> Case:
@@ -126,6 +137,7 @@ CASES = [
     case("GET", "/api/figures?district=北岗区", FIGURES),
     case("GET", "/api/reports/monthly?month=2026-11", FIGURES),
     case("GET", "/api/reports/monthly?month=2026-11&district=东湖区", FIGURES),
+    case("POST", "/api/admin/roster?dry_run=true", {"admin"}, roster_template()),
     case("GET", "/api/users/{u2}/duty", {"admin", "supervisor"}),
     case(
         "PUT", "/api/users/{u2}/duty", {"admin", "supervisor"}, {"on_duty": True, "notify_url": "json://127.0.0.1:9/x"}
@@ -261,7 +273,8 @@ def test_every_role_on_every_endpoint(client: TestClient, login, objects, role: 
     schema = client.get("/openapi.json").json()
     for c in CASES:
         path = c.path.format(**objects)
-        response = client.request(c.method, path, json=c.body, headers=login(role))
+        sent = {"content": c.body} if isinstance(c.body, bytes) else {"json": c.body}
+        response = client.request(c.method, path, **sent, headers=login(role))
         if role in c.allowed:
             # Allowed may still meet a state conflict (a move the alert's state refuses): never 401/403/404.
             assert response.status_code in (200, 201, 204, 409), (role, c.method, path, response.text)
@@ -303,7 +316,8 @@ def test_the_city_reads_no_person(client: TestClient, login, objects) -> None:
 
 def test_signed_out_requests_are_refused(client: TestClient, objects) -> None:
     for c in CASES:
-        response = client.request(c.method, c.path.format(**objects), json=c.body)
+        sent = {"content": c.body} if isinstance(c.body, bytes) else {"json": c.body}
+        response = client.request(c.method, c.path.format(**objects), **sent)
         assert response.status_code == 401, (c.method, c.path)
 
 

@@ -25,7 +25,7 @@ def planned(pool: ConnectionPool[Any]) -> dict[str, int]:
     """Run the planner once; return each resident's planned visit."""
     with pool.connection() as conn:
         report = run_visit_planning(conn, datetime.now(UTC))
-        assert (report.scheduled, report.assigned) == (2, 2)
+        assert (report.scheduled, report.assigned) == (3, 3)  # r1, r2 and r4 (the second district)
         rows = conn.execute("SELECT resident_id, id FROM visits WHERE status = 'planned'").fetchall()
     return {str(r): int(v) for r, v in rows}
 
@@ -102,7 +102,10 @@ def test_supervisors_see_the_overdue_first_and_what_was_done(
     assert client.post(f"/api/visits/{planned['r1']}/done", json=quiet, headers=login("staff1")).status_code == 200
 
     open_ = client.get("/api/visits", headers=login("supervisor")).json()
-    assert [(v["resident_id"], v["overdue"], v["staff_name"]) for v in open_] == [("r2", True, "李护理")]
+    assert [(v["resident_id"], v["overdue"], v["staff_name"]) for v in open_] == [
+        ("r2", True, "李护理"),  # overdue first
+        ("r4", False, "周护理"),  # the second district's, not yet due
+    ]
     done = client.get("/api/visits?status=done&days=7", headers=login("supervisor")).json()
     assert [(v["resident_id"], v["staff_name"], v["notes"]) for v in done] == [("r1", "王护理", "一切安好")]
     assert done[0]["findings"]["wellbeing"] == "good"

@@ -31,6 +31,7 @@ from gateway.mqtt import BrokerAddress, MqttConnection
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
 PASSWORD_HASH = hash_password(PASSWORD)  # once: scrypt is slow on purpose
+ROSTER_KEY = b"roster-id-key-for-tests-0123456789"
 
 # username → (role, staff id, residents)
 ACCOUNTS: dict[str, tuple[RoleName, str | None, tuple[str, ...]]] = {
@@ -166,7 +167,7 @@ class Platform:
 
     def actions(self) -> Actions:
         """Bundle the services for `create_app`."""
-        return Actions(alerts=self.alerts, dispatch=self.flow)
+        return Actions(alerts=self.alerts, dispatch=self.flow, roster_key=ROSTER_KEY)
 
     def raise_alert(self, resident_id: str = "r1", kind: str = "sos") -> int:
         """Raise an alert as a detector would; return its id."""

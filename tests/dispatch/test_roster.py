@@ -138,7 +138,7 @@ def test_bad_rows_are_refused_with_row_column_and_reason_and_the_rest_go_through
         (3, "身份证号", "id_check_digit"),
         (4, "出生日期", "birth_date_disagrees_with_id"),
         (5, "姓名", "required"),
-        (6, "身份证号", "id_repeats_row_2"),
+        (6, "身份证号", "id_repeats"),
         (7, "老人类别", "category_unknown"),
         (8, "服务站", "required"),
     ]
