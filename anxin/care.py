@@ -196,7 +196,7 @@ class Care:
         }
         message = DeskMessage(action.alert_id, "escalation", action.key, event, params, data={"action": action.action})
         with self._pool.connection() as conn:
-            people = on_duty_supervisors(conn)
+            people = on_duty_supervisors(conn, action.resident_id)
         if not people:
             self.desk.record(message, "supervisor", "none", False, "no supervisor on duty", now)
             return

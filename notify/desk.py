@@ -168,11 +168,13 @@ class DeskNotifier:
         return {str(r[0]) for r in rows}
 
 
-def on_duty_supervisors(conn: psycopg.Connection[Any]) -> list[Person]:
-    """List the active, on-duty supervisors with the URL that reaches each."""
+def on_duty_supervisors(conn: psycopg.Connection[Any], resident_id: str | None = None) -> list[Person]:
+    """List the active, on-duty supervisors who answer for a resident (their district's, and the city-wide ones)."""
     rows = conn.execute(
-        "SELECT id, display_name, notify_url, locale FROM users"
-        " WHERE role = 'supervisor' AND active AND on_duty ORDER BY id"
+        "SELECT u.id, u.display_name, u.notify_url, u.locale FROM users u"
+        " WHERE u.role = 'supervisor' AND u.active AND u.on_duty AND (u.district_id IS NULL OR u.district_id ="
+        " (SELECT d.district_id FROM resident_districts d WHERE d.resident_id = %s)) ORDER BY u.id",
+        (resident_id,),
     ).fetchall()
     return [
         Person(f"supervisor:u{uid}", name, url, "en" if locale.startswith("en") else "zh")

@@ -159,3 +159,20 @@ def test_masked_urls_keep_no_secrets() -> None:
     assert masked("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET") == "https://qyapi.weixin.qq.com/…"
     assert masked("wecombot://SECRETKEY") == "wecombot://…"
     assert masked("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
+
+
+def test_a_district_supervisor_is_told_only_of_their_own_district(
+    wired: tuple[Care, AlertService], http_receiver: HttpReceiver, db_url: str
+) -> None:
+    care, alerts = wired
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO users (username, display_name, password_hash, role, district_id, notify_url)"
+            " SELECT 'north_sup', '北岗主管', password_hash, 'supervisor',"
+            " (SELECT id FROM districts WHERE name = '北岗区'), %s FROM users WHERE username = 'supervisor'",
+            (f"http://{http_receiver.url}/north",),
+        )
+    _sos(care)  # r1 lives in 东湖区
+    alerts.run_due(datetime.now(UTC) + timedelta(minutes=2, seconds=5))
+    assert len(http_receiver.to("/sup")) == 1, "the city-wide supervisor is told"
+    assert http_receiver.to("/north") == [], "another district's supervisor is not woken for it"
