@@ -120,6 +120,16 @@ async function carryOut(page, card) {
   return { afterAccept, done: (await done.innerText()).trim() };
 }
 
+// A live message may redraw the task list between two reads; a box is read once the element is drawn again.
+async function boxOf(locator) {
+  for (let i = 0; i < 50; i += 1) {
+    const box = await locator.boundingBox();
+    if (box) return box;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error("no box for " + locator);
+}
+
 async function staffPhones() {
   const { offer, offeredTo } = await desk();
   const zh = await open("staff1", "zh-CN");
@@ -129,8 +139,8 @@ async function staffPhones() {
   out.bodyFontPx = await bodyFont(zh);
   out.acceptFontPx = await card.locator("[data-testid=task-accept]").evaluate((b) => parseFloat(getComputedStyle(b).fontSize));
   out.declineFontPx = await card.locator("[data-testid=task-decline]").evaluate((b) => parseFloat(getComputedStyle(b).fontSize));
-  const acceptBox = await card.locator("[data-testid=task-accept]").boundingBox();
-  const declineBox = await card.locator("[data-testid=task-decline]").boundingBox();
+  const acceptBox = await boxOf(card.locator("[data-testid=task-accept]"));
+  const declineBox = await boxOf(card.locator("[data-testid=task-decline]"));
   out.declineGapPx = declineBox.y - (acceptBox.y + acceptBox.height);
   await zh.screenshot({ path: `${SHOTS}/staff-offer-zh.png`, fullPage: true });
   await card.locator("[data-testid=task-decline]").click();
