@@ -67,7 +67,8 @@ try {
   const linked = staff.locator(`[data-testid=staff-task][data-assignment-id="${TASK}"]`);
   result.highlighted = await staff.locator("[data-testid=staff-task].highlight").getAttribute("data-assignment-id");
   await staff.waitForTimeout(1200);  // what the staff member sees once the page has settled
-  const box = await linked.boundingBox();
+  let box = await linked.boundingBox();
+  for (let i = 0; i < 20 && box === null; i += 1) { await staff.waitForTimeout(100); box = await linked.boundingBox(); }  // mid-redraw
   result.linkedInView = box !== null && box.y >= 0 && box.y < PHONE.height;
   result.bodyFontPx = await staff.evaluate(() => parseFloat(getComputedStyle(document.querySelector("main p")).fontSize));
   result.acceptFontPx = await linked.locator("[data-testid=task-accept]").evaluate((b) => parseFloat(getComputedStyle(b).fontSize));
