@@ -46,9 +46,16 @@ function dayStatus(today, trouble) {
   return lines;
 }
 
+// What the device is, in the family's words: the bracelet, or a sensor by its kind and room ("卫生间 · 活动").
+function deviceName(d) {
+  if (d.kind !== "sensor") return t("device." + d.kind);
+  const kind = t("family.sensor." + (d.sensor_kind || "other"));
+  return d.room ? `${t("room." + d.room)} · ${kind}` : kind;
+}
+
 function deviceTag(d) {
   const badge = icons?.deviceBadge?.(d);
-  if (badge instanceof Node) return badge;
+  if (badge instanceof Node) return el("span", { class: "device-line", "data-testid": "device-named" }, deviceName(d), " ", badge);
   const state = deviceState(d);
   const battery = d.battery !== null && d.battery !== undefined ? ` · ${t("family.battery", { pct: d.battery })}` : "";
   return el("span", { class: state === "online" && !d.low_battery ? "tag" : "tag error", "data-testid": "device-tag", dataset: { state } },
@@ -64,7 +71,7 @@ async function relative(r) {
       ...dayStatus(today, braceletTrouble(detail.devices)),
       el("br"), t("family.steps"), ": ", today.steps ?? "—", " · ", t("chart.hr"), ": ", today.heart_rate_avg ? today.heart_rate_avg.toFixed(0) : "—",
       el("br"), t("family.last_activity"), ": ", fmtTime(today.last_activity_at, true)),
-    el("p", {}, detail.devices.map(deviceTag)),
+    el("ul", { class: "devices" }, detail.devices.map((d) => el("li", {}, deviceTag(d)))),
     el("h3", {}, t("family.recent_alerts")),
     alerts.length ? el("ol", { class: "alerts" }, alerts.map(alertItem)) : el("p", { class: "muted" }, t("family.no_alerts")));
 }
