@@ -191,7 +191,8 @@ class DispatchFlow:
         """Rank the staff for a resident without assigning anyone (the operator console's list)."""
         with self._connect() as conn:
             place = load_resident_place(conn, resident_id)
-            return rank(place, load_staff(conn, now), raised_at=raised_at, now=now, policy=self._policy)
+            staff = load_staff(conn, now, resident_id)
+            return rank(place, staff, raised_at=raised_at, now=now, policy=self._policy)
 
     def assign(
         self,
@@ -395,7 +396,8 @@ def _claim_candidate(
         r[0] for r in conn.execute("SELECT staff_id FROM dispatch_assignments WHERE dispatch_id = %s", (dispatch.id,))
     )
     place = load_resident_place(conn, dispatch.resident_id)
-    ranking = rank(place, load_staff(conn, now), raised_at=dispatch.raised_at, now=now, policy=policy, exclude=tried)
+    staff = load_staff(conn, now, dispatch.resident_id)
+    ranking = rank(place, staff, raised_at=dispatch.raised_at, now=now, policy=policy, exclude=tried)
     chosen = _choose(ranking, staff_id)
     if chosen is None:
         conn.execute("UPDATE dispatches SET state = 'escalated' WHERE id = %s", (dispatch.id,))

@@ -100,14 +100,19 @@ SELECT s.id, s.name, s.role, s.status, s.last_lat, s.last_lon, s.last_seen_at,
        st.id, st.name, st.lat, st.lon, st.area_type,
        EXISTS (SELECT 1 FROM shifts sh WHERE sh.staff_id = s.id AND sh.starts_at <= %(now)s AND sh.ends_at > %(now)s)
 FROM staff s JOIN stations st ON st.id = s.station_id
-WHERE s.active
+WHERE s.active AND (
+    -- for a resident, the staff of their district (a district's centre sends its own); all when they have none
+    %(resident)s::text IS NULL
+    OR (SELECT d.district_id FROM resident_districts d WHERE d.resident_id = %(resident)s::text) IS NULL
+    OR st.district_id = (SELECT d.district_id FROM resident_districts d WHERE d.resident_id = %(resident)s::text)
+)
 ORDER BY s.id
 """
 
 
-def load_staff(conn: Conn, now: datetime) -> list[StaffMember]:
-    """Load every staff member with their station and whether a shift covers ``now``."""
-    return [_staff_member(row) for row in conn.execute(_STAFF_SQL, {"now": now})]
+def load_staff(conn: Conn, now: datetime, for_resident: str | None = None) -> list[StaffMember]:
+    """Load the staff (of a resident's district, if one is named) with their station and whether on shift."""
+    return [_staff_member(row) for row in conn.execute(_STAFF_SQL, {"now": now, "resident": for_resident})]
 
 
 def _staff_member(row: tuple[Any, ...]) -> StaffMember:

@@ -245,3 +245,23 @@ def test_a_reported_position_is_stored_and_published(connect: Any, db_url: str) 
     ]
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT last_lat, last_lon FROM staff WHERE id = 's2'").fetchone() == (HOME.lat, HOME.lon)
+
+
+def test_a_district_sends_its_own_staff(connect: Any, db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        east = conn.execute("INSERT INTO districts (name) VALUES ('东区') RETURNING id").fetchone()
+        west = conn.execute("INSERT INTO districts (name) VALUES ('西区') RETURNING id").fetchone()
+        assert east is not None and west is not None
+        conn.execute("UPDATE stations SET district_id = %s WHERE id = 'st1'", east)
+        add_station(conn, Station("st9", "西区站", north_of(HOME, 5), AreaType.CITY))
+        conn.execute("UPDATE stations SET district_id = %s WHERE id = 'st9'", west)
+        add_staff(conn, "w1", "西区护理员", Role.CAREGIVER, "st9")
+        add_shift(conn, "w1", T0 - timedelta(hours=1), T0 + timedelta(hours=8))
+        conn.execute(
+            "UPDATE staff SET last_lat = %s, last_lon = %s, last_seen_at = %s WHERE id = 'w1'", (HOME.lat, HOME.lon, T0)
+        )
+        conn.execute("UPDATE residents SET station_id = 'st1' WHERE id = 'r1'")
+    flow = flow_for(connect, Recorder())
+    ranking = flow.preview("r1", T0, T0)
+    assert "w1" not in {c.staff.id for c in ranking.candidates}, "the nearest is another district's: not ours to send"
+    assert flow.assign("a1", "r1", raised_at=T0, actor="op", now=T0).staff_id == "s1"
