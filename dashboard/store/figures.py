@@ -3,7 +3,8 @@
 Every alert raised in the period is judged twice, once for the desk's answer and once for the arrival of
 staff, and each judgement is one of a few codes. The figures are then counted per group from those codes:
 overall, per severity, per station, per area (city / countryside: their promise differs) and per local day
-(the trend). A failure stays in the denominator; it is never filtered out.
+(the trend). A failure stays in the denominator; it is never filtered out. Drills (residents ``drill-…``,
+`anxin drill`) are rehearsals and are left out.
 
 Answer (did the desk acknowledge within 60 s?):
 
@@ -59,6 +60,7 @@ WITH scope AS (
            make_interval(mins => a.promise_minutes) AS promise
     FROM alerts a LEFT JOIN residents r ON r.id = a.resident_id
     WHERE a.raised_at >= %(since)s AND a.raised_at < %(until)s
+      AND a.resident_id NOT LIKE 'drill-%%'  -- a drill (anxin drill) rehearses the desk; it is not the service
 ), placed AS (
     SELECT s.*, coalesce(sent.station_id, home.station_id) AS station_id, home.district
     FROM scope s

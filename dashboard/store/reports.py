@@ -22,7 +22,8 @@ _RESIDENT_STATION = """
 WITH scoped AS (
     SELECT r.*, home.station_name, home.district
     FROM residents r JOIN resident_districts home ON home.resident_id = r.id
-    WHERE %(district)s::text IS NULL OR home.district = %(district)s::text
+    WHERE (%(district)s::text IS NULL OR home.district = %(district)s::text)
+      AND r.id NOT LIKE 'drill-%%'  -- drills (anxin drill) are rehearsals, not the service the bureau counts
 )
 """
 

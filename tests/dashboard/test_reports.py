@@ -101,6 +101,10 @@ def _seed(conn: psycopg.Connection[Any]) -> None:
         device="b-rb1",
     )
     _alert(conn, 5, "ra1", "sos", 4, 15, T - timedelta(days=30), ack=10, closed=600, state="cancelled")
+    conn.execute(
+        "INSERT INTO residents (id, name, station_id, lat, lon) VALUES ('drill-r-x', '【演练】', 's1', 31.86, 117.27)"
+    )
+    _alert(conn, 6, "drill-r-x", "sos", 4, 15, T, closed=300, state="cancelled")  # a drill: never counted
     for resident, due, status in (
         ("ra1", T + timedelta(days=10), "done"),
         ("ra2", T + timedelta(days=15), "planned"),
