@@ -3,7 +3,9 @@
 * **Families** are told at once when an urgent alert (high or critical) is raised, again when the
   escalation ladder reaches them, when a staff member takes the task (named, with the ETA in minutes)
   and arrives; when the alert closes, the chain stops and every contact already told gets an all clear
-  with the outcome. Every notice has an idempotency key, so the paths that may tell the same thing tell it once.
+  with the outcome. Notices are recorded on the alert path and sent by the care thread, woken at once
+  (`Care.run`), so an SOS never waits behind a mail server. Every notice has an idempotency key, so
+  the paths that may tell the same thing tell it once.
 * **The desk**: an escalation re-alarms every console (the published change does that), then the
   on-duty supervisors are told on their own channels, and a missed promise tells them too; each step
   is recorded with whom it reached (`notify.desk`).
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -111,10 +114,12 @@ class Care:
         self.public_url = (settings.public_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
         self._task_secret = local_secret(settings, "reply_secret")
         senders = ChannelSenders(local_secret(settings, "webhook_secret"), settings.mail_url, outbox=pool.connection)
+        self._wake = threading.Event()  # a notice was recorded: the care thread sends it now, not on its next round
         self.notifier = FamilyNotifier(
             pool.connection,
             senders,
             NotifySettings(reply_secret=self._task_secret, reply_url=f"{self.public_url}/reply/{{token}}"),
+            on_recorded=self.wake,
         )
         self.desk = DeskNotifier(pool.connection, senders)
         self.flow = DispatchFlow(
@@ -287,6 +292,20 @@ class Care:
         return all(r.ok for r in self.desk.tell([person], message, now))
 
     # --- clocks -----------------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make the care thread do its round now (a notice was recorded, or the platform is stopping)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Send notices as soon as they are recorded, and do the rounds every ``interval_s``, until stopped."""
+        while not stop.is_set():
+            self._wake.wait(interval_s)
+            self._wake.clear()
+            try:
+                self.run_due()
+            except Exception:
+                LOG.exception("notices and offers failed; trying again in %.0f s", interval_s)
 
     def run_due(self) -> None:
         """Send due notices, move unanswered offers on, and close what a crash left open."""

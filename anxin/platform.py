@@ -198,7 +198,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         threads = [
             _thread("detection", pipeline.run, stop),
             _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
-            _thread("care", _every(settings.care_interval_s, care.run_due, "notices and offers"), stop),
+            _thread("care", lambda s: care.run(s, settings.care_interval_s), stop),
             _thread(
                 "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
             ),
@@ -223,6 +223,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             yield platform
         finally:
             stop.set()
+            care.wake()  # its thread waits on its own wake-up, not on ``stop``
             for thread in reversed(threads):
                 thread.join(30)
 

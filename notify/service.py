@@ -104,19 +104,32 @@ class _Due:
 class FamilyNotifier:
     """Tell contacts of notices, follow up on silence, and record their replies."""
 
-    def __init__(self, connect: Connect, sender: Sender, settings: NotifySettings) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        sender: Sender,
+        settings: NotifySettings,
+        *,
+        on_recorded: Callable[[], None] | None = None,
+    ) -> None:
         self._connect = connect
         self._sender = sender
         self._settings = settings
+        # Where sending happens: None sends at once in the caller's thread; the platform hands in a wake-up of
+        # its care thread, so the alert path never waits on an SMTP server or a webhook (5 s timeouts).
+        self._on_recorded = on_recorded
 
     def notify(self, notice: Notice, now: datetime) -> int:
-        """Record a notice once per key, plan its deliveries, and send what is due now; return its id."""
+        """Record a notice once per key and plan its deliveries; send what is due (or wake the sender)."""
         _check_params(notice.event, notice.params)
         with self._connect() as conn:
             notice_id, created = _insert_notice(conn, notice, now)
             if created:
                 _plan_deliveries(conn, notice_id, notice, load_contacts(conn, notice.resident_id), now)
-        self.run_due(now)
+        if self._on_recorded is None:
+            self.run_due(now)
+        else:
+            self._on_recorded()
         return notice_id
 
     def run_due(self, now: datetime) -> RunReport:

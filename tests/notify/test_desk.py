@@ -8,6 +8,8 @@ with ``now`` passed in, so minutes pass in a second.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -139,6 +141,7 @@ def test_resolving_at_the_desk_frees_the_staff_and_stops_the_chain(
                 (f"http://{http_receiver.url}{path}", position),
             )
     alert_id = _sos(care)  # the son is told first; the daughter waits her turn in the chain
+    care.notifier.run_due(datetime.now(UTC))  # what the woken care thread does at once
     alerts.transition(alert_id, AlertState.ACKNOWLEDGED, "operator:u3")
     now = datetime.now(UTC)
     offer = care.flow.assign(str(alert_id), "r1", raised_at=now, actor="operator:u3", now=now)
@@ -176,3 +179,29 @@ def test_a_district_supervisor_is_told_only_of_their_own_district(
     alerts.run_due(datetime.now(UTC) + timedelta(minutes=2, seconds=5))
     assert len(http_receiver.to("/sup")) == 1, "the city-wide supervisor is told"
     assert http_receiver.to("/north") == [], "another district's supervisor is not woken for it"
+
+
+def test_the_alert_path_records_family_notices_and_leaves_the_sending_to_the_care_thread(
+    wired: tuple[Care, AlertService], http_receiver: HttpReceiver, db_url: str
+) -> None:
+    care, _ = wired
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO contact_channels (contact_id, position, kind, target) SELECT id, 1, 'webhook', %s"
+            " FROM emergency_contacts WHERE resident_id = 'r1'",
+            (f"http://{http_receiver.url}/family",),
+        )
+    _sos(care)
+    assert http_receiver.to("/family") == [], "detection does not wait on the family's channel"
+    stop = threading.Event()
+    worker = threading.Thread(target=care.run, args=(stop, 60.0))  # a long round: only the wake-up can send
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not http_receiver.to("/family") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        care.wake()
+        worker.join(10)
+    assert len(http_receiver.to("/family")) == 1
