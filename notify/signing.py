@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from notify.errors import SignatureError, TokenError
 
@@ -92,29 +92,40 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_reply_token(secret: str | bytes, delivery_id: int, answer: str, expires_at: datetime) -> str:
-    """Sign a reply link's token for one delivery and one answer."""
-    if answer not in ANSWERS:
-        raise TokenError(f"unknown answer {answer!r}")
-    payload = json.dumps(
-        {"d": delivery_id, "a": answer, "e": int(expires_at.timestamp())}, separators=(",", ":")
-    ).encode()
-    return f"{_b64(payload)}.{_b64(_mac(signing_key(secret), b'reply.' + payload))}"
+def _sign(secret: str | bytes, purpose: bytes, fields: dict[str, object], expires_at: datetime) -> str:
+    """Sign a link token: the fields and expiry as JSON, and a MAC bound to the link's purpose."""
+    payload = json.dumps({**fields, "e": int(expires_at.timestamp())}, separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_mac(signing_key(secret), purpose + b'.' + payload))}"
 
 
-def read_reply_token(secret: str | bytes, token: str, now: datetime) -> ReplyClaim:
-    """Verify a reply token and return what it claims; refuse forged or expired ones."""
+def _verify(secret: str | bytes, purpose: bytes, token: str, now: datetime) -> tuple[dict[str, Any], datetime]:
+    """Check a link token's MAC (for this purpose only) and expiry; return its fields and expiry."""
+    what = purpose.decode()
     try:
         payload_text, mac_text = token.split(".")
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except ValueError as exc:
-        raise TokenError("malformed reply token") from exc
-    if not hmac.compare_digest(mac, _mac(signing_key(secret), b"reply." + payload)):
-        raise TokenError("reply token signature does not match")
+        raise TokenError(f"malformed {what} token") from exc
+    if not hmac.compare_digest(mac, _mac(signing_key(secret), purpose + b"." + payload)):
+        raise TokenError(f"{what} token signature does not match")
     fields = json.loads(payload)
-    claim = ReplyClaim(int(fields["d"]), str(fields["a"]), datetime.fromtimestamp(int(fields["e"]), UTC))
-    if now >= claim.expires_at:
-        raise TokenError("reply link has expired")
+    expires_at = datetime.fromtimestamp(int(fields["e"]), UTC)
+    if now >= expires_at:
+        raise TokenError(f"{what} link has expired")
+    return fields, expires_at
+
+
+def make_reply_token(secret: str | bytes, delivery_id: int, answer: str, expires_at: datetime) -> str:
+    """Sign a reply link's token for one delivery and one answer."""
+    if answer not in ANSWERS:
+        raise TokenError(f"unknown answer {answer!r}")
+    return _sign(secret, b"reply", {"d": delivery_id, "a": answer}, expires_at)
+
+
+def read_reply_token(secret: str | bytes, token: str, now: datetime) -> ReplyClaim:
+    """Verify a reply token and return what it claims; refuse forged or expired ones."""
+    fields, expires_at = _verify(secret, b"reply", token, now)
+    claim = ReplyClaim(int(fields["d"]), str(fields["a"]), expires_at)
     if claim.answer not in ANSWERS:
         raise TokenError(f"unknown answer {claim.answer!r}")
     return claim
@@ -131,23 +142,10 @@ class TaskClaim:
 
 def make_task_token(secret: str | bytes, assignment_id: int, staff_id: str, expires_at: datetime) -> str:
     """Sign the token of a link that opens one task offer on the staff member's phone."""
-    payload = json.dumps(
-        {"t": assignment_id, "s": staff_id, "e": int(expires_at.timestamp())}, separators=(",", ":")
-    ).encode()
-    return f"{_b64(payload)}.{_b64(_mac(signing_key(secret), b'task.' + payload))}"
+    return _sign(secret, b"task", {"t": assignment_id, "s": staff_id}, expires_at)
 
 
 def read_task_token(secret: str | bytes, token: str, now: datetime) -> TaskClaim:
-    """Verify a task link's token and return what it claims; refuse forged or expired ones."""
-    try:
-        payload_text, mac_text = token.split(".")
-        payload, mac = _unb64(payload_text), _unb64(mac_text)
-    except ValueError as exc:
-        raise TokenError("malformed task token") from exc
-    if not hmac.compare_digest(mac, _mac(signing_key(secret), b"task." + payload)):
-        raise TokenError("task token signature does not match")
-    fields = json.loads(payload)
-    claim = TaskClaim(int(fields["t"]), str(fields["s"]), datetime.fromtimestamp(int(fields["e"]), UTC))
-    if now >= claim.expires_at:
-        raise TokenError("task link has expired")
-    return claim
+    """Verify a task link's token and return what it claims; a reply token is not one (its MAC differs)."""
+    fields, expires_at = _verify(secret, b"task", token, now)
+    return TaskClaim(int(fields["t"]), str(fields["s"]), expires_at)

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from notify.errors import SignatureError, TokenError
 from notify.rules import Link, RetryPolicy, next_in_chain, quiet_until
-from notify.signing import make_reply_token, read_reply_token, sign_webhook, verify_webhook
+from notify.signing import (
+    make_reply_token,
+    make_task_token,
+    read_reply_token,
+    read_task_token,
+    sign_webhook,
+    verify_webhook,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
@@ -113,3 +120,15 @@ def test_reply_tokens_verify_and_expire() -> None:
         read_reply_token(SECRET, "garbage", T0)
     with pytest.raises(TokenError):
         make_reply_token(SECRET, 1, "maybe", T0)
+
+
+def test_task_tokens_verify_expire_and_are_no_reply_tokens() -> None:
+    token = make_task_token(SECRET, 7, "s3", T0 + timedelta(hours=12))
+    claim = read_task_token(SECRET, token, T0)
+    assert (claim.assignment_id, claim.staff_id) == (7, "s3")
+    with pytest.raises(TokenError):
+        read_task_token(SECRET, token, T0 + timedelta(hours=13))
+    with pytest.raises(TokenError):
+        read_reply_token(SECRET, token, T0)  # signed for another purpose: not a reply link
+    with pytest.raises(TokenError):
+        read_task_token(SECRET, make_reply_token(SECRET, 7, "going", T0 + timedelta(hours=1)), T0)
