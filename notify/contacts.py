@@ -92,11 +92,7 @@ def save_contact(conn: Conn, resident_id: str, contact: Contact) -> int:
         ),
     ).fetchone()
     assert row is not None
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO contact_channels (contact_id, position, kind, target) VALUES (%s, %s, %s, %s)",
-            [(row[0], i, ch.kind.value, ch.target) for i, ch in enumerate(c.channels, start=1)],
-        )
+    replace_channels(conn, int(row[0]), c.channels)
     return int(row[0])
 
 

@@ -1,56 +1,16 @@
-"""Users: admins create them and link family members and staff to what they may reach."""
+"""Users: a desk user's duty and escalation channel. Accounts are made and changed at /api/admin/users."""
 
 from __future__ import annotations
 
-import psycopg
 from fastapi import APIRouter, HTTPException, status
 
-from dashboard.deps import Admin, Audit, Conn, CurrentUser
+from dashboard.deps import Audit, Conn, CurrentUser
 from dashboard.roles import RoleName
-from dashboard.routes.auth import public_user
-from dashboard.schemas.users import DutyPublic, DutyUpdate, UserCreate, UserPublic
-from dashboard.security import hash_password
+from dashboard.schemas.users import DutyPublic, DutyUpdate
 from dashboard.store import users
 from notify.desk import masked
 
 router = APIRouter(prefix="/api/users", tags=["users"])
-
-
-@router.get("")
-def list_users(_: Admin, conn: Conn) -> list[UserPublic]:
-    """List active users."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM users WHERE active ORDER BY id")]
-    found = (users.user_by_id(conn, i) for i in ids)
-    return [public_user(u) for u in found if u is not None]
-
-
-@router.post("", status_code=201, responses={409: {}, 422: {}})
-def create_user(body: UserCreate, _: Admin, conn: Conn, log: Audit) -> UserPublic:
-    """Create a user."""
-    if body.role is RoleName.STAFF and not body.staff_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "staff_id_required", "field": "staff_id"})
-    try:
-        with conn.transaction():
-            user_id = users.create_user(
-                conn,
-                body.username,
-                body.display_name,
-                hash_password(body.password),
-                body.role,
-                staff_id=body.staff_id,
-                resident_ids=tuple(body.resident_ids),
-                contact_id=body.contact_id,
-                locale=body.locale,
-                district_id=body.district_id,
-            )
-    except psycopg.errors.UniqueViolation as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "username_taken", "field": "username"}) from exc
-    except psycopg.errors.ForeignKeyViolation as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "unknown_resident_or_contact"}) from exc
-    log("create", "user", user_id, {"role": body.role.value})
-    created = users.user_by_id(conn, user_id)
-    assert created is not None
-    return public_user(created)
 
 
 _DESK_ROLES = frozenset({RoleName.SUPERVISOR, RoleName.OPERATOR, RoleName.ADMIN})

@@ -53,22 +53,6 @@ class Session(BaseModel):
     user: UserPublic
 
 
-class UserCreate(BaseModel):
-    """A new user, made by an admin."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=10, max_length=256)
-    role: RoleName
-    staff_id: str | None = None
-    resident_ids: list[str] = []
-    contact_id: int | None = None
-    locale: str = "zh-CN"
-    district_id: int | None = None
-
-
 # An Apprise URL (wecombot://, dingtalk://, feishu://, mailto://, json:// …) or an http(s) webhook.
 CHANNEL_URL = r"^[a-z][a-z0-9+.-]*://\S+$"
 
