@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from dispatch.errors import NotFoundError
 from dispatch.people import Conn, load_staff, residents_by_risk
-from dispatch.places import Point, RiskClass, StaffMember, great_circle_km
+from dispatch.places import RiskClass, StaffMember
 
 VISIT_INTERVALS: Final[Mapping[RiskClass, timedelta]] = MappingProxyType(
     {
@@ -189,13 +189,10 @@ def is_overdue(due_at: datetime, now: datetime, grace: timedelta = OVERDUE_AFTER
     return due_at + grace < now
 
 
-def pick_visitor(home: Point, staff: Sequence[StaffMember], open_visits: Mapping[str, int]) -> StaffMember | None:
-    """Choose who visits a home: of the staff at the nearest station, the one with the fewest open visits."""
-    if not staff:
-        return None
-    stations = {m.station.id: m.station for m in staff}.values()
-    nearest = min(stations, key=lambda st: (great_circle_km(home, st.location), st.id))
-    return min((m for m in staff if m.station.id == nearest.id), key=lambda m: (open_visits.get(m.id, 0), m.id))
+def pick_visitor(station_id: str, staff: Sequence[StaffMember], open_visits: Mapping[str, int]) -> StaffMember | None:
+    """Choose who visits a resident: of the staff of their station, the one with the fewest open visits."""
+    theirs = [m for m in staff if m.station.id == station_id]
+    return min(theirs, key=lambda m: (open_visits.get(m.id, 0), m.id)) if theirs else None
 
 
 _VISIT_COLUMNS: Final = "id, resident_id, reason, due_at, status, signals, staff_id, done_at"
@@ -244,13 +241,14 @@ def assign_visits(conn: Conn, now: datetime) -> tuple[int, int]:
             "SELECT staff_id, count(*) FROM visits WHERE status = 'planned' AND staff_id IS NOT NULL GROUP BY staff_id"
         ).fetchall()
     )
+    # The resident's station has one definition (the roster's, else the nearest): the view resident_districts.
     open_visits = conn.execute(
-        "SELECT v.id, r.lat, r.lon FROM visits v JOIN residents r ON r.id = v.resident_id"
+        "SELECT v.id, d.station_id FROM visits v JOIN resident_districts d ON d.resident_id = v.resident_id"
         " WHERE v.status = 'planned' AND v.staff_id IS NULL ORDER BY v.due_at, v.id"
     ).fetchall()
     assigned = 0
-    for visit_id, lat, lon in open_visits:
-        visitor = None if lat is None or lon is None else pick_visitor(Point(lat, lon), staff, load)
+    for visit_id, station_id in open_visits:
+        visitor = None if station_id is None else pick_visitor(station_id, staff, load)
         if visitor is None:
             continue
         # The guard keeps a visit someone else assigned meanwhile (another planner, the desk) as it is.

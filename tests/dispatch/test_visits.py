@@ -167,14 +167,13 @@ def member(staff_id: str, station: Station) -> StaffMember:
     return StaffMember(staff_id, staff_id, Role.CAREGIVER, station, StaffStatus.AVAILABLE, on_shift=False)
 
 
-def test_the_visitor_is_the_least_loaded_at_the_nearest_station() -> None:
+def test_the_visitor_is_the_least_loaded_of_the_residents_station() -> None:
     staff = [member("e2", EAST), member("e1", EAST), member("w1", WEST)]
-    near_east = Point(31.21, 121.35)
-    assert pick_visitor(near_east, staff, {}).id == "e1"  # a tie goes to the first id
-    assert pick_visitor(near_east, staff, {"e1": 2, "e2": 1}).id == "e2"
-    assert pick_visitor(near_east, staff, {"e1": 5, "e2": 5, "w1": 0}).id == "e1"  # never the farther station
-    assert pick_visitor(Point(31.2, 121.0), staff, {"w1": 9}).id == "w1"
-    assert pick_visitor(near_east, [], {}) is None
+    assert pick_visitor("east", staff, {}).id == "e1"  # a tie goes to the first id
+    assert pick_visitor("east", staff, {"e1": 2, "e2": 1}).id == "e2"
+    assert pick_visitor("east", staff, {"e1": 5, "e2": 5, "w1": 0}).id == "e1"  # never another station's
+    assert pick_visitor("west", staff, {"w1": 9}).id == "w1"
+    assert pick_visitor("east", [], {}) is None
 
 
 def test_overdue_a_day_after_due() -> None:
@@ -256,3 +255,11 @@ def test_a_visit_closes_with_a_note_and_may_ask_for_a_follow_up(db_url: str) -> 
         assert complete_visit(conn, follow_up, worry, at + timedelta(days=1)) != follow_up  # a new one
         [again] = [v for v in visits_of(conn, "rb") if v.reason == "follow_up" and v.status == "planned"]
         assert again.due_at == at + timedelta(days=1) + FOLLOW_UP_AFTER
+
+
+def test_a_roster_station_outweighs_the_nearest(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        neighbourhood(conn)
+        conn.execute("UPDATE residents SET station_id = 'west' WHERE id = 'ra'")  # lives near east, served by west
+        run_visit_planning(conn, T0)
+        assert assignees(conn)[("ra", "scheduled")] == "w1"
