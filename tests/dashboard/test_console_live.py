@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +22,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
@@ -34,8 +31,8 @@ from dashboard.roles import RoleName
 from dashboard.store.users import create_user
 from dispatch.messages import StaffPosition, position_topic
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
-from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port, _sos_bridge, pytestmark
-from tests.dashboard.world import PASSWORD, PASSWORD_HASH, Platform, platform, seed, settings
+from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _sos_bridge, pytestmark
+from tests.dashboard.world import PASSWORD, PASSWORD_HASH, Platform, platform, seed, serve, settings
 
 __all__ = ["pytestmark"]  # the same skip as test_e2e: no Chromium, node or playwright-core, no test
 MOVED_TO = (31.2352, 121.4745)  # where staff member s1 reports being (WGS-84)
@@ -69,17 +66,10 @@ def desk(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[Desk]:
         _sos_bridge(bus, topic_prefix, world)
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
         app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            yield Desk(f"http://127.0.0.1:{port}", bus, world, root, topic_prefix)
+            with serve(app) as base:
+                yield Desk(base, bus, world, root, topic_prefix)
         finally:
-            server.should_exit = True
-            thread.join(10)
             bus.close()
 
 

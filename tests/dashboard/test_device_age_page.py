@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,14 +17,13 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
 from dashboard.app import create_app
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
-from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port, pytestmark
-from tests.dashboard.world import PASSWORD, platform, seed, settings
+from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, pytestmark
+from tests.dashboard.world import PASSWORD, platform, seed, serve, settings
 
 __all__ = ["pytestmark"]
 SCRIPT = Path(__file__).parent / "e2e" / "device_age.mjs"
@@ -90,17 +87,10 @@ def base(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[str]:
         )
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
         app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}"
+            with serve(app) as base:
+                yield base
         finally:
-            server.should_exit = True
-            thread.join(10)
             bus.close()
 
 

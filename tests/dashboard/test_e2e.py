@@ -12,8 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,13 +20,12 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
 from dashboard.app import create_app
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
-from tests.dashboard.world import PASSWORD, SECRET, platform, seed, settings
+from tests.dashboard.world import PASSWORD, SECRET, platform, seed, serve, settings
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "dashboard" / "web"
@@ -129,17 +126,10 @@ def _wired_here(db_url: str, mqtt_url: str, topic_prefix: str) -> Iterator[tuple
         _sos_bridge(bus, topic_prefix, world)
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
         app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}", bus
+            with serve(app) as base:
+                yield base, bus
         finally:
-            server.should_exit = True
-            thread.join(10)
             bus.close()
 
 

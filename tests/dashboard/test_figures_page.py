@@ -12,21 +12,18 @@ import json
 import os
 import re
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from dashboard.app import create_app
 from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port, pytestmark  # noqa: F401
 from tests.dashboard.test_figures import build
-from tests.dashboard.world import PASSWORD, seed, settings
+from tests.dashboard.world import PASSWORD, seed, serve, settings
 
 SHOTS_HERE = SHOTS / "figures"
 
@@ -40,16 +37,8 @@ def _serve(db_url: str, *, alerts: bool) -> Iterator[str]:
             build(conn, until=datetime.now(UTC))
     with ConnectionPool(db_url, min_size=1, max_size=4, open=True) as pool:
         dash = settings(tile_url=NO_TILES, tile_crs="gcj02", tile_attribution="© test tiles")
-        server = uvicorn.Server(uvicorn.Config(create_app(dash, pool), host="127.0.0.1", port=_free_port()))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{server.config.port}"
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        with serve(create_app(dash, pool)) as base:
+            yield base
 
 
 def _browse(base: str, **extra: str) -> dict[str, Any]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,14 +23,13 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.lifecycle import AlertState
 from dashboard.app import create_app
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
-from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, REPO, WEB, _free_port, pytestmark
-from tests.dashboard.world import PASSWORD, platform, seed, settings
+from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, REPO, WEB, pytestmark
+from tests.dashboard.world import PASSWORD, platform, seed, serve, settings
 
 __all__ = ["pytestmark"]  # the same skip as test_e2e: no Chromium, node or playwright-core, no test
 SHOTS = REPO / "test-artifacts" / "pages"
@@ -82,17 +79,10 @@ def served(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[Served]
             login_delay_base_s=WAIT_BASE_S,
         )
         app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            yield Served(f"http://127.0.0.1:{port}", [*names, dash.tile_attribution])
+            with serve(app) as base:
+                yield Served(base, [*names, dash.tile_attribution])
         finally:
-            server.should_exit = True
-            thread.join(10)
             bus.close()
 
 

@@ -9,21 +9,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
 from dashboard.app import create_app
 from tests.anxin.test_import_roster import ROWS, _book
-from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port
-from tests.dashboard.world import PASSWORD, Platform, RootedBroker, settings
+from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB
+from tests.dashboard.world import PASSWORD, Platform, RootedBroker, serve, settings
 
 needs_browser = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and (WEB / "node_modules" / "playwright-core").is_dir()),
@@ -35,15 +32,8 @@ needs_browser = pytest.mark.skipif(
 def served_url(pool: ConnectionPool[Any], world: Platform, broker: RootedBroker) -> Iterator[str]:
     """Serve the dashboard on a free port (the roster's key is the test world's)."""
     app = create_app(settings(tile_url=NO_TILES), pool, subscriber=broker, actions=world.actions())
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as base:
+        yield base
 
 
 def _count(pool: ConnectionPool[Any]) -> int:

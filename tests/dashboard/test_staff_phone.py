@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +23,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.lifecycle import AlertState
@@ -33,7 +30,7 @@ from dashboard.app import create_app
 from dispatch.visits import run_visit_planning
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
 from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _free_port, pytestmark  # noqa: F401
-from tests.dashboard.world import PASSWORD, Platform, platform, seed, settings
+from tests.dashboard.world import PASSWORD, Platform, platform, seed, serve, settings
 
 FIRST = (31.2355, 121.4801)  # where the phone is when the page opens
 SECOND = (31.2338, 121.4766)  # where it is when the task is accepted
@@ -60,17 +57,10 @@ def served(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[Served]
         world = platform(pool, bus.publish, topic_root=root)
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
         app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            yield Served(f"http://127.0.0.1:{port}", world, pool)
+            with serve(app) as base:
+                yield Served(base, world, pool)
         finally:
-            server.should_exit = True
-            thread.join(10)
             bus.close()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import uvicorn
 from psycopg_pool import ConnectionPool
 
 from alerts.findings import Finding
@@ -57,6 +61,24 @@ STAGES = {
     "resolved": AlertState.RESOLVED,
 }
 OUTCOMES = DISPATCH_OUTCOMES  # the composition root's table: the test wiring maps outcomes the same way
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a dashboard app with uvicorn on a free loopback port for the block; yield its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def settings(**overrides: Any) -> DashboardSettings:
