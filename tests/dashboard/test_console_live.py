@@ -94,7 +94,9 @@ def _actions(desk: Desk) -> dict[str, Callable[[], None]]:
     def decline() -> None:
         staff = _as_staff(desk.base, "staff1")
         try:
-            (task,) = [t for t in staff.get("/api/tasks").json() if t["state"] == "offered"]
+            listed = staff.get("/api/tasks")
+            assert listed.status_code == 200, listed.text
+            (task,) = [t for t in listed.json() if t["state"] == "offered"]
             answer = staff.post(f"/api/tasks/{task['assignment_id']}/decline", json={"reason": "在另一位老人家"})
             assert answer.status_code == 200, answer.text
         finally:
