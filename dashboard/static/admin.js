@@ -6,7 +6,8 @@ import * as L from "/vendor/leaflet/leaflet-src.esm.js";
 import { api, applyStrings, boot, config, el, explain, fmtTime, isZh, t, toast, wireHeader } from "./common.js";
 import { toTiles } from "./geo.js";
 
-const state = { tab: "residents", choices: null, rows: [], selected: null };
+// drawing counts the form's redraws: a redraw that waited on the server gives way to a later one.
+const state = { tab: "residents", choices: null, rows: [], selected: null, drawing: 0, drawn: undefined, rendering: 0 };
 const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6];
 const SEVERITIES = ["low", "medium", "high", "critical"];
 
@@ -124,7 +125,10 @@ async function renderResource(panel) {
   const list = el("div", { class: "card admin-list" });
   const form = el("div", { class: "card admin-form", id: "form" });
   panel.replaceChildren(el("div", { class: "admin-grid" }, list, form));
-  state.rows = await api(res.path);
+  const rendering = ++state.rendering;
+  const rows = await api(res.path);
+  if (rendering !== state.rendering) return;  // another tab or a later save drew the panel meanwhile
+  state.rows = rows;
   const head = el("tr", {}, res.columns.map(([name]) => el("th", {}, t("field." + name))));
   const body = state.rows.map((row) => el("tr", {
     class: `row${row.active === false ? " inactive" : ""}`, "aria-current": String(state.selected === row.id),
@@ -137,6 +141,8 @@ async function renderResource(panel) {
 }
 
 async function select(id) {
+  // The open row clicked again keeps its form (and whatever is typed in it, a contact being added too).
+  if (id !== null && id === state.selected && state.drawn === id) return;
   state.selected = id;
   document.querySelectorAll(".admin-list tr.row").forEach((r) => r.setAttribute("aria-current", String(r.dataset.testid === `row-${id}`)));
   await drawForm(document.getElementById("form"));
@@ -144,8 +150,11 @@ async function select(id) {
 
 async function drawForm(node) {
   const res = RESOURCES[state.tab];
+  const drawing = ++state.drawing;
+  state.drawn = state.selected;
   let row = state.rows.find((r) => r.id === state.selected) || null;
   if (row && res.detail) row = await api(`${res.path}/${row.id}`);
+  if (drawing !== state.drawing) return;  // another row was chosen (or the list redrawn) meanwhile
   const fields = res.fields(row);
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "form-error" });
   const grid = el("div", { class: "fields" }, fields.filter((f) => !(f.createOnly && row)).map((f) => fieldNode(f, row)));
