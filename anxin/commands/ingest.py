@@ -1,4 +1,11 @@
-"""`anxin ingest`: run one ingest worker against DATABASE_URL and MQTT_URL (scale out by running several)."""
+"""`anxin ingest`: run one store-only ingest worker against DATABASE_URL and MQTT_URL.
+
+What such a worker stores is not seen by detection: `anxin run`'s detectors take records from their
+own in-process worker, so an SOS that a separate worker took would be stored, acknowledged to the
+bracelet and never become an alert. Until detection reads the committed records from the database
+(partitioned `anxin alerts` processes), the command refuses to run unless `--store-only` says that is
+what is wanted (a backfill, a benchmark, a test of ingest itself).
+"""
 
 from __future__ import annotations
 
@@ -23,12 +30,23 @@ def register(sub: Any) -> None:
     """Add the `ingest` subcommand."""
     parser: argparse.ArgumentParser = sub.add_parser("ingest", help="run an ingest worker (DATABASE_URL, MQTT_URL)")
     parser.add_argument("--client-id", default=None, help="MQTT client id; one per worker, stable across restarts")
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="store without detection: what this worker takes never becomes an alert (not for live devices)",
+    )
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGINT or SIGTERM."""
+    if not args.store_only:
+        LOG.error(
+            "anxin ingest stores without detection: an SOS it took would never reach an operator. Run"
+            " `anxin run` for live devices; pass --store-only for a backfill, a benchmark or an ingest test"
+        )
+        return 2
     settings = load_settings()
     if not settings.database_url or not settings.mqtt_url:
         LOG.error("anxin ingest needs DATABASE_URL and MQTT_URL (or use `anxin run` for local services)")
