@@ -1,100 +1,191 @@
-"""Ingest counters, rendered in the Prometheus text exposition format."""
+"""Ingest counters and gauges as Prometheus metrics (``prometheus_client``), one registry per worker.
+
+Each worker keeps its own `CollectorRegistry` rather than the library's global one: tests and
+benchmarks run several workers in one process, and a second registration of the same name in the
+global registry would fail. A process serves the registry of its worker (`serve_metrics`, or the
+health server of `anxin.observability`, which adds ``/healthz`` and ``/readyz``).
+"""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final
+from wsgiref.simple_server import WSGIServer
 
-_LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from ingest.database import DbMode
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+# name (without the _total suffix) → help text; each counts messages
+_COUNTERS = {
+    "received": "Messages received from the broker",
+    "stored": "Rows committed",
+    "duplicates": "Messages already stored (resent or redelivered)",
+    "spooled": "Messages written to the disk spool while the database was down",
+    "replayed": "Spooled messages replayed into the database",
+    "urgent": "Urgent events sent on the alert path ahead of the batch",
+}
 
 
-@dataclass
 class Metrics:
-    """What one ingest worker has done since it started (thread-safe increments)."""
+    """What one ingest worker has done since it started, in a registry of its own (thread-safe)."""
 
-    received: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    spooled: int = 0
-    replayed: int = 0
-    batches: int = 0
-    urgent: int = 0
-    dead_lettered: Counter[str] = field(default_factory=Counter)
-    latency_sum: float = 0.0
-    latency_buckets: list[int] = field(default_factory=lambda: [0] * len(_LATENCY_BUCKETS))
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, worker: str = "ingest", registry: CollectorRegistry | None = None) -> None:
+        self.worker = worker
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._counters = {
+            name: Counter(f"anxin_ingest_{name}", text, ["worker"], registry=self.registry).labels(worker)
+            for name, text in _COUNTERS.items()
+        }
+        self._dead = Counter(
+            "anxin_ingest_dead_lettered",
+            "Messages dead-lettered, by reason",
+            ["worker", "reason"],
+            registry=self.registry,
+        )
+        self._batch = Histogram(
+            "anxin_ingest_batch_seconds",
+            "Time to commit one batch",
+            ["worker"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        ).labels(worker)
+        self._lag = Histogram(
+            "anxin_ingest_lag_seconds",
+            "From a batch's oldest message reaching the worker to its commit (replays included)",
+            ["worker"],
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        ).labels(worker)
+        self._urgent = Histogram(
+            "anxin_ingest_urgent_seconds",
+            "From an urgent event reaching the worker to its commit and hand-off to the alert path",
+            ["worker"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        ).labels(worker)
+        self._spool = Gauge(
+            "anxin_ingest_spool_bytes", "Bytes waiting in the disk spool", ["worker"], registry=self.registry
+        ).labels(worker)
+        self._mode = Gauge(
+            "anxin_database_mode",
+            "The database mode in use (1) and the others (0); none is 1 before the worker has read it",
+            ["mode"],
+            registry=self.registry,
+        )
+        for mode in DbMode:
+            self._mode.labels(mode.value).set(0)
 
-    def batch(self, seconds: float, stored: int, duplicates: int, dead: dict[str, int]) -> None:
-        """Count one committed batch."""
-        with self._lock:
-            self.batches += 1
-            self.stored += stored
-            self.duplicates += duplicates
-            self.dead_lettered.update(dead)
-            self.latency_sum += seconds
-            for i, bound in enumerate(_LATENCY_BUCKETS):
-                if seconds <= bound:
-                    self.latency_buckets[i] += 1
+    def count_received(self) -> None:
+        """Count one message taken from the broker."""
+        self._counters["received"].inc()
 
-    def render(self, worker: str) -> str:
-        """Return the counters in Prometheus text format."""
-        label = f'worker="{worker}"'
-        lines = []
-        for name, value, help_text in (
-            ("received", self.received, "Messages received from the broker"),
-            ("stored", self.stored, "Rows committed"),
-            ("duplicates", self.duplicates, "Messages already stored (resent or redelivered)"),
-            ("spooled", self.spooled, "Messages written to the disk spool while the database was down"),
-            ("replayed", self.replayed, "Spooled messages replayed into the database"),
-            ("urgent", self.urgent, "Urgent events sent on the alert path ahead of the batch"),
-        ):
-            lines += [
-                f"# HELP anxin_ingest_{name}_total {help_text}",
-                f"# TYPE anxin_ingest_{name}_total counter",
-                f"anxin_ingest_{name}_total{{{label}}} {value}",
-            ]
-        lines += [
-            "# HELP anxin_ingest_dead_lettered_total Messages dead-lettered, by reason",
-            "# TYPE anxin_ingest_dead_lettered_total counter",
-        ]
-        lines += [
-            f'anxin_ingest_dead_lettered_total{{{label},reason="{r}"}} {n}'
-            for r, n in sorted(self.dead_lettered.items())
-        ]
-        lines += [
-            "# HELP anxin_ingest_batch_seconds Time to commit one batch",
-            "# TYPE anxin_ingest_batch_seconds histogram",
-        ]
-        lines += [
-            f'anxin_ingest_batch_seconds_bucket{{{label},le="{b}"}} {n}'
-            for b, n in zip(_LATENCY_BUCKETS, self.latency_buckets, strict=True)
-        ]
-        lines += [
-            f'anxin_ingest_batch_seconds_bucket{{{label},le="+Inf"}} {self.batches}',
-            f"anxin_ingest_batch_seconds_sum{{{label}}} {self.latency_sum:.6f}",
-            f"anxin_ingest_batch_seconds_count{{{label}}} {self.batches}",
-        ]
-        return "\n".join(lines) + "\n"
+    def count_urgent(self) -> None:
+        """Count one urgent event sent ahead of the batch."""
+        self._counters["urgent"].inc()
+
+    def count_spooled(self, messages: int) -> None:
+        """Count messages written to the spool."""
+        self._counters["spooled"].inc(messages)
+
+    def count_replayed(self, messages: int) -> None:
+        """Count spooled messages replayed into the database."""
+        self._counters["replayed"].inc(messages)
+
+    def batch(
+        self, seconds: float, stored: int, duplicates: int, dead: dict[str, int], lag: float | None = None
+    ) -> None:
+        """Count one committed batch: its commit time, rows, duplicates, dead letters and lag."""
+        self._batch.observe(seconds)
+        self._counters["stored"].inc(stored)
+        self._counters["duplicates"].inc(duplicates)
+        for reason, n in dead.items():
+            self._dead.labels(self.worker, reason).inc(n)
+        if lag is not None:
+            self._lag.observe(max(lag, 0.0))
+
+    def urgent_delivered(self, seconds: float) -> None:
+        """Record how long an urgent event took from the worker's inbox to the alert path."""
+        self._urgent.observe(max(seconds, 0.0))
+
+    def spool_size(self, size: int) -> None:
+        """Set the bytes waiting in the spool."""
+        self._spool.set(size)
+
+    def database_mode(self, mode: DbMode) -> None:
+        """Mark the database mode in use."""
+        for each in DbMode:
+            self._mode.labels(each.value).set(1 if each is mode else 0)
+
+    def _value(self, name: str, **labels: str) -> float:
+        value = self.registry.get_sample_value(name, {"worker": self.worker, **labels})
+        return value or 0.0
+
+    # Readers for tests and benchmarks, which wait on what a worker has done.
+    @property
+    def received(self) -> int:
+        """Return the messages received."""
+        return int(self._value("anxin_ingest_received_total"))
+
+    @property
+    def stored(self) -> int:
+        """Return the rows committed."""
+        return int(self._value("anxin_ingest_stored_total"))
+
+    @property
+    def duplicates(self) -> int:
+        """Return the duplicates counted."""
+        return int(self._value("anxin_ingest_duplicates_total"))
+
+    @property
+    def spooled(self) -> int:
+        """Return the messages spooled."""
+        return int(self._value("anxin_ingest_spooled_total"))
+
+    @property
+    def replayed(self) -> int:
+        """Return the spooled messages replayed."""
+        return int(self._value("anxin_ingest_replayed_total"))
+
+    @property
+    def urgent(self) -> int:
+        """Return the urgent events sent ahead of their batch."""
+        return int(self._value("anxin_ingest_urgent_total"))
+
+    @property
+    def batches(self) -> int:
+        """Return the batches committed."""
+        return int(self._value("anxin_ingest_batch_seconds_count"))
+
+    @property
+    def latency_sum(self) -> float:
+        """Return the seconds spent committing batches."""
+        return self._value("anxin_ingest_batch_seconds_sum")
+
+    @property
+    def dead_lettered(self) -> dict[str, int]:
+        """Return the messages dead-lettered, by reason."""
+        return {
+            s.labels["reason"]: int(s.value)
+            for family in self._dead.collect()
+            for s in family.samples
+            if s.name == "anxin_ingest_dead_lettered_total"
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Metrics(worker={self.worker!r}, received={self.received}, stored={self.stored},"
+            f" duplicates={self.duplicates}, dead_lettered={self.dead_lettered}, spooled={self.spooled},"
+            f" replayed={self.replayed})"
+        )
 
 
-def serve_metrics(metrics: Metrics, worker: str, host: str, port: int) -> ThreadingHTTPServer:
-    """Serve ``/metrics`` on a background thread; return the server (call ``shutdown()`` to stop)."""
+def serve_metrics(metrics: Metrics, worker: str, host: str, port: int) -> WSGIServer:
+    """Serve ``/metrics`` on a background thread; return the server (call ``shutdown()`` to stop).
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = metrics.render(worker).encode()
-            self.send_response(200 if self.path == "/metrics" else 404)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            if self.path == "/metrics":
-                self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    ``worker`` is accepted for existing callers; the metrics carry the worker label they were made with.
+    """
+    del worker
+    server, _thread = start_http_server(port, host, registry=metrics.registry)
     return server

@@ -26,6 +26,7 @@ from gateway.contract import Channel, Record, command_ack, decode, topic
 from gateway.errors import ContractError
 from gateway.mqtt import Inbound, MqttConnection
 from gateway.registry import Attribution, Device, Registry
+from ingest.database import db_mode
 from ingest.devices import load_devices
 from ingest.errors import DatabaseError, DataRejectedError, SpoolFullError
 from ingest.metrics import Metrics
@@ -88,6 +89,13 @@ class _Pending:
         return len(self.inbound)
 
 
+def _age(messages: Sequence[Inbound]) -> float:
+    """Return the seconds since the oldest of these messages reached the worker (the lag of their commit)."""
+    if not messages:
+        return 0.0
+    return (datetime.now(UTC) - min(m.received_at for m in messages)).total_seconds()
+
+
 def load_registry(url: str) -> Registry:
     """Read the device registry from the database."""
     with psycopg.connect(url, connect_timeout=5) as conn:
@@ -110,7 +118,7 @@ class IngestWorker:
         worker_name: str = "ingest",
     ) -> None:
         self.config = config
-        self.metrics = Metrics()
+        self.metrics = Metrics(worker_name)
         self.name = worker_name
         self._db_url = db_url
         self._mqtt = mqtt
@@ -126,10 +134,12 @@ class IngestWorker:
         self._db_retry_at = 0.0
         self._max_future = timedelta(seconds=config.max_future_skew_s)  # once, not per message
         self._subscribed = False
+        self._mode_known = False
 
     def run(self, stop: threading.Event) -> None:
         """Ingest until ``stop`` is set, then commit what is pending and return."""
         self._refresh_registry(force=True)
+        self.metrics.spool_size(self._spool.size)  # a spool left by the last run counts from the start
         if not self._subscribed:
             self.subscribe()
         pending = _Pending()
@@ -199,7 +209,7 @@ class IngestWorker:
 
     def _take(self, msg: Inbound, pending: _Pending, source: MqttConnection) -> None:
         """Decode one message into the pending batch; send an urgent one on its own at once."""
-        self.metrics.received += 1
+        self.metrics.count_received()
         now = self._clock()
         try:
             record = decode(msg.topic, msg.payload, now, self.config.topic_prefix, self._max_future)
@@ -214,7 +224,7 @@ class IngestWorker:
             return
         stored = Stored(record, who.resident_id, who.sensor, msg.received_at)
         if record.urgent:
-            self.metrics.urgent += 1
+            self.metrics.count_urgent()
             alone = _Pending(started=time.monotonic())
             alone.batch.add(record, who, msg.received_at)
             alone.inbound.append(msg)
@@ -251,6 +261,18 @@ class IngestWorker:
         except psycopg.Error as exc:
             LOG.warning("cannot reload the device registry (%s); keeping %d devices", exc, len(self._registry))
         self._registry_loaded = time.monotonic()
+        if not self._mode_known:
+            self._note_db_mode()
+
+    def _note_db_mode(self) -> None:
+        """Show the database mode in the metrics, once the database answers."""
+        try:
+            with psycopg.connect(self._db_url, connect_timeout=5) as conn:
+                self.metrics.database_mode(db_mode(conn))
+        except (psycopg.Error, DatabaseError) as exc:
+            LOG.warning("cannot read the database mode (%s); trying again with the registry", exc)
+            return
+        self._mode_known = True
 
     def _commit(self, pending: _Pending) -> _Pending:
         """Commit the pending batch (or spool it); keep it when neither is possible."""
@@ -263,7 +285,9 @@ class IngestWorker:
         if not spooled:
             try:
                 result = self._write(pending)
-                self.metrics.batch(time.monotonic() - t0, result.stored, result.duplicates, dict(pending.dead))
+                self.metrics.batch(
+                    time.monotonic() - t0, result.stored, result.duplicates, dict(pending.dead), _age(pending.inbound)
+                )
             except DatabaseError as exc:
                 LOG.error("database write failed (%s); spooling %d messages", exc, len(pending))
                 self._db_retry_at = time.monotonic() + self.config.retry_s
@@ -274,6 +298,8 @@ class IngestWorker:
             connection.ack(mid, qos)
         self._confirm(pending.stored)
         self._hand_on(pending.stored, spooled, urgent)
+        if urgent:
+            self.metrics.urgent_delivered(_age(pending.inbound))
         return True
 
     def _write(self, pending: _Pending) -> WriteResult:
@@ -310,7 +336,8 @@ class IngestWorker:
         except SpoolFullError as exc:
             LOG.error("%s: leaving %d messages unacknowledged at the broker", exc, len(pending))
             return False
-        self.metrics.spooled += len(pending)
+        self.metrics.count_spooled(len(pending))
+        self.metrics.spool_size(self._spool.size)
         return True
 
     def _replay_one(self) -> None:
@@ -327,9 +354,11 @@ class IngestWorker:
         except DatabaseError:
             self._db_retry_at = time.monotonic() + self.config.retry_s
             return
-        self.metrics.batch(time.monotonic() - replay.started, result.stored, result.duplicates, dict(replay.dead))
-        self.metrics.replayed += len(messages)
+        lag = _age(messages)
+        self.metrics.batch(time.monotonic() - replay.started, result.stored, result.duplicates, dict(replay.dead), lag)
+        self.metrics.count_replayed(len(messages))
         self._spool.remove(segment)
+        self.metrics.spool_size(self._spool.size)
         LOG.info(
             "replayed %d spooled messages (%d stored, %d duplicates)", len(messages), result.stored, result.duplicates
         )

@@ -1,36 +1,60 @@
-"""Ingest counters in the Prometheus text format, served over HTTP."""
+"""Ingest metrics through prometheus_client: one registry per worker, served over HTTP."""
 
 from __future__ import annotations
 
 import urllib.request
 
+from prometheus_client import generate_latest
+
 from anxin.services import free_port
+from ingest.database import DbMode
 from ingest.metrics import Metrics, serve_metrics
 
 
 def test_counters_render_in_prometheus_text_format() -> None:
-    metrics = Metrics()
-    metrics.received = 12
-    metrics.batch(0.02, stored=9, duplicates=1, dead={"bad_json": 2})
-    text = metrics.render("w1")
-    assert 'anxin_ingest_received_total{worker="w1"} 12' in text
-    assert 'anxin_ingest_stored_total{worker="w1"} 9' in text
-    assert 'anxin_ingest_duplicates_total{worker="w1"} 1' in text
-    assert 'anxin_ingest_dead_lettered_total{worker="w1",reason="bad_json"} 2' in text
-    assert 'anxin_ingest_batch_seconds_bucket{worker="w1",le="0.025"} 1' in text
-    assert 'anxin_ingest_batch_seconds_count{worker="w1"} 1' in text
+    metrics = Metrics("w1")
+    for _ in range(12):
+        metrics.count_received()
+    metrics.batch(0.02, stored=9, duplicates=1, dead={"bad_json": 2}, lag=0.3)
+    metrics.urgent_delivered(0.004)
+    metrics.spool_size(4096)
+    metrics.database_mode(DbMode.POSTGRESQL)
+    text = generate_latest(metrics.registry).decode()
+    assert 'anxin_ingest_received_total{worker="w1"} 12.0' in text
+    assert 'anxin_ingest_stored_total{worker="w1"} 9.0' in text
+    assert 'anxin_ingest_duplicates_total{worker="w1"} 1.0' in text
+    assert 'anxin_ingest_dead_lettered_total{reason="bad_json",worker="w1"} 2.0' in text
+    assert 'anxin_ingest_batch_seconds_bucket{le="0.025",worker="w1"} 1.0' in text
+    assert 'anxin_ingest_batch_seconds_count{worker="w1"} 1.0' in text
+    assert 'anxin_ingest_lag_seconds_bucket{le="0.25",worker="w1"} 0.0' in text
+    assert 'anxin_ingest_lag_seconds_bucket{le="0.5",worker="w1"} 1.0' in text
+    assert 'anxin_ingest_urgent_seconds_bucket{le="0.005",worker="w1"} 1.0' in text
+    assert 'anxin_ingest_spool_bytes{worker="w1"} 4096.0' in text
+    assert 'anxin_database_mode{mode="postgresql"} 1.0' in text
+    assert 'anxin_database_mode{mode="timescaledb"} 0.0' in text
     for line in text.splitlines():
-        assert line.startswith(("#", "anxin_ingest_"))
+        assert line.startswith(("#", "anxin_"))
+
+
+def test_workers_in_one_process_keep_their_own_counts() -> None:
+    one, two = Metrics("a"), Metrics("b")  # a second registration in one registry would raise
+    one.count_spooled(3)
+    one.batch(0.01, stored=5, duplicates=2, dead={"invalid": 1, "unknown_device": 2})
+    two.count_replayed(4)
+    assert (one.spooled, one.stored, one.duplicates, one.batches) == (3, 5, 2, 1)
+    assert one.dead_lettered == {"invalid": 1, "unknown_device": 2}
+    assert (two.spooled, two.replayed, two.stored, two.dead_lettered) == (0, 4, 0, {})
 
 
 def test_metrics_are_served_over_http() -> None:
-    metrics = Metrics()
-    metrics.spooled = 3
+    metrics = Metrics("w2")
+    metrics.count_spooled(3)
     port = free_port()
     server = serve_metrics(metrics, "w2", "127.0.0.1", port)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             assert response.status == 200
-            assert 'anxin_ingest_spooled_total{worker="w2"} 3' in response.read().decode()
+            assert 'anxin_ingest_spooled_total{worker="w2"} 3.0' in response.read().decode()
     finally:
         server.shutdown()
+        server.server_close()
