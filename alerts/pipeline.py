@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 
 from alerts.detectors.base import DetectorSet, ResidentProfile
 from alerts.findings import Finding, Observation
@@ -23,6 +23,13 @@ from ingest.worker import Stored
 LOG = logging.getLogger(__name__)
 
 HandleFindings = Callable[[Sequence[Finding]], object]
+
+RELEARN_HOUR = 3  # local time: the night's quiet, after the day's routine is complete
+
+
+def relearn_due(local_now: datetime, learned_on: date, hour: int = RELEARN_HOUR) -> bool:
+    """Say whether baselines learned on ``learned_on`` are due to be learned again (once a night)."""
+    return local_now.date() > learned_on and local_now.hour >= hour
 
 
 class DetectionPipeline:
@@ -55,6 +62,12 @@ class DetectionPipeline:
         with self._lock:
             for profile in profiles:
                 self.detectors.register_resident(profile)
+
+    def relearn(self, history: Iterable[Observation]) -> None:
+        """Fit baselines anew apart from the live state, then swap them in (detection waits only for the swap)."""
+        adopt = self.detectors.fit(history)
+        with self._lock:
+            adopt()
 
     def submit_urgent(self, items: Sequence[Stored]) -> None:
         """Queue urgent records ahead of everything else."""

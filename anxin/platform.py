@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -26,7 +27,7 @@ from alerts.detectors.base import PersonalLimits, profiles_for
 from alerts.escalation import DEFAULT_ACK_TIMEOUTS, EscalationPolicy
 from alerts.fall_model import load_fall_classifier
 from alerts.findings import Observation
-from alerts.pipeline import DetectionPipeline
+from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
 from anxin.broker_access import broker_reloader
 from anxin.care import Care
@@ -41,6 +42,7 @@ from ingest.maintenance import Maintenance
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
+HISTORY = timedelta(days=28)  # what routines are learned from, at the start and every night
 
 
 def utc_now() -> datetime:
@@ -152,7 +154,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         with psycopg.connect(db_url) as conn:
             mode = migrate(conn, settings.retention_days)
             profiles = load_profiles(conn)
-            history = load_history(conn, utc_now() - timedelta(days=28), settings.topic_prefix)
+            history = load_history(conn, utc_now() - HISTORY, settings.topic_prefix)
         LOG.info("database mode: %s", mode.value)
         pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
         stack.callback(pool.close)
@@ -209,6 +211,9 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
                 stop,
             ),
             _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop),
+            _thread(
+                "relearn", _every(600.0, _nightly_relearn(pool, pipeline, settings), "re-learning baselines"), stop
+            ),
         ]
         ingest_conn.connect()
         stack.callback(ingest_conn.close)
@@ -243,6 +248,24 @@ def _extend_shifts(pool: ConnectionPool[Any], zone: str) -> None:
     """Make the coming weeks' shifts of every staff member's weekly pattern (the roster's 排班)."""
     with pool.connection() as conn:
         extend_shifts(conn, utc_now(), zone)
+
+
+def _nightly_relearn(pool: ConnectionPool[Any], pipeline: DetectionPipeline, settings: Settings) -> Callable[[], None]:
+    """Make the nightly re-learning of routines, so a resident added today has one by tomorrow (no restart)."""
+    zone = ZoneInfo(settings.timezone)
+    learned_on = [utc_now().astimezone(zone).date()]  # the start learned already
+
+    def relearn() -> None:
+        now = utc_now()
+        if not relearn_due(now.astimezone(zone), learned_on[0]):
+            return
+        with pool.connection() as conn:
+            history = load_history(conn, now - HISTORY, settings.topic_prefix)
+        pipeline.relearn(history)
+        learned_on[0] = now.astimezone(zone).date()
+        LOG.info("baselines re-learned from %d observations of the last %d days", len(history), HISTORY.days)
+
+    return relearn
 
 
 def _refresh_profiles(pool: ConnectionPool[Any], pipeline: DetectionPipeline) -> None:

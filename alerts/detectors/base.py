@@ -3,7 +3,9 @@
 A detector is a small object with a few verbs, in the manner of River's anomaly detectors:
 
 * ``register_resident(profile)`` — tell it who exists (time zone, personal limits, devices);
-* ``learn(history)`` — fit a per-resident baseline from past observations (a no-op for most);
+* ``learn(history)`` — fit a per-resident baseline from past observations (a no-op for most); ``fit``
+  does the fitting apart from the live state and returns how to adopt it, so a running platform can
+  re-learn every night without holding detection up while it fits;
 * ``observe(obs)`` — take one observation, return the findings it causes;
 * ``tick(now)`` — let time pass; return findings that silence or absence causes.
 
@@ -16,7 +18,7 @@ finding once per episode and re-arms when the condition clears; the alert servic
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import ClassVar, Final
@@ -26,6 +28,8 @@ from alerts.kinds import Severity
 from gateway.registry import Device, DeviceKind
 
 CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
+
+Adopt = Callable[[], None]  # puts baselines fitted apart from the live state into it
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +97,16 @@ class Detector(ABC):
         """Return the ids of the registered residents."""
         return tuple(self._profiles)
 
-    def learn(self, history: Iterable[Observation]) -> None:
-        """Fit per-resident baselines from past observations; detectors without one ignore it."""
+    def fit(self, history: Sequence[Observation]) -> Adopt | None:
+        """Fit per-resident baselines without touching live state; return how to adopt them (None: none)."""
         del history
+        return None
+
+    def learn(self, history: Iterable[Observation]) -> None:
+        """Fit per-resident baselines from past observations and adopt them at once."""
+        adopt = self.fit(list(history))
+        if adopt is not None:
+            adopt()
 
     @abstractmethod
     def observe(self, obs: Observation) -> list[Finding]:
@@ -123,11 +134,20 @@ class DetectorSet:
         for detector in self.detectors:
             detector.register_resident(profile)
 
-    def learn(self, history: Iterable[Observation]) -> None:
-        """Give the same history to every detector."""
+    def fit(self, history: Iterable[Observation]) -> Adopt:
+        """Fit every detector on the same history; return how to adopt all of it at once."""
         observations = list(history)
-        for detector in self.detectors:
-            detector.learn(observations)
+        adopts = [a for a in (d.fit(observations) for d in self.detectors) if a is not None]
+
+        def adopt() -> None:
+            for one in adopts:
+                one()
+
+        return adopt
+
+    def learn(self, history: Iterable[Observation]) -> None:
+        """Give the same history to every detector and adopt what they learned."""
+        self.fit(history)()
 
     def observe(self, obs: Observation) -> list[Finding]:
         """Pass one observation to every detector."""

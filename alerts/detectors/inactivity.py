@@ -19,12 +19,12 @@ Each finding explains itself in English and Chinese, and movement afterwards sen
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from alerts.detectors.base import Detector, clock_text, duration_text, event_time, finding, in_window, local_hour
+from alerts.detectors.base import Adopt, Detector, clock_text, duration_text, event_time, finding, in_window, local_hour
 from alerts.detectors.routine import DAY_STARTS, Routine, Whereabouts, learn_routine, routine_day
 from alerts.detectors.signals import StepWatch
 from alerts.detectors.silence import STEPS_ACTIVITY, Activity, GapModel, GapSettings, activity_of, learn_gaps
@@ -93,15 +93,25 @@ class InactivityDetector(Detector):
         self._residents: dict[str, _Resident] = defaultdict(_Resident)
         self._checks: tuple[Check, ...] = (self._silence, self._not_up, self._no_activity_today, self._bathroom)
 
-    def learn(self, history: Iterable[Observation]) -> None:
-        """Learn each resident's routine from their past observations."""
+    def fit(self, history: Sequence[Observation]) -> Adopt:
+        """Learn each resident's routine from their past observations, apart from the live state."""
         by_resident: dict[str, list[Observation]] = defaultdict(list)
         for obs in history:
             by_resident[obs.resident_id].append(obs)
+        fitted = {}
         for rid, observations in by_resident.items():
-            tz, state = self.profile(rid).tz, self._residents[rid]
-            state.routine = learn_routine(observations, tz, self.tuning.quantile)
-            state.gaps = learn_gaps(observations, tz, self.tuning.gaps)
+            tz = self.profile(rid).tz
+            fitted[rid] = (
+                learn_routine(observations, tz, self.tuning.quantile),
+                learn_gaps(observations, tz, self.tuning.gaps),
+            )
+
+        def adopt() -> None:
+            for rid, (routine, gaps) in fitted.items():
+                state = self._residents[rid]
+                state.routine, state.gaps = routine, gaps
+
+        return adopt
 
     def routine(self, resident_id: str) -> Routine | None:
         """Return the routine learned for a resident, if any."""

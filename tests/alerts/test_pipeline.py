@@ -7,11 +7,12 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from alerts.detectors import DetectorSet, ResidentProfile, SosDetector
+from alerts.detectors import DetectorSet, InactivityDetector, ResidentProfile, SosDetector
 from alerts.findings import Finding
-from alerts.pipeline import DetectionPipeline
+from alerts.pipeline import DetectionPipeline, relearn_due
 from gateway.contract import Channel, Record, SosEvent, Telemetry
 from ingest.worker import Stored
+from tests.alerts.detector_factories import PROFILE, RID, START, normal_week
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
@@ -74,3 +75,20 @@ def test_findings_are_kept_and_retried_while_the_alert_service_fails() -> None:
     thread.join()
     assert handled[0].kind == "sos"
     assert failures[0] == 0
+
+
+def test_relearn_is_due_once_a_night_after_three() -> None:
+    learned = datetime(2026, 12, 5).date()
+    assert not relearn_due(datetime(2026, 12, 5, 23, 0), learned)  # the same day
+    assert not relearn_due(datetime(2026, 12, 6, 2, 59), learned)  # the next night, too early
+    assert relearn_due(datetime(2026, 12, 6, 3, 0), learned)
+    assert relearn_due(datetime(2026, 12, 8, 14, 0), learned)  # a night missed: at once
+
+
+def test_relearning_gives_a_resident_added_since_the_start_a_routine() -> None:
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    pipeline = DetectionPipeline(DetectorSet([detector]), lambda found: None, lambda: START)
+    assert detector.routine(RID) is None  # learned nothing at the start: fixed limits only
+    pipeline.relearn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    assert detector.routine(RID) is not None
