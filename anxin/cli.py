@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
+
+from anxin.observability import configure_logging
+from anxin.settings import load_settings
 
 # Each module in anxin/commands registers its subcommands with `register(subparsers)` and sets
 # `func` on its parser; the function receives the parsed namespace and returns an exit code.
@@ -46,10 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `anxin` command line."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(args.log_level or "INFO").upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    settings = load_settings()
+    configure_logging(settings.log_format, args.log_level or settings.log_level)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)
 

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     id_key: SecretStr | None = None  # keys the hash that residents' ID numbers are stored and matched by
 
     log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = "plain"  # json: one JSON object per line, for log collectors
 
 
 def load_settings() -> Settings:

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,6 +23,8 @@ from dashboard.errors import DashboardError
 from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, parse_status
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
+from ingest.health import Check, database_check, policy_check, readiness
+from ingest.metrics import PolicyJobCollector
 
 HERE = Path(__file__).resolve().parent
 _CSP = (
@@ -75,8 +78,14 @@ def create_app(
     *,
     subscriber: BrokerSubscriber | None = None,
     actions: Actions | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+    ready: Check | None = None,
 ) -> FastAPI:
-    """Build the dashboard app; it follows the broker through ``subscriber`` and acts through ``actions``."""
+    """Build the dashboard app; it follows the broker through ``subscriber`` and acts through ``actions``.
+
+    ``/metrics`` serves ``metrics_registry`` (a new one by default) with TimescaleDB's policy jobs added;
+    ``/readyz`` runs ``ready`` (by default: the database, and the policies as an advisory check).
+    """
     if not settings.secret_key.get_secret_value().strip():
         raise ValueError("the dashboard needs a secret key")
     hub = LiveHub(_device_resolver(pool))
@@ -100,6 +109,11 @@ def create_app(
     app.state.pool = pool
     app.state.hub = hub
     app.state.actions = actions or Actions()
+    app.state.metrics_registry = metrics_registry if metrics_registry is not None else CollectorRegistry()
+    app.state.metrics_registry.register(PolicyJobCollector(pool.connection))
+    app.state.ready = ready or readiness(
+        {"database": database_check(pool.connection)}, {"timescaledb_policies": policy_check(pool.connection)}
+    )
     for router in ROUTERS:
         app.include_router(router)
     _mount_static(app, settings)

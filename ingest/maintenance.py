@@ -13,10 +13,11 @@ Time is passed in. Several workers may run maintenance at once; an advisory lock
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -170,6 +171,144 @@ def _try_lock(conn: psycopg.Connection) -> bool:
     """Take the session-level maintenance lock if nobody holds it."""
     row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,)).fetchone()
     return bool(row and row[0])
+
+
+# TimescaleDB's policies, by the procedure each job runs. Where the background scheduler fails them
+# (TimescaleDB 2.28 on PostgreSQL 15: "cannot drop portal" on every run, see docs/operations.md), the
+# upkeep runs them itself with `CALL run_job`, which succeeds in a session.
+POLICIES: Final = {
+    "policy_compression": "compression",
+    "policy_retention": "retention",
+    "policy_refresh_continuous_aggregate": "refresh",
+}
+_JOBS: Final = """
+    SELECT j.job_id, j.proc_name, j.hypertable_name, j.schedule_interval,
+           s.last_run_status, coalesce(s.total_failures, 0), s.last_successful_finish, s.last_run_started_at, m.value
+    FROM timescaledb_information.jobs j
+    LEFT JOIN timescaledb_information.job_stats s USING (job_id)
+    LEFT JOIN anxin_meta m ON m.key = 'policy_job:' || j.job_id
+    WHERE j.scheduled AND j.proc_name = ANY(%s)
+    ORDER BY j.job_id"""
+_STALE: Final = timedelta(minutes=10)  # slack past two schedule intervals before a policy counts as not running
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyJob:
+    """One TimescaleDB policy job: what the scheduler made of it, and the upkeep's own last run."""
+
+    job_id: int
+    policy: str  # compression, retention or refresh
+    table: str | None
+    every: timedelta
+    background_failed: bool  # the scheduler's last run failed, or it failed since its last success
+    background_never_ran: bool  # no scheduler run recorded (scheduler off, or the job is new)
+    upkeep_at: datetime | None = None
+    upkeep_error: str | None = None
+    scheduler_failures: int = 0  # the scheduler's failed runs since the job was made
+
+    def due(self, now: datetime) -> bool:
+        """Say whether the upkeep should run this job now: the scheduler is not doing it, and its time has come."""
+        if not (self.background_failed or self.background_never_ran):
+            return False
+        return self.upkeep_at is None or self.upkeep_error is not None or now - self.upkeep_at >= self.every
+
+    def failing(self, now: datetime) -> bool:
+        """Say whether nobody completes this policy: the scheduler fails it and the upkeep failed or stopped."""
+        if not (self.background_failed or self.background_never_ran):
+            return False
+        if self.upkeep_at is None:  # a new job the upkeep has not reached yet is not a failure
+            return self.background_failed
+        return self.upkeep_error is not None or now - self.upkeep_at > 2 * self.every + _STALE
+
+    def public(self) -> dict[str, object]:
+        """Return the job as a readiness check reports it."""
+        return {"job_id": self.job_id, "policy": self.policy, "table": self.table, "error": self.upkeep_error}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRuns:
+    """What one upkeep round of the policies did."""
+
+    ran: tuple[PolicyJob, ...]
+    failed: tuple[PolicyJob, ...]  # those of ``ran`` whose `run_job` raised; their error is in ``upkeep_error``
+    skipped: bool = False  # another process held the maintenance lock
+
+
+def policy_jobs(conn: psycopg.Connection) -> list[PolicyJob]:
+    """Read the policy jobs with the scheduler's statistics and the upkeep's last run of each."""
+    jobs = []
+    for job_id, proc, table, every, status, failures, success, started, ours in conn.execute(
+        _JOBS, (list(POLICIES),)
+    ).fetchall():
+        mine = json.loads(ours) if ours else {}
+        jobs.append(
+            PolicyJob(
+                job_id,
+                POLICIES[proc],
+                table,
+                every,
+                background_failed=status == "Failed" or (failures > 0 and (success is None or success < started)),
+                background_never_ran=status is None,
+                upkeep_at=datetime.fromisoformat(mine["at"]) if "at" in mine else None,
+                upkeep_error=mine.get("error"),
+                scheduler_failures=failures,
+            )
+        )
+    return jobs
+
+
+def run_policy_jobs(conn: psycopg.Connection, now: datetime) -> PolicyRuns:
+    """Run with `CALL run_job` each policy the scheduler fails (or never ran) whose time has come; say what failed.
+
+    Runs in autocommit (the policies commit as they go) under the maintenance lock; the outcome of each run
+    is kept in ``anxin_meta`` so that the next round, in any process, knows when the policy last completed.
+    """
+    previous, conn.autocommit = conn.autocommit, True
+    try:
+        if not _try_lock(conn):
+            return PolicyRuns((), (), skipped=True)
+        try:
+            ran = tuple(_run_job(conn, job, now) for job in policy_jobs(conn) if job.due(now))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
+    finally:
+        conn.autocommit = previous
+    failed = tuple(job for job in ran if job.upkeep_error is not None)
+    if ran:
+        LOG.info(
+            "maintenance: ran %d TimescaleDB policies the scheduler did not complete (%s); %d failed",
+            len(ran),
+            ", ".join(f"{j.policy} {j.table} #{j.job_id}" for j in ran),
+            len(failed),
+        )
+    return PolicyRuns(ran, failed)
+
+
+def _run_job(conn: psycopg.Connection, job: PolicyJob, now: datetime) -> PolicyJob:
+    """Run one policy job in this session and record the outcome."""
+    error = None
+    try:
+        # No parameters, so psycopg sends it in the simple query protocol, as psql does (where run_job is known
+        # to work): the policies commit inside the procedure, and the failing runs die on a portal of their own.
+        conn.execute(sql.SQL("CALL run_job({})").format(sql.Literal(job.job_id)))
+    except psycopg.Error as exc:
+        error = str(exc).strip() or type(exc).__name__
+        LOG.error("TimescaleDB %s policy #%d on %s failed in the upkeep: %s", job.policy, job.job_id, job.table, error)
+    conn.execute(
+        "INSERT INTO anxin_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        (f"policy_job:{job.job_id}", json.dumps({"at": now.isoformat(), "error": error})),
+    )
+    return replace(job, upkeep_at=now, upkeep_error=error)
+
+
+def policy_health(conn: psycopg.Connection, now: datetime) -> tuple[bool, dict[str, object]]:
+    """Return whether every policy has completed lately, with the failing ones (a readiness check)."""
+    if db_mode(conn) is not DbMode.TIMESCALEDB:
+        return True, {"mode": DbMode.POSTGRESQL.value}
+    jobs = policy_jobs(conn)
+    failing = [j.public() for j in jobs if j.failing(now)]
+    background = sum(j.background_failed for j in jobs)
+    return not failing, {"mode": DbMode.TIMESCALEDB.value, "failing": failing, "scheduler_failing": background}
 
 
 def run_periodically(

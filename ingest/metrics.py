@@ -8,11 +8,23 @@ health server of `anxin.observability`, which adds ``/healthz`` and ``/readyz``)
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
+import psycopg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from ingest.database import DbMode
+from ingest.database import DbMode, db_mode
+from ingest.errors import DatabaseError
+from ingest.maintenance import policy_jobs
+
+LOG = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -189,3 +201,51 @@ def serve_metrics(metrics: Metrics, worker: str, host: str, port: int) -> WSGISe
     del worker
     server, _thread = start_http_server(port, host, registry=metrics.registry)
     return server
+
+
+class PolicyJobCollector(Collector):
+    """Report TimescaleDB's policy jobs when scraped: the scheduler's failures, the upkeep's, and who is behind."""
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractContextManager[psycopg.Connection[Any]]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._connect = connect
+        self._clock = clock
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        """Describe nothing up front, so that registering does not query the database."""
+        return ()
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        """Read the jobs (nothing in plain mode, or when the database does not answer)."""
+        try:
+            with self._connect() as conn:
+                if db_mode(conn) is not DbMode.TIMESCALEDB:
+                    return []
+                jobs = policy_jobs(conn)
+        except (psycopg.Error, DatabaseError) as exc:
+            LOG.warning("cannot read TimescaleDB's jobs for the metrics: %s", exc)
+            return []
+        labels = ["job_id", "policy", "table"]
+        scheduler = CounterMetricFamily(
+            "anxin_timescaledb_job_scheduler_failures",
+            "Failed runs of a policy by the background scheduler",
+            labels=labels,
+        )
+        upkeep = GaugeMetricFamily(
+            "anxin_timescaledb_job_upkeep_failed", "1 when the upkeep's own last run of a policy failed", labels=labels
+        )
+        failing = GaugeMetricFamily(
+            "anxin_timescaledb_job_failing",
+            "1 when neither the scheduler nor the upkeep completes a policy",
+            labels=labels,
+        )
+        now = self._clock()
+        for job in jobs:
+            values = [str(job.job_id), job.policy, job.table or ""]
+            scheduler.add_metric(values, job.scheduler_failures)
+            upkeep.add_metric(values, 1 if job.upkeep_error is not None else 0)
+            failing.add_metric(values, 1 if job.failing(now) else 0)
+        return [scheduler, upkeep, failing]

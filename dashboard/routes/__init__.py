@@ -13,6 +13,7 @@ from dashboard.routes import (
     dispatch,
     family,
     figures,
+    health,
     live,
     pages,
     places,
@@ -24,6 +25,7 @@ from dashboard.routes import (
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
     auth.router,
     users.router,
     residents.router,
