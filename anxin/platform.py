@@ -38,7 +38,7 @@ from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
-from ingest.maintenance import Maintenance
+from ingest.maintenance import Maintenance, run_policy_jobs
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
@@ -239,9 +239,11 @@ def escalation_policy(scale: float) -> EscalationPolicy:
 
 
 def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:
-    """Refresh the rollups and apply retention (plain PostgreSQL; TimescaleDB's policies do it there)."""
+    """Refresh the rollups and apply retention; in TimescaleDB mode, run the policies its scheduler fails."""
     with pool.connection() as conn:
-        Maintenance(retention_days=retention_days).run(conn, utc_now())
+        report = Maintenance(retention_days=retention_days).run(conn, utc_now())
+        if report.mode is DbMode.TIMESCALEDB:
+            run_policy_jobs(conn, utc_now())
 
 
 def _extend_shifts(pool: ConnectionPool[Any], zone: str) -> None:

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
+from anxin.platform import _upkeep
 from ingest.database import DbMode
-from ingest.maintenance import Maintenance, hours_around
-from tests.ingest.factories import BASE, event, register, telemetry, write
+from ingest.maintenance import Maintenance, PolicyJob, hours_around, policy_health, policy_jobs, run_policy_jobs
+from tests.ingest.factories import BASE, NOW, event, register, telemetry, write
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -114,3 +116,76 @@ def _materialized(conn: psycopg.Connection, view: str) -> int:
     count = conn.execute(f"SELECT count(*) FROM {row[0]}").fetchone()
     assert count is not None
     return int(count[0])
+
+
+def _job(
+    *, failed: bool = False, never_ran: bool = False, at: datetime | None = None, error: str | None = None
+) -> PolicyJob:
+    return PolicyJob(7, "compression", "telemetry", 12 * HOUR, failed, never_ran, at, error)
+
+
+def test_a_policy_is_run_by_the_upkeep_only_when_the_scheduler_fails_it_and_its_time_has_come() -> None:
+    now = BASE
+    assert not _job().due(now)  # the scheduler does it
+    assert _job(failed=True).due(now)
+    assert _job(never_ran=True).due(now)  # scheduler off, or the job is new
+    assert not _job(failed=True, at=now - 11 * HOUR).due(now)  # the upkeep ran it within its interval
+    assert _job(failed=True, at=now - 12 * HOUR).due(now)
+    assert _job(failed=True, at=now - MIN, error="boom").due(now)  # a failed run is tried again next round
+
+
+def test_a_policy_is_failing_when_neither_the_scheduler_nor_the_upkeep_completes_it() -> None:
+    now = BASE
+    assert not _job().failing(now)
+    assert not _job(never_ran=True).failing(now)  # new: the upkeep has not reached it yet
+    assert _job(failed=True).failing(now)
+    assert not _job(failed=True, at=now - HOUR).failing(now)  # the upkeep covers for the scheduler
+    assert _job(failed=True, at=now - HOUR, error="boom").failing(now)
+    assert _job(failed=True, at=now - 25 * HOUR).failing(now)  # the upkeep stopped running it
+    assert _job(failed=True, at=now - MIN, error="x").public() == {
+        "job_id": 7,
+        "policy": "compression",
+        "table": "telemetry",
+        "error": "x",
+    }
+
+
+def test_plain_mode_has_no_policies_and_is_healthy(db_url: str, db_mode: DbMode) -> None:
+    _require(db_mode, DbMode.POSTGRESQL)
+    with psycopg.connect(db_url) as conn:
+        assert policy_health(conn, BASE) == (True, {"mode": "postgresql"})
+
+
+@pytest.mark.timescaledb
+def test_the_upkeep_runs_the_policies_so_chunks_are_compressed_and_dropped(db_url: str) -> None:
+    """The scheduler is off in tests (as good as failing): the upkeep runs every policy with `CALL run_job`."""
+    register(db_url, "r0")
+    expired, aging = NOW - timedelta(days=200), NOW - timedelta(days=10)  # retention 180 days, compression 7
+    write(
+        db_url,
+        telemetry=[telemetry("r0", t + i * MIN, i) for t in (expired, aging, BASE) for i in range(5)],
+        events=[event("r0", t, 1) for t in (expired, aging, BASE)],
+    )
+    with ConnectionPool(db_url, min_size=1, max_size=1, open=True) as pool:
+        _upkeep(pool, retention_days=180)
+        with pool.connection() as conn:
+            jobs = policy_jobs(conn)
+            assert {j.policy for j in jobs} == {"compression", "retention", "refresh"}
+            assert all(j.upkeep_at is not None and j.upkeep_error is None for j in jobs)
+            assert policy_health(conn, datetime.now(UTC))[0]
+            assert run_policy_jobs(conn, datetime.now(UTC)).ran == ()  # each waits for its interval now
+    chunks = _rows(
+        db_url,
+        "SELECT hypertable_name, range_end, is_compressed FROM timescaledb_information.chunks"
+        " WHERE hypertable_name IN ('telemetry', 'events') ORDER BY 1, 2",
+    )
+    assert chunks
+    assert all(end > NOW - timedelta(days=180) for _, end, _ in chunks)  # the expired chunks are dropped
+    assert [(t, z) for t, end, z in chunks if end <= NOW - timedelta(days=7)] == [
+        ("events", True),
+        ("telemetry", True),
+    ]
+    assert all(not z for _, end, z in chunks if end > NOW - timedelta(days=3))
+    assert _rows(db_url, "SELECT count(*) FROM telemetry") == [(10,)]
+    with psycopg.connect(db_url) as conn:
+        assert _materialized(conn, "heart_rate_hourly") > 0  # the refresh policy ran too
