@@ -1,9 +1,12 @@
 """The detection pipeline: stored records in, detectors run, findings handed to the alert service.
 
-Ingest calls `submit` (telemetry batches) and `submit_urgent` (SOS, fall, …) from its own thread;
-both only enqueue, so detection never slows the ingest loop. One detection thread owns the
-detectors' state and always empties the urgent queue first, so an SOS is never behind a batch of
-telemetry. `tick` lets time pass for the silence-based detectors (inactivity, offline).
+Records arrive two ways. With a `FeedFollower` (the platform), the pipeline reads what was committed
+in its partitions from the detection feed and moves their checkpoints once the findings are stored;
+ingest's `submit` only wakes it, and an urgent record ingest hands over in-process (`submit_urgent`)
+is acted on at once — the feed's copy of it is then skipped. Without a follower (tests, evaluations)
+`submit` queues the records themselves. Either way one detection thread owns the detectors' state and
+always empties the urgent queue first, so an SOS is never behind telemetry; `tick` lets time pass for
+the silence-based detectors (inactivity, offline).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import date, datetime
 
 from alerts.detectors.base import DetectorSet, ResidentProfile
 from alerts.findings import Finding, Observation
+from alerts.follower import FeedFollower, follow_errors
 from ingest.worker import Stored
 
 LOG = logging.getLogger(__name__)
@@ -42,8 +46,11 @@ class DetectionPipeline:
         clock: Callable[[], datetime],
         tick_s: float = 5.0,
         max_backlog: int = 200_000,
+        follower: FeedFollower | None = None,
     ) -> None:
         self.detectors = detectors
+        self.follower = follower
+        self._acted: dict[tuple[str, str, int], float] = {}  # urgent records acted on before the feed brought them
         self._handle = handle
         self._clock = clock
         self._tick_s = tick_s
@@ -61,10 +68,24 @@ class DetectionPipeline:
         """Make residents known to every detector (from any thread: detector state is only touched under the lock)."""
         with self._lock:
             for profile in profiles:
-                self.detectors.register_resident(profile)
+                if self.follower is None or self.follower.owns(profile.resident_id):
+                    self.detectors.register_resident(profile)
+
+    def follow_now(self) -> None:
+        """Take this process's share of the partitions and rebuild its detectors now (at start)."""
+        if self.follower is not None:
+            fresh = self.follower.renew()
+            if fresh is not None:
+                self._adopt(*fresh)
+
+    def wake(self, _items: object = None) -> None:
+        """Look at the feed now: ingest committed something (a sink for ingest's ordinary batches)."""
+        self._wake.set()
 
     def relearn(self, history: Iterable[Observation]) -> None:
         """Fit baselines anew apart from the live state, then swap them in (detection waits only for the swap)."""
+        if self.follower is not None:
+            history = [o for o in history if self.follower.owns(o.resident_id)]
         adopt = self.detectors.fit(history)
         with self._lock:
             adopt()
@@ -77,6 +98,9 @@ class DetectionPipeline:
 
     def submit(self, items: Sequence[Stored]) -> None:
         """Queue a batch of ordinary records (blocks when detection is far behind: back-pressure)."""
+        if self.follower is not None:  # the feed brings them once they are committed
+            self._wake.set()
+            return
         self._normal.put(items)
         self._wake.set()
 
@@ -87,6 +111,8 @@ class DetectionPipeline:
             self._wake.wait(0.2)
             self._wake.clear()
             self._drain()
+            if self.follower is not None:
+                self._follow(self.follower)
             if self._retry and time.monotonic() >= self._retry_at:
                 pending = list(self._retry)
                 self._retry.clear()
@@ -124,8 +150,51 @@ class DetectionPipeline:
     def _observe(self, item: Stored) -> list[Finding]:
         if item.resident_id is None:
             return []
+        if self.follower is not None:
+            if not self.follower.owns(item.resident_id):
+                return []  # another process holds this resident; the feed brings it there
+            self._acted[_key(item.record.device_id, item.record.channel.value, item.record.body.seq)] = time.monotonic()
         with self._lock:
             return self.detectors.observe(Observation(item.resident_id, item.record, item.received_at))
+
+    def _follow(self, follower: FeedFollower) -> None:
+        """Renew the share, read what was committed since the checkpoints, act on it, then move them."""
+        try:
+            fresh = follower.renew()
+            if fresh is not None:
+                self._adopt(*fresh)
+            read = follower.read()
+        except follow_errors() as exc:
+            LOG.warning("the detection feed is out of reach (%s); trying again", exc)
+            return
+        findings: list[Finding] = []
+        for i, obs in enumerate(read.observations):
+            body = obs.record.body
+            if self._acted.pop(_key(obs.record.device_id, obs.record.channel.value, body.seq), None) is None:
+                with self._lock:
+                    findings += self.detectors.observe(obs)
+            if i % self.urgent_check_every == self.urgent_check_every - 1:
+                self._drain_urgent()
+        self._emit(findings)
+        if not self._retry:  # every finding is stored: what was read is acted on
+            try:
+                follower.done(read.horizon)
+            except follow_errors() as exc:
+                LOG.warning("could not move the feed checkpoints (%s); the next read repeats this one", exc)
+        self._forget_acted()
+
+    def _adopt(self, detectors: DetectorSet, warm_up: Sequence[Observation]) -> None:
+        """Take detectors rebuilt for a new share, warmed up on what was already acted on (nothing raised)."""
+        for obs in warm_up:
+            detectors.observe(obs)
+        with self._lock:
+            self.detectors = detectors
+
+    def _forget_acted(self, keep_s: float = 3600.0) -> None:
+        """Drop the marks of urgent records whose feed copy never came (a spool replay may take an hour)."""
+        if len(self._acted) > 10_000 or (self._acted and min(self._acted.values()) < time.monotonic() - keep_s):
+            horizon = time.monotonic() - keep_s
+            self._acted = {k: t for k, t in self._acted.items() if t >= horizon}
 
     def _emit(self, findings: list[Finding]) -> None:
         """Hand findings to the alert service; keep them for a retry when it fails (database down)."""
@@ -139,3 +208,8 @@ class DetectionPipeline:
             self._retry_at = time.monotonic() + self.retry_s
             return
         self.findings += len(findings)
+
+
+def _key(device_id: str, channel: str, seq: int) -> tuple[str, str, int]:
+    """Name a device message the way both the urgent hand-over and the feed can (its sequence number)."""
+    return device_id, channel, seq

@@ -9,6 +9,8 @@ reverse order when the context exits (Ctrl-C included).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -25,8 +27,11 @@ from pydantic import ValidationError
 from alerts.detectors import DetectorSet, ResidentProfile, standard_detectors
 from alerts.detectors.base import PersonalLimits, profiles_for
 from alerts.escalation import DEFAULT_ACK_TIMEOUTS, EscalationPolicy
-from alerts.fall_model import load_fall_classifier
+from alerts.fall_model import FallScorer, load_fall_classifier
+from alerts.feed import FeedReader
 from alerts.findings import Observation
+from alerts.follower import FeedFollower, Rebuild
+from alerts.leases import PartitionLeases
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
 from anxin.broker_access import broker_reloader
@@ -38,6 +43,7 @@ from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
+from ingest.feed import partition_of
 from ingest.maintenance import Maintenance, run_policy_jobs
 from ingest.worker import IngestWorker
 
@@ -153,8 +159,6 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         db_url, mqtt_url, local_broker = _resolve_services(settings, stack)
         with psycopg.connect(db_url) as conn:
             mode = migrate(conn, settings.retention_days)
-            profiles = load_profiles(conn)
-            history = load_history(conn, utc_now() - HISTORY, settings.topic_prefix)
         LOG.info("database mode: %s", mode.value)
         pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
         stack.callback(pool.close)
@@ -173,10 +177,15 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             on_change=care.on_alert_change,
         )
         care.alerts = alert_service
-        detectors = DetectorSet(standard_detectors(load_fall_classifier()))
-        pipeline = DetectionPipeline(detectors, care.handle_findings, utc_now)
-        pipeline.register_residents(profiles)
-        detectors.learn(history)
+        follower = FeedFollower(
+            PartitionLeases(db_url, f"alerts-{socket.gethostname()}-{os.getpid()}"),
+            FeedReader(db_url),
+            _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
+            utc_now,
+        )
+        stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
+        pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
+        pipeline.follow_now()  # its share of the residents, rebuilt, before any device is heard
         ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
         events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
         events_conn = MqttConnection(
@@ -250,6 +259,22 @@ def _extend_shifts(pool: ConnectionPool[Any], zone: str) -> None:
     """Make the coming weeks' shifts of every staff member's weekly pattern (the roster's 排班)."""
     with pool.connection() as conn:
         extend_shifts(conn, utc_now(), zone)
+
+
+def _rebuilder(pool: ConnectionPool[Any], classifier: FallScorer, prefix: str) -> Rebuild:
+    """Make the function that builds detectors for the residents of a share of the partitions."""
+
+    def rebuild(owned: frozenset[int]) -> DetectorSet:
+        with pool.connection() as conn:
+            profiles = [p for p in load_profiles(conn) if partition_of(p.resident_id) in owned]
+            history = load_history(conn, utc_now() - HISTORY, prefix)
+        detectors = DetectorSet(standard_detectors(classifier))
+        for profile in profiles:
+            detectors.register_resident(profile)
+        detectors.learn(o for o in history if partition_of(o.resident_id) in owned)
+        return detectors
+
+    return rebuild
 
 
 def _nightly_relearn(pool: ConnectionPool[Any], pipeline: DetectionPipeline, settings: Settings) -> Callable[[], None]:

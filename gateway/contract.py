@@ -317,6 +317,11 @@ def validate(channel: Channel, data: dict[str, object]) -> Body:
     return _ADAPTERS[channel].validate_python(data)
 
 
+def decode_stored(device_id: str, channel: Channel, payload: bytes) -> Record:
+    """Turn a message stored as `encode` wrote it (the detection feed) back into its `Record`."""
+    return Record(device_id, channel, _ADAPTERS[channel].validate_json(payload))
+
+
 def encode(body: BaseModel) -> bytes:
     """Serialise a message body the way devices send it (compact JSON, no nulls)."""
     return body.model_dump_json(exclude_none=True).encode()

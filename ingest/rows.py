@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from gateway.contract import Channel, Record, Status, Telemetry
 from gateway.registry import Attribution
+from ingest.feed import feed_row
 
 Row = tuple[Any, ...]
 
@@ -83,12 +84,16 @@ class Table:
     name: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
+    channel: Channel
 
 
 TABLES: Final[dict[Channel, Table]] = {
-    Channel.TELEMETRY: Table("telemetry", TELEMETRY_COLUMNS, TELEMETRY_TYPES),
-    Channel.EVENT: Table("events", EVENT_COLUMNS, EVENT_TYPES),
-    Channel.STATUS: Table("device_status", STATUS_COLUMNS, STATUS_TYPES),
+    c: Table(name, columns, types, c)
+    for c, name, columns, types in (
+        (Channel.TELEMETRY, "telemetry", TELEMETRY_COLUMNS, TELEMETRY_TYPES),
+        (Channel.EVENT, "events", EVENT_COLUMNS, EVENT_TYPES),
+        (Channel.STATUS, "device_status", STATUS_COLUMNS, STATUS_TYPES),
+    )
 }
 
 
@@ -179,10 +184,13 @@ class Batch:
 
     rows: dict[Channel, list[Row]] = field(default_factory=lambda: {c: [] for c in TABLES})
     dead: list[DeadLetter] = field(default_factory=list)
+    feed: list[Row] = field(default_factory=list)  # the detection feed's rows of residents' records
 
     def __len__(self) -> int:
         return sum(len(r) for r in self.rows.values()) + len(self.dead)
 
     def add(self, record: Record, who: Attribution, received_at: datetime) -> None:
-        """Add the row of one record."""
+        """Add the row of one record (and its feed row, when it is a resident's)."""
         self.rows[record.channel].append(ROW_BUILDERS[record.channel](record, who, received_at))
+        if who.resident_id is not None:
+            self.feed.append(feed_row(len(self.feed), record, who.resident_id, received_at))
