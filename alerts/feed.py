@@ -48,12 +48,12 @@ class FeedReader:
     """Read the feed through a connection of its own."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        self.url = url
         self._conn: psycopg.Connection | None = None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self._url, connect_timeout=5)
+            self._conn = psycopg.connect(self.url, connect_timeout=5)
             self._conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             self._conn.read_only = True
         return self._conn

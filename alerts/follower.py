@@ -11,6 +11,7 @@ crash is the last read at most (well under a second), whose findings land on ale
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -94,6 +95,21 @@ class FeedFollower:
         """Give the partitions back (a clean stop)."""
         self.leases.leave()
         self.reader.close()
+
+
+def listen(url: str, wake: Callable[[], None], stop: threading.Event) -> None:
+    """Wake detection whenever ingest commits to the feed (PostgreSQL's NOTIFY, sent at commit) until stopped."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("LISTEN detection_feed")
+                wake()  # anything committed while nobody listened is read now
+                while not stop.is_set():
+                    for _ in conn.notifies(timeout=0.5):
+                        wake()
+        except psycopg.Error as exc:
+            LOG.warning("cannot listen for the detection feed (%s); reading it every 0.2 s meanwhile", exc)
+            stop.wait(1.0)
 
 
 def follow_errors() -> tuple[type[BaseException], ...]:

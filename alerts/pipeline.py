@@ -21,7 +21,7 @@ from datetime import date, datetime
 
 from alerts.detectors.base import DetectorSet, ResidentProfile
 from alerts.findings import Finding, Observation
-from alerts.follower import FeedFollower, follow_errors
+from alerts.follower import FeedFollower, follow_errors, listen
 from ingest.worker import Stored
 
 LOG = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ class DetectionPipeline:
 
     def run(self, stop: threading.Event) -> None:
         """Detect until ``stop`` is set."""
+        if self.follower is not None:
+            url = self.follower.reader.url
+            threading.Thread(target=listen, args=(url, self._wake.set, stop), name="feed-listener", daemon=True).start()
         next_tick = 0.0
         while not stop.is_set():
             self._wake.wait(0.2)

@@ -178,7 +178,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         )
         care.alerts = alert_service
         follower = FeedFollower(
-            PartitionLeases(db_url, f"alerts-{socket.gethostname()}-{os.getpid()}"),
+            PartitionLeases(db_url, settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"),
             FeedReader(db_url),
             _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
             utc_now,

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_future_skew_s: float = Field(default=300.0, gt=0)
     retention_days: int = Field(default=180, ge=1)
 
+    # detection: this process's name in the partition leases (unique per running process; default host-pid)
+    alerts_id: str | None = None
+
     # the platform's broker accounts (`anxin devices provision` makes them): with client ids bound to
     # user names, each connection needs its own account, so ingest and the core bus have one each
     mqtt_username: str | None = None

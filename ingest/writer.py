@@ -117,6 +117,7 @@ class BatchWriter:
                 " ORDER BY f.channel, f.device_id, f.ts, f.seq, f.ord) first ORDER BY ord"
             )
             cur.execute("TRUNCATE stage_feed, stage_new")
+            cur.execute("NOTIFY detection_feed")  # delivered at commit: the alert processes read at once
 
     @staticmethod
     def _dead_letters(conn: psycopg.Connection, batch: Batch) -> None:

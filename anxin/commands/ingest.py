@@ -1,10 +1,8 @@
-"""`anxin ingest`: run one store-only ingest worker against DATABASE_URL and MQTT_URL.
+"""`anxin ingest`: run one ingest worker against DATABASE_URL and MQTT_URL (scale out by running several).
 
-What such a worker stores is not seen by detection: `anxin run`'s detectors take records from their
-own in-process worker, so an SOS that a separate worker took would be stored, acknowledged to the
-bracelet and never become an alert. Until detection reads the committed records from the database
-(partitioned `anxin alerts` processes), the command refuses to run unless `--store-only` says that is
-what is wanted (a backfill, a benchmark, a test of ingest itself).
+Workers are stateless writers on one shared subscription. What a worker stores for a resident goes,
+in the same transaction, into the detection feed, which the alert processes (`anxin run`, later
+`anxin alerts`) read for the residents they hold; PostgreSQL's NOTIFY wakes them at the commit.
 """
 
 from __future__ import annotations
@@ -13,14 +11,16 @@ import argparse
 import logging
 import signal
 import threading
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import psycopg
 
+from anxin.observability import serve_health
 from anxin.settings import load_settings
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import migrate
-from ingest.metrics import serve_metrics
+from ingest.health import database_check, readiness
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.ingest")
@@ -31,22 +31,13 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("ingest", help="run an ingest worker (DATABASE_URL, MQTT_URL)")
     parser.add_argument("--client-id", default=None, help="MQTT client id; one per worker, stable across restarts")
     parser.add_argument(
-        "--store-only",
-        action="store_true",
-        help="store without detection: what this worker takes never becomes an alert (not for live devices)",
+        "--metrics-port", type=int, default=None, help="serve /metrics, /healthz and /readyz on this port"
     )
-    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGINT or SIGTERM."""
-    if not args.store_only:
-        LOG.error(
-            "anxin ingest stores without detection: an SOS it took would never reach an operator. Run"
-            " `anxin run` for live devices; pass --store-only for a backfill, a benchmark or an ingest test"
-        )
-        return 2
     settings = load_settings()
     if not settings.database_url or not settings.mqtt_url:
         LOG.error("anxin ingest needs DATABASE_URL and MQTT_URL (or use `anxin run` for local services)")
@@ -68,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    metrics = serve_metrics(worker.metrics, client_id, "127.0.0.1", args.metrics_port) if args.metrics_port else None
+    metrics = _serve_health(settings.database_url, worker, args.metrics_port) if args.metrics_port else None
     connection.connect()
     events.connect()
     LOG.info("ingest worker %s running (database mode: %s, group %s)", client_id, mode, config.group)
@@ -80,3 +71,9 @@ def run(args: argparse.Namespace) -> int:
         if metrics is not None:
             metrics.shutdown()
     return 0
+
+
+def _serve_health(url: str, worker: IngestWorker, port: int) -> ThreadingHTTPServer:
+    """Serve the worker's metrics and its probes (ready while the database answers) on loopback."""
+    ready = readiness({"database": database_check(lambda: psycopg.connect(url, connect_timeout=3))})
+    return serve_health("127.0.0.1", port, worker.metrics.registry, ready)

@@ -15,14 +15,10 @@ def test_every_command_module_is_listed() -> None:
     assert set(COMMANDS) == modules
 
 
-@pytest.mark.parametrize("argv", [["drill"], ["import", "roster"], ["report", "monthly"], ["users"], ["trigger"]])
+@pytest.mark.parametrize(
+    "argv", [["drill"], ["import", "roster"], ["report", "monthly"], ["users"], ["trigger"], ["ingest"]]
+)
 def test_the_parser_offers_each_command(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([*argv, "--help"])
     assert done.value.code == 0
-
-
-def test_a_separate_ingest_worker_refuses_to_take_live_devices(caplog: pytest.LogCaptureFixture) -> None:
-    args = build_parser().parse_args(["ingest", "--client-id", "ingest-2"])
-    assert args.func(args) == 2  # its SOS would be stored and acknowledged, never alerted
-    assert "--store-only" in caplog.text

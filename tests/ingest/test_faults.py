@@ -68,7 +68,7 @@ def _ingest_process(db_url: str, mqtt: LocalMosquitto, prefix: str, data_dir: Pa
     log = data_dir / f"ingest-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "anxin.cli", "ingest", "--store-only", "--client-id", "ingest-kill-test"],
+            [sys.executable, "-m", "anxin.cli", "ingest", "--client-id", "ingest-kill-test"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
