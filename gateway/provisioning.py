@@ -18,8 +18,10 @@ person chose, so the broker uses Mosquitto's own default count and a reconnect s
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,6 +196,26 @@ def device_hashes(
     if unknown:
         raise ProvisioningError(f"cannot rotate devices that do not connect or are not registered: {sorted(unknown)}")
     return hashes, tuple(issued)
+
+
+CREDENTIALS_HEADER: Final = ("device_id", "username", "password")
+
+
+def credentials_csv(accounts: Iterable[Account]) -> str:
+    """Render devices' credentials as the CSV the device factory gets (``device_id,username,password``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CREDENTIALS_HEADER)
+    writer.writerows([a.username, a.username, a.password] for a in accounts)
+    return buffer.getvalue()
+
+
+def read_credentials_csv(text: str) -> dict[str, str]:
+    """Read a credentials CSV back into username → secret."""
+    rows = csv.reader(io.StringIO(text))
+    if tuple(next(rows, ())) != CREDENTIALS_HEADER:
+        raise ProvisioningError(f"not a credentials file: the first line is not {','.join(CREDENTIALS_HEADER)}")
+    return {row[1]: row[2] for row in rows if len(row) == len(CREDENTIALS_HEADER)}
 
 
 def password_file(entries: Mapping[str, str]) -> str:

@@ -15,8 +15,6 @@ Mosquitto reloads the password and ACL files on SIGHUP.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import os
@@ -27,7 +25,7 @@ from typing import Any
 import psycopg
 
 from anxin.settings import load_settings
-from gateway.provisioning import Account, BrokerLimits, Plan, TlsListener, broker_config, plan
+from gateway.provisioning import BrokerLimits, Plan, TlsListener, broker_config, credentials_csv, plan
 from ingest.credentials import load_connecting_devices, load_credential_hashes, store_credential_hashes
 from ingest.database import migrate
 
@@ -92,7 +90,7 @@ def _write_outputs(out: Path, result: Plan, db_url: str, limits: BrokerLimits, t
     if result.issued:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         (out / "issued").mkdir(exist_ok=True, mode=0o700)
-        write_private(out / "issued" / f"devices-{stamp}.csv", _credentials_csv(result.issued), replace=False)
+        write_private(out / "issued" / f"devices-{stamp}.csv", credentials_csv(result.issued), replace=False)
     with psycopg.connect(db_url) as conn:
         changed = store_credential_hashes(conn, result.device_hashes)
     write_private(out / "services.json", json.dumps({a.username: a.password for a in result.services}, indent=2))
@@ -117,15 +115,6 @@ def _known_services(out: Path) -> dict[str, str]:
         return {}
     data = json.loads(path.read_text())
     return {str(k): str(v) for k, v in data.items()}
-
-
-def _credentials_csv(accounts: tuple[Account, ...]) -> str:
-    """Render issued device credentials as CSV for the device factory."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["device_id", "username", "password"])
-    writer.writerows([a.username, a.username, a.password] for a in accounts)
-    return buffer.getvalue()
 
 
 def write_private(path: Path, text: str, replace: bool = True) -> None:
