@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,10 +146,11 @@ def run_scenario(
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     client_prefix: str = "",
+    credentials: Mapping[str, str] | None = None,  # device id → secret: per-device connections sign in as themselves
 ) -> RunSummary:
     """Run ``scenario`` to its end (or until ``stop_event``), publishing to MQTT or writing ``out``."""
     sim = Simulation(scenario.world(now or datetime.now(UTC)))
-    publisher = _publisher(scenario, sim, mqtt_url, out, client_prefix)
+    publisher = _publisher(scenario, sim, mqtt_url, out, client_prefix, credentials)
     truth_file = truth.open("w", encoding="utf-8") if truth else None
     try:
         return _loop(
@@ -161,11 +162,23 @@ def run_scenario(
             truth_file.close()
 
 
-def _publisher(scenario: Scenario, sim: Simulation, url: str | None, out: Path | None, client_prefix: str) -> Publisher:
+def _publisher(
+    scenario: Scenario,
+    sim: Simulation,
+    url: str | None,
+    out: Path | None,
+    client_prefix: str,
+    credentials: Mapping[str, str] | None,
+) -> Publisher:
     if url is not None:
         devices = [d.device_id for r in sim.fleet for d in r.publishers]
         transport = MqttTransport(
-            url, devices, prefix=scenario.prefix, mode=scenario.connections, client_prefix=client_prefix
+            url,
+            devices,
+            prefix=scenario.prefix,
+            mode=scenario.connections,
+            client_prefix=client_prefix,
+            credentials=credentials,
         )
         transport.connect()
         return transport

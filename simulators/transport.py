@@ -2,9 +2,10 @@
 
 Two ways to connect, like real fleets: ``per-device`` — each publishing device (bracelet, hub,
 directly connected sensor) has its own client id, its retained last will
-``Status(state="offline", reason="lwt")`` on its status topic, and subscribes to its own ``cmd``
-topic; ``shared`` — one connection publishes for many devices (load tests, gateways) and
-subscribes to ``{prefix}/+/cmd``.
+``Status(state="offline", reason="lwt")`` on its status topic, subscribes to its own ``cmd``
+topic and, given its secret in ``credentials``, signs in as itself (username = device id), as a
+broker that refuses anonymous clients requires; ``shared`` — one connection publishes for many
+devices (load tests, gateways) and subscribes to ``{prefix}/+/cmd``, signing in as the URL says.
 
 Events whose kind needs confirmation (``EVENT_KINDS[k].confirm``) are kept until the platform's
 ``ack`` command with their ``ack_seq`` arrives on the device's ``cmd`` topic, and sent again —
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -111,8 +112,10 @@ class MqttTransport:
         client_prefix: str = "",
         resend_after: float = 5.0,
         max_inflight: int = 1000,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.address, self.prefix, self.mode = BrokerAddress.parse(url), prefix, mode
+        self._credentials = dict(credentials or {})  # device id → its secret (per-device mode)
         self._client_prefix, self._resend_after, self._inflight = client_prefix, resend_after, max_inflight
         self._clients: dict[str, mqtt.Client] = {}
         self._pending: dict[tuple[str, int], _Pending] = {}
@@ -205,7 +208,9 @@ class MqttTransport:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self._client_prefix + name, clean_session=True)
         client.max_inflight_messages_set(self._inflight)
         client.max_queued_messages_set(0)
-        if self.address.username:
+        if will and name in self._credentials:
+            client.username_pw_set(name, self._credentials[name])
+        elif self.address.username:
             client.username_pw_set(self.address.username, self.address.password)
         if will:
             client.will_set(*_status_args(name, self.prefix, "lwt"), qos=QOS, retain=True)
