@@ -2,6 +2,10 @@
 
 Everything is upserted, so running it again on the kept `.data/` changes nothing. Demo passwords are
 generated on first use, stored hashed, and printed with the URL; they are never built into the code.
+Every simulated device that connects to the broker (bracelet, hub, directly connected sensor) gets its own
+secret the way the admin page issues one: the hash in ``device_credentials``, the secret in
+``demo-devices.csv`` in the data folder (mode 600, the format `anxin devices provision` hands the factory),
+where the demo's simulator and `anxin trigger` read it.
 Everyone in the demo is reached on the platform's own outbox (no mail server, no chat service): the
 contacts first on theirs, staff and the supervisor on ``outbox://<name>``; so every notice, offer and
 escalation is really delivered offline, and the family page shows the family member's messages.
@@ -17,12 +21,15 @@ from typing import Final
 
 import psycopg
 
+from anxin.commands.devices import write_private
 from anxin.fleet import fleet_devices
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
 from dashboard.store.users import create_user
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, RiskClass, Role, Station
+from gateway.provisioning import Account, connects_itself, credentials_csv, issue, read_credentials_csv, verify_password
+from ingest.credentials import load_credential_hashes, store_credential_hash
 from ingest.devices import upsert_devices, upsert_residents
 from notify.contacts import Channel, ChannelKind, Contact, Relation, save_contact
 from simulators.fleet import Resident, build_fleet
@@ -38,6 +45,7 @@ _CATEGORIES: Final = (
     ("living_alone", "subsistence_allowance"),
     ("empty_nest", "advanced_age"),
 )
+DEVICE_SECRETS: Final = "demo-devices.csv"  # in the data folder
 
 
 def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -> list[str]:
@@ -48,6 +56,7 @@ def seed_demo(db_url: str, scenario: Scenario, data_dir: Path = Path(".data")) -
     with psycopg.connect(db_url) as conn:
         upsert_residents(conn, [(r.resident_id, r.name) for r in fleet])
         upsert_devices(conn, fleet_devices(fleet))
+        _device_credentials(conn, fleet, data_dir)
         fresh = conn.execute("SELECT count(*) FROM stations").fetchone() == (0,)
         if fresh:
             _people(conn, fleet, rng)
@@ -148,6 +157,27 @@ def _accounts(conn: psycopg.Connection, fleet: tuple[Resident, ...], data_dir: P
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     return lines
+
+
+def demo_device_secrets(data_dir: Path) -> dict[str, str]:
+    """Return the demo devices' secrets (device id → secret), none before the demo is seeded."""
+    path = data_dir / DEVICE_SECRETS
+    return read_credentials_csv(path.read_text()) if path.exists() else {}
+
+
+def _device_credentials(conn: psycopg.Connection, fleet: tuple[Resident, ...], data_dir: Path) -> None:
+    """Give each connecting demo device a secret, keeping every one that still matches its stored hash."""
+    kept, hashes = demo_device_secrets(data_dir), load_credential_hashes(conn)
+    accounts = []
+    for device in filter(connects_itself, fleet_devices(fleet)):
+        secret = kept.get(device.id)  # none for a new device; a secret rotated on the admin page no longer matches
+        if secret is None or not verify_password(secret, hashes.get(device.id, "")):
+            account, password_hash = issue(device.id)
+            store_credential_hash(conn, device.id, password_hash)
+            secret = account.password
+        accounts.append(Account(device.id, secret, "device"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_private(data_dir / DEVICE_SECRETS, credentials_csv(accounts))
 
 
 def _reach_everyone_offline(conn: psycopg.Connection) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from anxin.demo import seed_demo
-from anxin.platform import start_platform
+from anxin.demo import demo_device_secrets, seed_demo
+from anxin.platform import Platform, start_platform
 from anxin.settings import load_settings
+
+if TYPE_CHECKING:
+    from simulators.scenario import Scenario
 
 LOG = logging.getLogger("anxin.run")
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml"
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     with start_platform(settings) as platform:
         sim_thread = None
         if not args.no_simulation:
-            sim_thread = _simulate(args.scenario, platform.database_url, platform.mqtt_url, stop)
+            sim_thread = simulate_demo(platform, _load_scenario(args.scenario), stop)
         LOG.info("Anxin is running. Console: %s — press Ctrl-C to stop.", platform.dashboard_url)
         stop.wait()
         LOG.info("stopping…")
@@ -44,15 +48,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(path: Path, db_url: str, mqtt_url: str, stop: threading.Event) -> threading.Thread:
-    """Register the simulated neighbourhood and its demo accounts, then bring it to life on a thread."""
-    from simulators.run import run_scenario  # noqa: PLC0415 - only `run` uses the simulators
-    from simulators.scenario import load as load_scenario  # noqa: PLC0415
+def _load_scenario(path: Path) -> Scenario:
+    from simulators.scenario import load  # noqa: PLC0415 - only `run` uses the simulators
 
-    scenario = load_scenario(path)
-    accounts = seed_demo(db_url, scenario)
-    for line in accounts:
+    return load(path)
+
+
+def simulate_demo(platform: Platform, scenario: Scenario, stop: threading.Event) -> threading.Thread:
+    """Register the simulated neighbourhood, its demo accounts and device secrets, then bring it to life on a thread."""
+    from simulators.run import run_scenario  # noqa: PLC0415 - only `run` uses the simulators
+
+    data_dir = Path(platform.settings.data_dir)
+    for line in seed_demo(platform.database_url, scenario, data_dir):
         LOG.info("demo account: %s", line)
-    thread = threading.Thread(target=run_scenario, args=(scenario, mqtt_url, stop), name="simulator", daemon=True)
+    if platform.reload_broker is not None:  # our own broker: the demo's devices sign in with their new secrets
+        platform.reload_broker()
+    if scenario.connections != "per-device":
+        LOG.info("the demo's devices connect one client each, signing in with their own secrets")
+        scenario = dataclasses.replace(scenario, connections="per-device")
+    thread = threading.Thread(
+        target=run_scenario,
+        args=(scenario, platform.mqtt_url, stop),
+        kwargs={"credentials": demo_device_secrets(data_dir)},
+        name="simulator",
+        daemon=True,
+    )
     thread.start()
     return thread
