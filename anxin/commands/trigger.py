@@ -7,6 +7,11 @@ The platform takes it like any other: stored, detected, raised on the console, f
 command waits for the platform's ``ack`` on the device's ``cmd`` topic, which it sends once the
 event is stored, and prints one JSON line.
 
+It signs in to the broker as that device, with the device's own secret: a demo device's from the
+demo's ``demo-devices.csv`` in the data folder, any other's from ``--secret-file`` (the secret the
+admin page showed, alone in a file, or the CSV `anxin devices provision` wrote). Without the secret it
+says so and sends nothing: the broker lets no one publish for a device but the device itself.
+
 Where the platform is: ``DATABASE_URL`` and ``MQTT_URL`` when set, else the local services of the
 `anxin run` on this data folder (``ANXIN_DATA_DIR``), which it records in ``services.json`` (mode 600)
 while it runs. Without ``--resident`` it lists the residents it knows.
@@ -15,6 +20,7 @@ while it runs. Without ``--resident`` it lists the residents it knows.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import threading
@@ -29,11 +35,13 @@ from typing import Any, Final
 import psycopg
 from pydantic import BaseModel, ValidationError
 
+from anxin.demo import DEVICE_SECRETS, demo_device_secrets
 from anxin.services import recorded_services
 from anxin.settings import Settings, load_settings
 from gateway.contract import Channel, Command, FallEvent, SmokeEvent, SosEvent, encode, topic
-from gateway.errors import GatewayError
+from gateway.errors import BrokerError, GatewayError
 from gateway.mqtt import BrokerAddress, MqttConnection
+from gateway.provisioning import CREDENTIALS_HEADER, read_credentials_csv
 
 
 class TriggerError(Exception):
@@ -64,6 +72,11 @@ def register(sub: Any) -> None:
     parser.add_argument("emergency", choices=list(EMERGENCIES))
     parser.add_argument("--resident", help="resident id, e.g. r0001 (without it: list the residents)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the platform's ack")
+    parser.add_argument(
+        "--secret-file",
+        type=Path,
+        help=f"the device's broker secret: a file holding it alone, or a credentials CSV (default: {DEVICE_SECRETS})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -76,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(residents(db_url)) or "no residents registered", file=sys.stderr)
             return 2
         device_id, sensor_id = find_device(db_url, args.resident, args.emergency)
-        report = send(settings, mqtt_url, args.emergency, device_id, sensor_id, args.timeout)
+        secret = device_secret(settings, device_id, args.secret_file)
+        report = send(settings, mqtt_url, args.emergency, (device_id, secret), sensor_id, args.timeout)
     except (TriggerError, GatewayError, psycopg.Error) as exc:
         print(f"anxin trigger: {exc}", file=sys.stderr)
         return 2
@@ -118,10 +132,43 @@ def find_device(db_url: str, resident_id: str, emergency: str) -> tuple[str, str
     return row[0], row[1]
 
 
+def device_secret(settings: Settings, device_id: str, secret_file: Path | None) -> str:
+    """Return the device's broker secret from ``secret_file``, else from the demo's secrets in the data folder."""
+    if secret_file is None:
+        secret = demo_device_secrets(Path(settings.data_dir)).get(device_id)
+    else:
+        secret = _read_secret(secret_file, device_id)
+    if not secret:
+        where = secret_file or Path(settings.data_dir) / DEVICE_SECRETS
+        raise TriggerError(
+            f"no broker secret for device {device_id} in {where}: the broker lets only the device itself publish"
+            " for it. For a device registered on the admin page, put the secret it showed in a file (mode 600)"
+            " and give it with --secret-file FILE"
+        )
+    return secret
+
+
+def _read_secret(path: Path, device_id: str) -> str | None:
+    """Read a secret alone in a file, or the device's line of a credentials CSV."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TriggerError(f"cannot read {path}: {exc.strerror}") from exc
+    if text.startswith(",".join(CREDENTIALS_HEADER)):
+        return read_credentials_csv(text).get(device_id)
+    return text.strip() or None
+
+
 def send(
-    settings: Settings, mqtt_url: str, emergency: str, device_id: str, sensor_id: str | None, timeout: float
+    settings: Settings,
+    mqtt_url: str,
+    emergency: str,
+    device: tuple[str, str],
+    sensor_id: str | None,
+    timeout: float,
 ) -> dict[str, Any]:
-    """Publish the event on the device's topic and wait for the platform's ack of it."""
+    """Publish the event on the device's topic, signed in as the device (id, secret), and wait for the ack."""
+    device_id, secret = device
     seq = time.time_ns() // 1000  # microseconds: above any sequence a simulator run counts from (milliseconds)
     body = EMERGENCIES[emergency].build(seq, datetime.now(UTC))
     if sensor_id is not None:
@@ -137,12 +184,13 @@ def send(
         if command.ack_seq == seq:
             acked.set()
 
-    bus = MqttConnection(
-        BrokerAddress.from_url(mqtt_url, *settings.broker_account("core")),
-        f"anxin-trigger-{uuid.uuid4().hex[:8]}",
-        persistent=False,
-    )
-    bus.connect()
+    # Its own client id: on the local broker the device's live connection (the demo's simulator) stays on.
+    address = dataclasses.replace(BrokerAddress.from_url(mqtt_url), username=device_id, password=secret)
+    bus = MqttConnection(address, f"anxin-trigger-{uuid.uuid4().hex[:8]}", persistent=False)
+    try:
+        bus.connect()
+    except BrokerError as exc:
+        raise TriggerError(f"{exc} as device {device_id}: is its secret the current one?") from exc
     try:
         bus.route(topic(device_id, Channel.CMD, prefix), on_command)
         started = time.monotonic()
