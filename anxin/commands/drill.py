@@ -6,18 +6,24 @@ tests and a quick look. Against a running platform, give its database and broker
 and its console with ``--dashboard URL``: the drill then runs in the platform's real time (a
 ``nobody-answers`` drill takes as long as the ladder and the offer window do, a few minutes). The drill's
 inbox must be reachable from the platform (``--inbox-host``). The last line printed is the report as JSON.
+
+The drill's bracelet publishes on its own device topic. On its own platform it signs in as its device,
+with a secret registered as the admin page registers one (the platform's broker reloads it); against a
+running platform it signs in with the broker account in the environment (``ANXIN_MQTT_USERNAME``…),
+which that broker must let publish on device event topics and read their ``cmd`` topics.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import socket
 import tempfile
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +36,21 @@ from anxin.drills.world import register_drill, retire_drill
 from anxin.settings import Settings, load_settings
 from dispatch.places import Point
 from gateway.mqtt import BrokerAddress, MqttConnection
+from gateway.provisioning import issue
+from ingest.credentials import store_credential_hash
 
 LOG = logging.getLogger("anxin.drill")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The platform a drill runs through."""
+
+    base_url: str
+    db_url: str
+    mqtt_url: str
+    prefix: str
+    reload_broker: Callable[[], None] | None = None  # the drill's own platform: its broker lets only accounts in
 
 
 def register(sub: Any) -> None:
@@ -62,7 +81,8 @@ def drill(settings: Settings, name: str, args: argparse.Namespace) -> dict[str, 
     fast = bool(args.fast)
     timeout = args.stage_timeout or (60.0 if fast else 420.0)
     with ExitStack() as stack:
-        base_url, db_url, mqtt_url, prefix = stack.enter_context(_platform(settings, args))
+        target = stack.enter_context(_platform(settings, args))
+        base_url, db_url, prefix = target.base_url, target.db_url, target.prefix
         inbox = Inbox(args.inbox_host)
         inbox_url = inbox.start()
         stack.callback(inbox.stop)
@@ -70,12 +90,7 @@ def drill(settings: Settings, name: str, args: argparse.Namespace) -> dict[str, 
         with psycopg.connect(db_url) as conn:
             world = register_drill(conn, inbox_url, where, datetime.now(UTC))
         stack.callback(_retire, db_url, world)
-        bus = MqttConnection(
-            BrokerAddress.from_url(mqtt_url, *settings.broker_account("core")),
-            f"drill-{uuid.uuid4().hex[:8]}",
-            persistent=False,
-        )
-        bus.connect()
+        bus = _bracelet_link(settings, target, world.device_id)
         stack.callback(bus.close)
         try:
             operator = Person(base_url, world.operator, world.password)
@@ -105,13 +120,32 @@ def drill(settings: Settings, name: str, args: argparse.Namespace) -> dict[str, 
         return report
 
 
+def _register_secret(conn: psycopg.Connection[Any], device_id: str) -> str:
+    """Give the drill's bracelet a broker secret, as the admin page does; return it."""
+    account, password_hash = issue(device_id)
+    store_credential_hash(conn, device_id, password_hash)
+    return account.password
+
+
+def _bracelet_link(settings: Settings, target: Target, device_id: str) -> MqttConnection:
+    """Connect the drill's bracelet: as its device on the drill's own platform, else with the settings' account."""
+    address = BrokerAddress.from_url(target.mqtt_url, *settings.broker_account("core"))
+    if target.reload_broker is not None:
+        with psycopg.connect(target.db_url) as conn:
+            address = dataclasses.replace(address, username=device_id, password=_register_secret(conn, device_id))
+        target.reload_broker()  # the broker learns the new secret; no restart
+    link = MqttConnection(address, device_id, persistent=False)
+    link.connect()
+    return link
+
+
 @contextmanager
-def _platform(settings: Settings, args: argparse.Namespace) -> Iterator[tuple[str, str, str, str]]:
-    """Yield (console URL, database URL, broker URL, device topic prefix) of the platform to drill."""
+def _platform(settings: Settings, args: argparse.Namespace) -> Iterator[Target]:
+    """Yield the platform to drill: the running one given, or one of the drill's own."""
     if args.dashboard is not None:
         if settings.database_url is None or settings.mqtt_url is None:
             raise SystemExit("--dashboard needs DATABASE_URL and MQTT_URL of the running platform")
-        yield args.dashboard.rstrip("/"), settings.database_url, settings.mqtt_url, settings.topic_prefix
+        yield Target(args.dashboard.rstrip("/"), settings.database_url, settings.mqtt_url, settings.topic_prefix)
         return
     if settings.database_url is not None:
         raise SystemExit("with DATABASE_URL set, give the running platform's console with --dashboard URL")
@@ -126,7 +160,8 @@ def _platform(settings: Settings, args: argparse.Namespace) -> Iterator[tuple[st
         )
         with start_platform(own) as platform:
             assert platform.dashboard_url is not None
-            yield platform.dashboard_url.rstrip("/"), platform.database_url, platform.mqtt_url, own.topic_prefix
+            url = platform.dashboard_url.rstrip("/")
+            yield Target(url, platform.database_url, platform.mqtt_url, own.topic_prefix, platform.reload_broker)
 
 
 def _where(text: str | None, settings: Settings) -> Point:
