@@ -34,7 +34,7 @@ from alerts.follower import FeedFollower, Rebuild
 from alerts.leases import PartitionLeases
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
-from anxin.broker_access import broker_reloader
+from anxin.broker_access import secure_local_broker
 from anxin.care import Care
 from anxin.services import LocalMosquitto, LocalPostgres, record_services, start_broker
 from anxin.settings import Settings
@@ -162,6 +162,9 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
         LOG.info("database mode: %s", mode.value)
         pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
         stack.callback(pool.close)
+        reload_broker: Callable[[], None] | None = None
+        if local_broker is not None:  # it refuses anonymous clients: the platform signs in with accounts made now
+            settings, reload_broker = secure_local_broker(settings, local_broker, _connection_source(pool))
         address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("core"))
         ingest_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest"))
         bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
@@ -202,9 +205,7 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             worker_name=settings.ingest_client_id,
         )
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
-        if local_broker is not None:
-            platform.reload_broker = broker_reloader(local_broker, _connection_source(pool), settings.topic_prefix)
-            platform.reload_broker()  # devices registered before this start sign in with their credentials
+        platform.reload_broker = reload_broker
         stop = platform.stop
         threads = [
             _thread("detection", pipeline.run, stop),

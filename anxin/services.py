@@ -471,7 +471,7 @@ class LocalMosquitto(_Broker):
             MOSQUITTO_CONF.read_text()
             + f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.home}/\n"
             + f"log_dest file {self.home}/mosquitto.log\n"
-            + ("allow_anonymous true\n" if "allow_anonymous" not in self.extra_config else "")
+            + (self._anonymous_line() if "allow_anonymous" not in self.extra_config else "")
             + self._access_config()
             + self.extra_config
         )
@@ -489,8 +489,12 @@ class LocalMosquitto(_Broker):
         if not passwd.exists():
             self._write_private(passwd, "")
         if not acl.exists():
-            self._write_private(acl, "topic readwrite #\n")  # anonymous clients, until devices are added
+            self._write_private(acl, "")  # no account, no rule: nobody gets in until the platform writes its own
         return f"password_file {passwd}\nacl_file {acl}\n"
+
+    def _anonymous_line(self) -> str:
+        """Let anonymous clients in, unless accounts and ACL are checked: then every client signs in."""
+        return f"allow_anonymous {'false' if self.device_access else 'true'}\n"
 
     def install_access(self, password_file: str, acl_file: str) -> None:
         """Replace the password and ACL files and make the running broker reload them (SIGHUP), no restart."""

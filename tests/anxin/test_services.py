@@ -20,6 +20,7 @@ import pytest
 
 from anxin import services
 from anxin.services import EmbeddedBroker, LocalMosquitto, LocalPostgres, embedded_bindir, postgres_bindir
+from gateway.provisioning import hash_password
 
 
 def test_postgres_runs_as_unprivileged_user_and_accepts_connections(pg_server: LocalPostgres) -> None:
@@ -44,9 +45,11 @@ def test_postgres_keeps_data_between_starts(service_root: Path) -> None:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _roundtrip(url_port: int) -> bytes:
+def _roundtrip(url_port: int, account: str | None = None) -> bytes:
     got: list[bytes] = []
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if account is not None:
+        client.username_pw_set(account, account)
     client.on_message = lambda _c, _u, msg: got.append(msg.payload)
     client.connect("127.0.0.1", url_port)
     client.subscribe("probe/x", qos=1)
@@ -181,7 +184,9 @@ def test_mosquitto_starts_from_a_private_folder(private_folder: Path) -> None:
     with LocalMosquitto(private_folder / ".data" / "mosquitto", device_access=True) as broker:
         assert not broker.home.is_relative_to(private_folder)
         assert (broker.home / "acl").exists()
-        assert _roundtrip(broker.port) == b"hello"
+        broker.install_access(f"probe:{hash_password('probe')}\n", "user probe\ntopic readwrite probe/#\n")
+        time.sleep(0.5)  # it reloads on SIGHUP; no anonymous client gets in
+        assert _roundtrip(broker.port, "probe") == b"hello"
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", broker.port)) != 0
     assert _unchanged(private_folder)
