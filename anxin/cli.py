@@ -15,6 +15,8 @@ from anxin.settings import load_settings
 COMMANDS = (
     "run",
     "ingest",
+    "alerts",
+    "web",
     "schema",
     "simulate",
     "detect",

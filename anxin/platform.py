@@ -17,10 +17,11 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 import psycopg
+from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 from pydantic import ValidationError
 
@@ -32,10 +33,12 @@ from alerts.feed import FeedReader
 from alerts.findings import Observation
 from alerts.follower import FeedFollower, Rebuild
 from alerts.leases import PartitionLeases
+from alerts.metrics import AlertPathCollector
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
 from anxin.broker_access import secure_local_broker
 from anxin.care import Care
+from anxin.observability import serve_health
 from anxin.services import LocalMosquitto, LocalPostgres, record_services, start_broker
 from anxin.settings import Settings
 from dispatch.roster_store import extend_shifts
@@ -44,10 +47,13 @@ from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
 from ingest.feed import partition_of
+from ingest.health import Check, database_check, readiness
 from ingest.maintenance import Maintenance, run_policy_jobs
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
+Role = Literal["ingest", "alerts", "web"]  # one job each: `anxin ingest`, `anxin alerts`, `anxin web`
+ALL_ROLES: Final[frozenset[Role]] = frozenset({"ingest", "alerts", "web"})  # `anxin run`
 HISTORY = timedelta(days=28)  # what routines are learned from, at the start and every night
 
 
@@ -64,8 +70,8 @@ class Platform:
     database_url: str
     mqtt_url: str
     db_mode: DbMode
-    ingest: IngestWorker
-    pipeline: DetectionPipeline
+    ingest: IngestWorker | None  # None in a process without the ingest role
+    pipeline: DetectionPipeline | None  # None in a process without the alerts role
     alerts: AlertService
     care: Care
     bus: MqttConnection
@@ -125,8 +131,12 @@ def load_history(conn: psycopg.Connection, since: datetime, prefix: str) -> list
     return history
 
 
+ALERT_PATH_WAIT_S: Final = 2.0  # the alert path waits this long for a connection, then goes provisional
+
+
 def _connection_source(pool: ConnectionPool[Any]) -> Callable[[], AbstractContextManager[Any]]:
-    return pool.connection
+    """Lend the alert path connections without the pool's 30 s wait: with the database down, say so at once."""
+    return lambda: pool.connection(timeout=ALERT_PATH_WAIT_S)
 
 
 def _thread(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> threading.Thread:
@@ -153,20 +163,25 @@ def _every(
 
 
 @contextmanager
-def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterator[Platform]:
-    """Start the whole platform in this process; stop it when the block ends."""
+def start_platform(
+    settings: Settings, *, with_dashboard: bool = True, roles: frozenset[Role] = ALL_ROLES
+) -> Iterator[Platform]:
+    """Start the platform's parts named by ``roles`` (all of it by default) in this process; stop them at the end."""
+    web = with_dashboard and "web" in roles
     with ExitStack() as stack:
         db_url, mqtt_url, local_broker = _resolve_services(settings, stack)
         with psycopg.connect(db_url) as conn:
             mode = migrate(conn, settings.retention_days)
         LOG.info("database mode: %s", mode.value)
-        pool: ConnectionPool[Any] = ConnectionPool(db_url, min_size=2, max_size=10, open=True)
+        # A connection is checked before it is lent: after a failover the old primary's are dropped, not used.
+        pool: ConnectionPool[Any] = ConnectionPool(
+            db_url, min_size=2, max_size=10, open=True, check=ConnectionPool.check_connection
+        )
         stack.callback(pool.close)
         reload_broker: Callable[[], None] | None = None
         if local_broker is not None:  # it refuses anonymous clients: the platform signs in with accounts made now
             settings, reload_broker = secure_local_broker(settings, local_broker, _connection_source(pool))
         address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("core"))
-        ingest_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest"))
         bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
         bus.connect()
         stack.callback(bus.close)
@@ -180,60 +195,22 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             on_change=care.on_alert_change,
         )
         care.alerts = alert_service
-        follower = FeedFollower(
-            PartitionLeases(db_url, settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"),
-            FeedReader(db_url),
-            _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
-            utc_now,
-        )
-        stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
-        pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
-        pipeline.follow_now()  # its share of the residents, rebuilt, before any device is heard
-        ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
-        events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
-        events_conn = MqttConnection(
-            events_address, f"{settings.ingest_client_id}-events", manual_ack=True, receive_maximum=1000
-        )
-        worker = IngestWorker(
-            settings.ingest_config(settings.ingest_client_id),
-            db_url,
-            ingest_conn,
-            events=events_conn,
-            sink=pipeline.submit,
-            urgent_sink=pipeline.submit_urgent,
-            clock=utc_now,
-            worker_name=settings.ingest_client_id,
-        )
+        pipeline = _detection(settings, db_url, pool, care, stack) if "alerts" in roles else None
+        worker = _ingest(settings, db_url, mqtt_url, pipeline, stack) if "ingest" in roles else None
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
         platform.reload_broker = reload_broker
         stop = platform.stop
-        threads = [
-            _thread("detection", pipeline.run, stop),
-            _thread("escalation", _every(1.0, alert_service.run_due, "escalation clock"), stop),
-            _thread("care", lambda s: care.run(s, settings.care_interval_s), stop),
-            _thread(
-                "upkeep", _every(300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention"), stop
-            ),
-            _thread("visits", _every(3600.0, care.plan_visits, "visit planning", at_start=True), stop),
-            _thread(
-                "shifts",
-                _every(3600.0, lambda: _extend_shifts(pool, settings.timezone), "weekly shifts", at_start=True),
-                stop,
-            ),
-            _thread("profiles", _every(30.0, lambda: _refresh_profiles(pool, pipeline), "profiles"), stop),
-            _thread(
-                "relearn", _every(600.0, _nightly_relearn(pool, pipeline, settings), "re-learning baselines"), stop
-            ),
-        ]
-        ingest_conn.connect()
-        stack.callback(ingest_conn.close)
-        events_conn.connect()
-        stack.callback(events_conn.close)
-        worker.subscribe()  # before start_platform returns: nothing is missed
-        threads.append(_thread("ingest", worker.run, stop))
-        if with_dashboard:
-            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads, platform.reload_broker)
-        LOG.info("platform running: ingest → detection → alerts%s", " → dashboard" if with_dashboard else "")
+        threads = _alert_threads(settings, pool, pipeline, alert_service, care, stop) if pipeline else []
+        if worker is not None:
+            worker.subscribe()  # before start_platform returns: nothing is missed
+            threads.append(_thread("ingest", worker.run, stop))
+        registry = _registry(pool, worker, pipeline)
+        if web:
+            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads, registry, reload_broker)
+        elif settings.metrics_port is not None:
+            probes = serve_health(settings.http_host, settings.metrics_port, registry, _ready(pool))
+            stack.callback(probes.shutdown)
+        LOG.info("platform running: %s", " → ".join(r for r in ("ingest", "alerts", "web") if r in roles))
         try:
             yield platform
         finally:
@@ -241,6 +218,90 @@ def start_platform(settings: Settings, *, with_dashboard: bool = True) -> Iterat
             care.wake()  # its thread waits on its own wake-up, not on ``stop``
             for thread in reversed(threads):
                 thread.join(30)
+
+
+def _detection(
+    settings: Settings, db_url: str, pool: ConnectionPool[Any], care: Care, stack: ExitStack
+) -> DetectionPipeline:
+    """Build the detection pipeline that follows this process's share of the residents."""
+    follower = FeedFollower(
+        PartitionLeases(db_url, settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"),
+        FeedReader(db_url),
+        _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
+        utc_now,
+    )
+    stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
+    pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
+    pipeline.follow_now()  # its share of the residents, rebuilt, before any device is heard
+    return pipeline
+
+
+def _ingest(
+    settings: Settings, db_url: str, mqtt_url: str, pipeline: DetectionPipeline | None, stack: ExitStack
+) -> IngestWorker:
+    """Build and connect the ingest worker; with detection here, urgent records go to it in-process too."""
+    ingest_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest"))
+    ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
+    events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
+    events_conn = MqttConnection(
+        events_address, f"{settings.ingest_client_id}-events", manual_ack=True, receive_maximum=1000
+    )
+    worker = IngestWorker(
+        settings.ingest_config(settings.ingest_client_id),
+        db_url,
+        ingest_conn,
+        events=events_conn,
+        sink=pipeline.submit if pipeline else None,
+        urgent_sink=pipeline.submit_urgent if pipeline else None,
+        clock=utc_now,
+        worker_name=settings.ingest_client_id,
+    )
+    ingest_conn.connect()
+    stack.callback(ingest_conn.close)
+    events_conn.connect()
+    stack.callback(events_conn.close)
+    return worker
+
+
+def _alert_threads(
+    settings: Settings,
+    pool: ConnectionPool[Any],
+    pipeline: DetectionPipeline,
+    alert_service: AlertService,
+    care: Care,
+    stop: threading.Event,
+) -> list[threading.Thread]:
+    """Start the alert side's threads: detection, the escalation clock, care, upkeep and the daily plans."""
+    every = (
+        ("escalation", 1.0, alert_service.run_due, "escalation clock", False),
+        ("upkeep", 300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention", False),
+        ("visits", 3600.0, care.plan_visits, "visit planning", True),
+        ("shifts", 3600.0, lambda: _extend_shifts(pool, settings.timezone), "weekly shifts", True),
+        ("profiles", 30.0, lambda: _refresh_profiles(pool, pipeline), "profiles", False),
+        ("relearn", 600.0, _nightly_relearn(pool, pipeline, settings), "re-learning baselines", False),
+    )
+    return [
+        _thread("detection", pipeline.run, stop),
+        _thread("care", lambda s: care.run(s, settings.care_interval_s), stop),
+        *(
+            _thread(name, _every(seconds, action, what, at_start=first), stop)
+            for name, seconds, action, what, first in every
+        ),
+    ]
+
+
+def _registry(
+    pool: ConnectionPool[Any], worker: IngestWorker | None, pipeline: DetectionPipeline | None
+) -> CollectorRegistry:
+    """Gather this process's metrics: its ingest worker's, and the alert path's figures."""
+    registry = worker.metrics.registry if worker is not None else CollectorRegistry()
+    registry.register(AlertPathCollector(pool.connection, pipeline.follower if pipeline else None))
+    return registry
+
+
+def _ready(pool: ConnectionPool[Any]) -> Check:
+    """Say the process is ready while the database answers."""
+    return readiness({"database": database_check(pool.connection)})
 
 
 def escalation_policy(scale: float) -> EscalationPolicy:
@@ -309,6 +370,7 @@ def _start_dashboard(
     care: Care,
     stop: threading.Event,
     threads: list[threading.Thread],
+    registry: CollectorRegistry,
     reload_broker: Callable[[], None] | None = None,
 ) -> str | None:
     """Serve the dashboard with uvicorn on a thread; return its URL."""
@@ -317,4 +379,4 @@ def _start_dashboard(
     except ImportError:
         LOG.warning("dashboard wiring not available; running without the web console")
         return None
-    return serve_dashboard(settings, pool, bus, care, stop, threads, reload_broker=reload_broker)
+    return serve_dashboard(settings, pool, bus, care, stop, threads, reload_broker=reload_broker, registry=registry)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
 
     # detection: this process's name in the partition leases (unique per running process; default host-pid)
     alerts_id: str | None = None
+    metrics_port: int | None = None  # a process without the dashboard serves /metrics, /healthz, /readyz here
 
     # the platform's broker accounts (`anxin devices provision` makes them): with client ids bound to
     # user names, each connection needs its own account, so ingest and the core bus have one each

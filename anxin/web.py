@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 
 from anxin.care import Care, local_secret
@@ -37,6 +38,7 @@ def serve_dashboard(
     threads: list[threading.Thread],
     *,
     reload_broker: Callable[[], None] | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> str:
     """Start uvicorn with the dashboard on a thread; return the console URL."""
     tiles = TILE_SOURCES[settings.map_tiles].overridden(
@@ -67,7 +69,7 @@ def serve_dashboard(
         reload_broker=reload_broker,
         roster_key=_roster_key(settings),
     )
-    app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
+    app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions, metrics_registry=registry)
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", ws_ping_interval=20
     )
