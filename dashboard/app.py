@@ -20,7 +20,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from dashboard.actions import Actions
 from dashboard.errors import DashboardError
-from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, parse_status
+from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, status_parser
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
 from ingest.health import Check, database_check, policy_check, readiness
@@ -66,7 +66,7 @@ def _topics(settings: DashboardSettings) -> dict[str, Any]:
     """Map the broker topic filters the dashboard follows to their parsers."""
     return {
         f"{settings.alerts_topic}/#": parse_alert,
-        f"{settings.device_topic_prefix}/+/status": parse_status,
+        f"{settings.device_topic_prefix}/+/status": status_parser(settings.device_topic_prefix),
         f"{settings.topic_root}/dispatch/+": parse_dispatch,
         f"{settings.topic_root}/staff/+/position": parse_position,
     }

@@ -13,12 +13,15 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from alerts.messages import ChangeAction, ProvisionalAlert
+from alerts.messages import AlertChange, ChangeAction, ProvisionalAlert
 from dispatch.messages import DispatchChange, StaffPosition
+from gateway.contract import decode
+from gateway.errors import ContractError
 
 LOG = logging.getLogger(__name__)
 
@@ -61,27 +64,22 @@ class LiveMessage:
 
 
 def parse_alert(topic: str, payload: bytes) -> LiveMessage | None:
-    """Read an alert change published on ``.../alerts/{resident_id}``."""
+    """Read an alert change on ``.../alerts/{resident_id}`` (alerts.messages: AlertChange or ProvisionalAlert)."""
     try:
-        data = json.loads(payload)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if data.get("action") == ChangeAction.PROVISIONAL:
-        return _provisional(topic, data)
-    resident_id = str(data.get("resident_id") or topic.rsplit("/", 1)[-1])
-    alert = data.get("alert") if isinstance(data.get("alert"), dict) else data
-    alert_id = alert.get("id", alert.get("alert_id")) if isinstance(alert, dict) else None
-    return LiveMessage("alert", resident_id, str(alert_id) if alert_id is not None else None, None, data)
+        change = AlertChange.model_validate_json(payload)
+    except ValidationError:
+        return _provisional(topic, payload)
+    return LiveMessage("alert", change.resident_id, str(change.alert_id), None, change.model_dump(mode="json"))
 
 
-def _provisional(topic: str, data: dict[str, Any]) -> LiveMessage | None:
+def _provisional(topic: str, payload: bytes) -> LiveMessage | None:
     """Read a critical finding not stored yet: no alert id; consoles show it until its ``raised`` change comes."""
     try:
-        provisional = ProvisionalAlert.model_validate(data)
+        provisional = ProvisionalAlert.model_validate_json(payload)
     except ValidationError:
-        LOG.warning("a provisional alert on %s does not match the contract", topic)
+        LOG.warning("a message on %s is neither an alert change nor a provisional alert", topic)
+        return None
+    if provisional.action is not ChangeAction.PROVISIONAL:
         return None
     body = provisional.model_dump(mode="json")
     return LiveMessage("alert", provisional.resident_id, None, provisional.device_id, body)
@@ -107,18 +105,22 @@ def parse_position(topic: str, payload: bytes) -> LiveMessage | None:
     return LiveMessage("staff_position", None, None, None, position.model_dump(mode="json"))
 
 
-def parse_status(topic: str, payload: bytes) -> LiveMessage | None:
-    """Read a device status published on ``{prefix}/{device_id}/status``."""
-    parts = topic.split("/")
-    if len(parts) < 2:
-        return None
-    try:
-        data = json.loads(payload) if payload else {"state": "unknown"}
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    return LiveMessage("device_status", None, None, parts[-2], data)
+def status_parser(prefix: str) -> Callable[[str, bytes], LiveMessage | None]:
+    """Make the reader of device status on ``{prefix}/{device_id}/status``, decoded by the wire contract.
+
+    A device writes its own status topic, so what arrives there is device input: only a message the
+    contract accepts (the same `decode` ingest uses, the identity rule included) reaches a console.
+    """
+
+    def parse_status(topic: str, payload: bytes) -> LiveMessage | None:
+        try:
+            record = decode(topic, payload, datetime.now(UTC), prefix)
+        except ContractError as exc:
+            LOG.debug("a device status on %s is refused by the contract (%s)", topic, exc.reason)
+            return None
+        return LiveMessage("device_status", None, None, record.device_id, record.body.model_dump(mode="json"))
+
+    return parse_status
 
 
 Visible = Callable[[LiveMessage], Awaitable[bool]]

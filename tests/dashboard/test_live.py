@@ -94,3 +94,16 @@ def test_a_district_operator_sees_only_their_district(client: TestClient, login,
         mine = world.raise_alert("r4")
         message = ws.receive_json()
     assert (message["resident_id"], message["alert_id"]) == ("r4", str(mine))
+
+
+def test_a_status_the_contract_refuses_never_reaches_a_console(client: TestClient, login, broker: RootedBroker) -> None:
+    with client.websocket_connect("/ws", headers={**login("family1"), **OWN}) as ws:
+        ws.receive_json()
+        broker.publish("ec/v1/b-r1/status", b'{"state": "online", "battery": 999}')  # no seq or time, out of range
+        claims_another = {"seq": 2, "ts": "2025-01-01T00:00:00Z", "state": "online", "device_id": "b-r2"}
+        broker.publish("ec/v1/b-r1/status", json.dumps(claims_another).encode())
+        broker.publish("ec/v1/b-r1/status", b"<script>alert(1)</script>")
+        valid = {"seq": 3, "ts": "2025-01-01T00:00:00Z", "state": "online", "battery": 15}
+        broker.publish("ec/v1/b-r1/status", json.dumps(valid).encode())
+        message = ws.receive_json()
+    assert (message["type"], message["data"]["seq"], message["data"]["battery"]) == ("device_status", 3, 15)
