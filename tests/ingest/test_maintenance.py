@@ -173,6 +173,7 @@ def test_the_upkeep_runs_the_policies_so_chunks_are_compressed_and_dropped(db_ur
             assert {j.policy for j in jobs} == {"compression", "retention", "refresh"}
             assert all(j.upkeep_at is not None and j.upkeep_error is None for j in jobs)
             assert policy_health(conn, datetime.now(UTC))[0]
+        with pool.connection() as conn:  # the reads above ended their transaction; the policies run in autocommit
             assert run_policy_jobs(conn, datetime.now(UTC)).ran == ()  # each waits for its interval now
     chunks = _rows(
         db_url,
