@@ -8,7 +8,7 @@ DATA_DIR ?= $(abspath ../shared/data)
 WEB := dashboard/web
 WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: run test lint typecheck check bench bench-ingest bench-detect bench-latency schema clean browser
+.PHONY: run test lint typecheck check bench bench-ingest bench-detect bench-latency bench-scale schema clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-detect: $(STAMP)
 
 bench-latency: $(STAMP)
 	$(BIN)/python -m bench.latency
+
+# The platform as separate processes (anxin ingest, alerts, web) under a neighbourhood's mix, with kills.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
 
 # Every benchmark, one report: bench/results/latest.json and latest.md (and a dated copy).
 bench: $(STAMP) $(WEB_STAMP)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from anxin.services import LocalMosquitto, free_port
+from bench.processes import Process
 from ingest.database import migrate
 from tests.dashboard.world import PASSWORD, SECRET, seed
 from tests.ingest.harness import register_fleet
@@ -37,44 +35,6 @@ from tests.reliability.helpers import Load, fleet, scalar, wait_for
 
 RESIDENTS = 18
 pytestmark = pytest.mark.xdist_group("processes")  # seven processes: not beside another heavy test
-
-
-@dataclass
-class Process:
-    """One `anxin` command in a child process, its log, and how to know it is up."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    ready: str
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        """Start it and wait until its log says it is up."""
-        mark = self.log.stat().st_size if self.log.exists() else 0
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "anxin.cli", *self.argv], env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        wait_for(lambda: self.ready in self.log.read_text()[mark:] or self.proc.poll() is not None, 90, self.name)
-        assert self.proc.poll() is None, self.log.read_text()[-3000:]
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL it: no goodbye to the broker, the database or the leases."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        """Stop it as an operator would (SIGTERM), if it runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @dataclass
