@@ -27,6 +27,7 @@ from ingest.feed import partition_of
 LOG = logging.getLogger(__name__)
 
 Rebuild = Callable[[frozenset[int]], DetectorSet]  # detectors for the residents of these partitions
+ALIVE, GONE = b"alive", b"gone"  # an alert process's liveness message, and its last will
 
 
 class FeedFollower:
@@ -46,6 +47,8 @@ class FeedFollower:
         self.lease_every_s, self.warm_up = lease_every_s, warm_up
         self._since: dict[int, int] = {}
         self._next_lease = 0.0
+        self._gone: set[str] = set()  # processes the broker said died (their last will), not yet expired
+        self._gone_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -56,11 +59,22 @@ class FeedFollower:
         """Tell whether this process holds the resident's partition now."""
         return partition_of(resident_id) in self.leases.owned
 
+    def gone(self, name: str) -> None:
+        """Note that another process died (from any thread): its leases end at the next renewal, due now."""
+        with self._gone_lock:
+            self._gone.add(name)
+        self._next_lease = 0.0
+
     def renew(self) -> tuple[DetectorSet, list[Observation]] | None:
         """Renew the leases when due; on a new share return fresh detectors and their warm-up observations."""
         if time.monotonic() < self._next_lease:
             return None
         self._next_lease = time.monotonic() + self.lease_every_s
+        with self._gone_lock:
+            gone, self._gone = self._gone, set()
+        for name in gone:
+            if (ended := self.leases.expire(name)) > 0:
+                LOG.warning("%s died (its last will): taking over its %d partitions now", name, ended)
         change = self.leases.step()
         if not (change.gained or change.lost):
             return None
@@ -95,6 +109,11 @@ class FeedFollower:
         """Give the partitions back (a clean stop)."""
         self.leases.leave()
         self.reader.close()
+
+
+def liveness_topic(name: str, root: str) -> str:
+    """Name the topic where an alert process's last will says it died."""
+    return f"{root}/alert-processes/{name}"
 
 
 def listen(url: str, wake: Callable[[], None], stop: threading.Event) -> None:

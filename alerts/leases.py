@@ -94,6 +94,20 @@ class PartitionLeases:
         )
         return frozenset(r[0] for r in rows)
 
+    def expire(self, owner: str) -> int:
+        """End another process's leases now (the broker said it died); return how many ran out."""
+        if owner == self.name:
+            return 0
+        conn = self._connection()
+        with conn.transaction():  # no longer among the living either: the fair share is counted without it
+            conn.execute("DELETE FROM alert_workers WHERE name = %s", (owner,))
+            rows = conn.execute(
+                "UPDATE alert_partitions SET lease_until = now() WHERE owner = %s AND lease_until > now()"
+                " RETURNING part",
+                (owner,),
+            ).fetchall()
+        return len(rows)
+
     def leave(self) -> None:
         """Give every lease back and say this process is gone (a clean stop: others take over at once)."""
         try:

@@ -78,6 +78,12 @@ class DetectionPipeline:
             if fresh is not None:
                 self._adopt(*fresh)
 
+    def process_gone(self, name: str) -> None:
+        """Take over a dead process's residents now, not when its leases run out (the broker's last will)."""
+        if self.follower is not None and name != self.follower.name:
+            self.follower.gone(name)
+            self._wake.set()
+
     def wake(self, _items: object = None) -> None:
         """Look at the feed now: ingest committed something (a sink for ingest's ordinary batches)."""
         self._wake.set()

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from alerts.escalation import DEFAULT_ACK_TIMEOUTS, EscalationPolicy
 from alerts.fall_model import FallScorer, load_fall_classifier
 from alerts.feed import FeedReader
 from alerts.findings import Observation
-from alerts.follower import FeedFollower, Rebuild
+from alerts.follower import ALIVE, GONE, FeedFollower, Rebuild, liveness_topic
 from alerts.leases import PartitionLeases
+from alerts.messages import TOPIC_ROOT
 from alerts.metrics import AlertPathCollector
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
@@ -182,7 +184,11 @@ def start_platform(
         if local_broker is not None:  # it refuses anonymous clients: the platform signs in with accounts made now
             settings, reload_broker = secure_local_broker(settings, local_broker, _connection_source(pool))
         address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("core"))
-        bus = MqttConnection(address, f"anxin-core-{threading.get_native_id()}", persistent=False)
+        name = settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"
+        # An alert process's last will tells the others at once that it died, so they take its residents over.
+        will = (liveness_topic(name, TOPIC_ROOT), GONE) if "alerts" in roles else None
+        # A client id of its own: two platforms in one process (tests) must not take over each other's bus.
+        bus = MqttConnection(address, f"anxin-core-{os.getpid()}-{uuid.uuid4().hex[:8]}", persistent=False, will=will)
         bus.connect()
         stack.callback(bus.close)
         care = Care(settings, pool, bus, utc_now, offer_timeout=timedelta(seconds=settings.offer_timeout_s))
@@ -195,7 +201,7 @@ def start_platform(
             on_change=care.on_alert_change,
         )
         care.alerts = alert_service
-        pipeline = _detection(settings, db_url, pool, care, stack) if "alerts" in roles else None
+        pipeline = _detection(settings, name, db_url, pool, care, bus, stack) if "alerts" in roles else None
         worker = _ingest(settings, db_url, mqtt_url, pipeline, stack) if "ingest" in roles else None
         platform = Platform(settings, db_url, mqtt_url, mode, worker, pipeline, alert_service, care, bus)
         platform.reload_broker = reload_broker
@@ -221,11 +227,17 @@ def start_platform(
 
 
 def _detection(
-    settings: Settings, db_url: str, pool: ConnectionPool[Any], care: Care, stack: ExitStack
+    settings: Settings,
+    name: str,
+    db_url: str,
+    pool: ConnectionPool[Any],
+    care: Care,
+    bus: MqttConnection,
+    stack: ExitStack,
 ) -> DetectionPipeline:
     """Build the detection pipeline that follows this process's share of the residents."""
     follower = FeedFollower(
-        PartitionLeases(db_url, settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"),
+        PartitionLeases(db_url, name),
         FeedReader(db_url),
         _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
         utc_now,
@@ -233,6 +245,13 @@ def _detection(
     stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
     pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
     pipeline.follow_now()  # its share of the residents, rebuilt, before any device is heard
+    bus.publish(liveness_topic(name, TOPIC_ROOT), ALIVE, retain=True)  # replaces the will of an earlier life
+
+    def on_liveness(topic: str, payload: bytes) -> None:
+        if payload == GONE:
+            pipeline.process_gone(topic.rsplit("/", 1)[-1])
+
+    bus.route(liveness_topic("+", TOPIC_ROOT), on_liveness)
     return pipeline
 
 

@@ -196,9 +196,7 @@ def _run(
 ) -> tuple[dict[str, float], list[dict[str, Any]], int, float]:
     """Play the neighbourhood, press SOS, kill and restart; return publish times, kills, messages acked, rate."""
     rate = args.residents * args.speed * sum(PER_MINUTE.values()) / 60
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sos-{uuid.uuid4().hex[:6]}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
+    presser = Presser(port)
     published: dict[str, float] = {}
     kills: list[dict[str, Any]] = []
     plan, t0 = _kill_plan(args), time.monotonic()
@@ -210,18 +208,58 @@ def _run(
                 getattr(running[name], "kill" if what == "kill" else "start")()
                 kills.append({"at_s": round(elapsed, 1), "what": what, "process": name})
             if next_sos < len(sos) and elapsed >= next_sos * args.sos_every:
-                resident = sos[next_sos]
-                published[resident] = time.time()
-                client.publish(
-                    topic(f"{resident}-b", Channel.EVENT, PREFIX),
-                    encode(SosEvent(kind="sos", seq=1, ts=datetime.now(UTC))),
-                    qos=1,
-                )
+                published[sos[next_sos]] = presser.press(f"{sos[next_sos]}-b")
                 next_sos += 1
+            presser.resend()
             time.sleep(0.02)
-    client.disconnect()
-    client.loop_stop()
+        deadline = time.monotonic() + 30
+        while presser.pending and time.monotonic() < deadline:
+            presser.resend()
+            time.sleep(0.05)
+    presser.close()
     return published, kills, acked(), rate
+
+
+class Presser:
+    """Bracelets pressing SOS as the device contract says: resent (same seq and time) until the ``ack`` arrives."""
+
+    RESEND_S = 3.0
+
+    def __init__(self, port: int) -> None:
+        self.pending: dict[str, tuple[bytes, float]] = {}  # device → (payload, last sent)
+        self._lock = threading.Lock()
+        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sos-{uuid.uuid4().hex[:6]}")
+        self._client.on_message = lambda _c, _u, m: self._acked(m.topic)
+        self._client.connect("127.0.0.1", port)
+        self._client.subscribe(f"{PREFIX}/+/{Channel.CMD.value}", qos=1)
+        self._client.loop_start()
+
+    def press(self, device: str) -> float:
+        """Publish an SOS; return when (wall clock)."""
+        payload = encode(SosEvent(kind="sos", seq=1, ts=datetime.now(UTC)))
+        with self._lock:
+            self.pending[device] = (payload, time.monotonic())
+        self._client.publish(topic(device, Channel.EVENT, PREFIX), payload, qos=1)
+        return time.time()
+
+    def resend(self) -> None:
+        """Send again each SOS unconfirmed for a few seconds (a live ingest worker takes the copy)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [(d, p) for d, (p, at) in self.pending.items() if now - at >= self.RESEND_S]
+            for device, payload in due:
+                self.pending[device] = (payload, now)
+        for device, payload in due:
+            self._client.publish(topic(device, Channel.EVENT, PREFIX), payload, qos=1)
+
+    def _acked(self, cmd_topic: str) -> None:
+        with self._lock:
+            self.pending.pop(cmd_topic.split("/")[-2], None)
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
 
 
 def _env(db_url: str, mqtt_url: str, data: Path) -> dict[str, str]:
@@ -233,7 +271,6 @@ def _env(db_url: str, mqtt_url: str, data: Path) -> dict[str, str]:
         "ANXIN_SECRET_KEY": "k" * 40,
         "ANXIN_WEBHOOK_SECRET": "w" * 40,
         "ANXIN_REPLY_SECRET": "r" * 40,
-        "ANXIN_LOG_LEVEL": "WARNING",
     }
 
 
@@ -301,6 +338,12 @@ def main(argv: list[str] | None = None) -> None:
             for process in running.values():
                 process.stop()
     latencies = [(console.arrived[r] - t) * 1000 for r, t in published.items() if r in console.arrived]
+    start = min(published.values(), default=0.0)
+    slow = [  # when (into the run) each SOS slower than a second was pressed, and how slow it was
+        [round(t - start, 1), round((console.arrived[r] - t) * 1000)]
+        for r, t in published.items()
+        if r in console.arrived and console.arrived[r] - t > 1.0
+    ]
     report(
         {
             "bench": "scale",
@@ -315,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
             **figures,
             "sos_p50_ms": _percentile(latencies, 0.5),
             "sos_p99_ms": _percentile(latencies, 0.99),
+            "sos_over_1s": slow,
             "kills": kills,
             "residents_per_core": round(args.residents * args.speed / (os.cpu_count() or 1)),
         }
