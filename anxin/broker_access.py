@@ -20,7 +20,15 @@ from pydantic import SecretStr
 
 from anxin.services import LocalMosquitto
 from anxin.settings import Settings
-from gateway.provisioning import Account, acl_file, hash_password, new_secret, password_file, service_username
+from gateway.provisioning import (
+    PLATFORM_ROOT,
+    Account,
+    acl_file,
+    hash_password,
+    new_secret,
+    password_file,
+    service_username,
+)
 from ingest.credentials import load_credential_hashes
 
 LOG = logging.getLogger("anxin.broker_access")
@@ -55,6 +63,7 @@ def broker_reloader(
     connection: Callable[[], AbstractContextManager[Any]],
     prefix: str,
     services: Sequence[Account] = (),
+    root: str = PLATFORM_ROOT,
 ) -> Callable[[], None]:
     """Make the callable that writes every device's and service's credentials and ACL into the broker and reloads it."""
     service_hashes = {s.username: hash_password(s.password) for s in services}
@@ -62,7 +71,7 @@ def broker_reloader(
     def reload() -> None:
         with connection() as conn:
             hashes = load_credential_hashes(conn)
-        broker.install_access(password_file(hashes | service_hashes), acl_file(hashes, services, prefix))
+        broker.install_access(password_file(hashes | service_hashes), acl_file(hashes, services, prefix, root))
         LOG.info("broker reloaded: %d devices sign in with their own credentials", len(hashes))
 
     return reload
@@ -73,6 +82,6 @@ def secure_local_broker(
 ) -> tuple[Settings, Callable[[], None]]:
     """Give the platform's connections accounts on the local broker; return their settings and the reloader."""
     accounts = local_service_accounts()
-    reload = broker_reloader(broker, connection, settings.topic_prefix, tuple(accounts.values()))
+    reload = broker_reloader(broker, connection, settings.topic_prefix, tuple(accounts.values()), settings.topic_root)
     reload()  # before the platform connects: the broker lets only accounts in
     return with_accounts(settings, accounts), reload

@@ -34,7 +34,6 @@ from alerts.feed import FeedReader
 from alerts.findings import Observation
 from alerts.follower import ALIVE, GONE, FeedFollower, Rebuild, liveness_topic
 from alerts.leases import PartitionLeases
-from alerts.messages import TOPIC_ROOT
 from alerts.metrics import AlertPathCollector
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
@@ -186,12 +185,19 @@ def start_platform(
         address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("core"))
         name = settings.alerts_id or f"alerts-{socket.gethostname()}-{os.getpid()}"
         # An alert process's last will tells the others at once that it died, so they take its residents over.
-        will = (liveness_topic(name, TOPIC_ROOT), GONE) if "alerts" in roles else None
+        will = (liveness_topic(name, settings.topic_root), GONE) if "alerts" in roles else None
         # A client id of its own: two platforms in one process (tests) must not take over each other's bus.
         bus = MqttConnection(address, f"anxin-core-{os.getpid()}-{uuid.uuid4().hex[:8]}", persistent=False, will=will)
         bus.connect()
         stack.callback(bus.close)
-        care = Care(settings, pool, bus, utc_now, offer_timeout=timedelta(seconds=settings.offer_timeout_s))
+        care = Care(
+            settings,
+            pool,
+            bus,
+            utc_now,
+            topic_root=settings.topic_root,
+            offer_timeout=timedelta(seconds=settings.offer_timeout_s),
+        )
         alert_service = AlertService(
             _connection_source(pool),
             bus.publish,
@@ -199,6 +205,7 @@ def start_platform(
             escalation_policy(settings.escalation_scale),
             notify=care.on_escalation,
             on_change=care.on_alert_change,
+            topic_root=settings.topic_root,
         )
         care.alerts = alert_service
         pipeline = _detection(settings, name, db_url, pool, care, bus, stack) if "alerts" in roles else None
@@ -245,13 +252,13 @@ def _detection(
     stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
     pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
     pipeline.follow_now()  # its share of the residents, rebuilt, before any device is heard
-    bus.publish(liveness_topic(name, TOPIC_ROOT), ALIVE, retain=True)  # replaces the will of an earlier life
+    bus.publish(liveness_topic(name, settings.topic_root), ALIVE, retain=True)  # replaces the will of an earlier life
 
     def on_liveness(topic: str, payload: bytes) -> None:
         if payload == GONE:
             pipeline.process_gone(topic.rsplit("/", 1)[-1])
 
-    bus.route(liveness_topic("+", TOPIC_ROOT), on_liveness)
+    bus.route(liveness_topic("+", settings.topic_root), on_liveness)
     return pipeline
 
 

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "ANXIN_DATABASE_URL"))
     mqtt_url: str | None = Field(default=None, validation_alias=AliasChoices("MQTT_URL", "ANXIN_MQTT_URL"))
     data_dir: Path = Path(".data")
-    topic_prefix: str = "ec/v1"
+    topic_prefix: str = "ec/v1"  # devices' topics: {topic_prefix}/{device_id}/{channel}
+    topic_root: str = "anxin/v1"  # the platform's own: alert changes, escalations, dispatch, staff positions
     timezone: str = "Asia/Shanghai"
 
     # ingest

@@ -48,6 +48,7 @@ def serve_dashboard(
         secret_key=local_secret(settings, "secret_key"),
         timezone=settings.timezone,
         device_topic_prefix=settings.topic_prefix,
+        alerts_topic=f"{settings.topic_root}/alerts",
         cookie_secure=settings.http_host not in ("127.0.0.1", "localhost"),
         tile_url=tiles.url,
         tile_subdomains=tiles.subdomains,

@@ -50,16 +50,19 @@ class Access(StrEnum):
     READWRITE = "readwrite"
 
 
+PLATFORM_ROOT: Final = "anxin/v1"  # the platform's own topics (alert changes, dispatch); ANXIN_TOPIC_ROOT
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One ACL line; ``{prefix}`` and ``{id}`` are filled in per account."""
+    """One ACL line; ``{prefix}`` (devices'), ``{root}`` (the platform's) and ``{id}`` are filled in per account."""
 
     access: Access
     pattern: str
 
-    def render(self, prefix: str, device_id: str = "") -> str:
+    def render(self, prefix: str, device_id: str = "", root: str = PLATFORM_ROOT) -> str:
         """Return the Mosquitto ACL line for this rule."""
-        return f"topic {self.access.value} {self.pattern.format(prefix=prefix, id=device_id)}"
+        return f"topic {self.access.value} {self.pattern.format(prefix=prefix, id=device_id, root=root)}"
 
 
 DEVICE_RULES: Final[tuple[Rule, ...]] = (
@@ -94,7 +97,7 @@ SERVICE_ROLES: Final[dict[str, ServiceRole]] = {
         ),
         ServiceRole(
             "core",
-            (Rule(Access.READWRITE, "anxin/v1/#"), Rule(Access.READ, f"{{prefix}}/+/{Channel.STATUS.value}")),
+            (Rule(Access.READWRITE, "{root}/#"), Rule(Access.READ, f"{{prefix}}/+/{Channel.STATUS.value}")),
             "alerts, dispatch and the dashboard's live feed; device presence",
         ),
     )
@@ -226,11 +229,14 @@ def password_file(entries: Mapping[str, str]) -> str:
     return "".join(f"{name}:{encoded}\n" for name, encoded in sorted(entries.items()))
 
 
-def acl_file(device_ids: Iterable[str], services: Sequence[Account], prefix: str = TOPIC_PREFIX) -> str:
+def acl_file(
+    device_ids: Iterable[str], services: Sequence[Account], prefix: str = TOPIC_PREFIX, root: str = PLATFORM_ROOT
+) -> str:
     """Render the Mosquitto ACL file: nothing for anonymous clients, an allow-list for each account."""
     lines = ["# Generated from the device registry; edits are overwritten. No rule grants anonymous access."]
     for account in services:
-        lines += ["", f"user {account.username}", *(r.render(prefix) for r in SERVICE_ROLES[account.role].rules)]
+        rules = SERVICE_ROLES[account.role].rules
+        lines += ["", f"user {account.username}", *(r.render(prefix, root=root) for r in rules)]
     for device_id in sorted(device_ids):
         lines += ["", f"user {device_id}", *(r.render(prefix, device_id) for r in DEVICE_RULES)]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,7 @@
-"""The wired platform: an SOS published by a device becomes a stored alert and a change on the broker."""
+"""The wired platform: an SOS published by a device becomes a stored alert and a change on the broker.
+
+The platform's own topics sit under ``ANXIN_TOPIC_ROOT`` (here a root of the test's own).
+"""
 
 from __future__ import annotations
 
@@ -29,9 +32,10 @@ def test_an_sos_becomes_a_stored_alert_and_a_published_change(
     listener.on_message = lambda _c, _u, m: changes.append(json.loads(m.payload))
     listener.connect("127.0.0.1", mqtt_broker.port)
     listener.loop_start()
-    listener.subscribe("anxin/v1/alerts/r0", qos=1)
+    root = f"{topic_prefix.split('/', maxsplit=1)[0]}/anxin/v1"  # the platform's topics under a root of its own
+    listener.subscribe(f"{root}/alerts/r0", qos=1)
     assert subscribed.wait(5)
-    settings = platform_settings(db_url, mqtt_broker.url, topic_prefix, tmp_path)
+    settings = platform_settings(db_url, mqtt_broker.url, topic_prefix, tmp_path, topic_root=root)
     with start_platform(settings, with_dashboard=False) as platform:
         assert platform.db_mode.value in ("postgresql", "timescaledb")
         device = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
