@@ -4,19 +4,24 @@ The SQL is the same in both database modes. Buckets use ``date_bin`` against a f
 bucket starts at the same instant whether it is computed from raw rows or from an hourly rollup.
 Series with a bucket width that is a whole number of hours read the hourly rollups
 (``heart_rate_hourly``, ``vitals_hourly``, ``activity_hourly``) — continuous aggregates in TimescaleDB
-mode, tables kept by ``ingest.maintenance`` in plain mode — and finer ones read the raw tables.
+mode, which add the newest rows themselves, and tables that ``ingest.maintenance`` refreshes every few
+minutes in plain mode, where the buckets of the last hour or two are read from the raw rows instead, so
+that a chart never shows a quiet hour that was not quiet — and finer ones read the raw tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg.rows import class_row
 
+from ingest.database import DbMode, db_mode
+
 ORIGIN: Final = datetime(2000, 1, 1, tzinfo=UTC)
+ROLLUP_LAG: Final = timedelta(hours=1)  # plain mode: rollups are trusted up to the whole hour before this
 HOUR: Final = timedelta(hours=1)
 # The home-sensor kinds that count as activity in a room (the filter of activity_hourly).
 ACTIVITY_KINDS: Final = ("motion", "door", "bed", "bathroom")
@@ -58,6 +63,9 @@ class ActivityBucket:
     bucket: datetime
     room: str
     events: int
+
+
+Bucket = TypeVar("Bucket", "VitalsBucket", "ActivityBucket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +148,7 @@ SELECT date_bin(%(width)s, ts, %(origin)s) AS bucket,
        min(heart_rate) AS hr_min, avg(heart_rate)::float8 AS hr_avg, max(heart_rate) AS hr_max,
        count(heart_rate) AS hr_samples, min(spo2) AS spo2_min, avg(spo2)::float8 AS spo2_avg, max(steps) AS steps_max
 FROM telemetry
-WHERE resident_id = %(resident_id)s AND ts >= %(start)s AND ts < %(end)s
+WHERE resident_id = %(resident_id)s AND ts >= %(start)s AND ts < %(end)s AND worn IS NOT FALSE
 GROUP BY 1 ORDER BY 1
 """
 
@@ -198,19 +206,34 @@ def resident_series(
     if width <= timedelta(0):
         raise ValueError("the bucket width must be positive")
     rollups = uses_rollups(width)
-    params: dict[str, Any] = {
-        "resident_id": resident_id,
-        "width": width,
-        "origin": ORIGIN,
-        "kinds": list(ACTIVITY_KINDS),
-        "start": _floor(start, HOUR) if rollups else start,
-        "end": _ceil(end, HOUR) if rollups else end,
-    }
-    with conn.cursor(row_factory=class_row(VitalsBucket)) as cur:
-        vitals = cur.execute(_VITALS_ROLLUP if rollups else _VITALS_RAW, params).fetchall()
-    with conn.cursor(row_factory=class_row(ActivityBucket)) as cur:
-        activity = cur.execute(_ACTIVITY_ROLLUP if rollups else _ACTIVITY_RAW, params).fetchall()
+    begin, finish = (_floor(start, HOUR), _ceil(end, HOUR)) if rollups else (start, end)
+    # Buckets before ``cut`` come from the rollups, the rest from the raw rows (plain mode's last hours).
+    cut = begin
+    if rollups:
+        plain = db_mode(conn) is DbMode.POSTGRESQL
+        cut = max(begin, min(finish, _floor(datetime.now(UTC) - ROLLUP_LAG, width))) if plain else finish
+    vitals = _read(conn, VitalsBucket, _VITALS_ROLLUP, resident_id, width, begin, cut)
+    vitals += _read(conn, VitalsBucket, _VITALS_RAW, resident_id, width, cut, finish)
+    activity = _read(conn, ActivityBucket, _ACTIVITY_ROLLUP, resident_id, width, begin, cut)
+    activity += _read(conn, ActivityBucket, _ACTIVITY_RAW, resident_id, width, cut, finish)
     return ResidentSeries(resident_id, start, end, width, rollups, vitals, activity)
+
+
+def _read(
+    conn: psycopg.Connection,
+    row: type[Bucket],
+    query: str,
+    resident_id: str,
+    width: timedelta,
+    start: datetime,
+    end: datetime,
+) -> list[Bucket]:
+    """Read buckets of [start, end) with one of the series queries (nothing for an empty range)."""
+    if start >= end:
+        return []
+    params = {"resident_id": resident_id, "width": width, "origin": ORIGIN, "kinds": list(ACTIVITY_KINDS)}
+    with conn.cursor(row_factory=class_row(row)) as cur:
+        return cur.execute(query, params | {"start": start, "end": end}).fetchall()
 
 
 def _floor(at: datetime, width: timedelta) -> datetime:

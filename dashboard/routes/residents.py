@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -21,8 +21,10 @@ from dashboard.schemas.people import (
 )
 from dashboard.store import devices, residents
 from dashboard.store.alerts import AlertFilter, list_alerts
+from ingest.queries import HOUR, resident_series
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
+VITALS_BUCKET = timedelta(minutes=10)  # the console's heart-rate and SpO2 chart
 Hours = Annotated[int, Query(ge=1, le=168)]
 
 
@@ -73,14 +75,25 @@ def get_resident(resident_id: ResidentId, conn: Conn, log: Audit, settings: Sett
 def get_vitals(resident_id: ResidentId, conn: Conn, log: Audit, hours: Hours = 24) -> list[VitalsPoint]:
     """Return heart rate and SpO2 over the last hours."""
     log("read", "vitals", resident_id, {"hours": hours})
-    return [VitalsPoint(**r) for r in residents.vitals(conn, resident_id, hours)]
+    series = resident_series(conn, resident_id, *_last(hours), VITALS_BUCKET)
+    return [
+        VitalsPoint(bucket=b.bucket, heart_rate=b.hr_avg, spo2=b.spo2_avg, hr_min=b.hr_min, hr_max=b.hr_max)
+        for b in series.vitals
+    ]
 
 
 @router.get("/{resident_id}/activity", responses={404: {}})
 def get_activity(resident_id: ResidentId, conn: Conn, log: Audit, hours: Hours = 24) -> list[ActivityPoint]:
     """Return activity events per room and hour over the last hours."""
     log("read", "activity", resident_id, {"hours": hours})
-    return [ActivityPoint(**r) for r in residents.activity(conn, resident_id, hours)]
+    series = resident_series(conn, resident_id, *_last(hours), HOUR)
+    return [ActivityPoint(bucket=b.bucket, room=b.room, events=b.events) for b in series.activity]
+
+
+def _last(hours: int) -> tuple[datetime, datetime]:
+    """Return the range of the last ``hours`` up to now."""
+    now = datetime.now(UTC)
+    return now - timedelta(hours=hours), now
 
 
 __all__ = ["router"]

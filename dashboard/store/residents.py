@@ -53,31 +53,6 @@ def contacts(conn: psycopg.Connection[Any], resident_id: str) -> list[dict[str, 
         ).fetchall()
 
 
-def vitals(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> list[dict[str, Any]]:
-    """Return heart rate and SpO2 in 10-minute buckets over the last ``hours``."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT date_bin('10 minutes', ts, TIMESTAMPTZ '2000-01-01') AS bucket,"
-            " avg(heart_rate)::real AS heart_rate, avg(spo2)::real AS spo2,"
-            " min(heart_rate) AS hr_min, max(heart_rate) AS hr_max"
-            " FROM telemetry WHERE resident_id = %s AND ts > now() - make_interval(hours => %s) AND worn"
-            " GROUP BY 1 ORDER BY 1",
-            (resident_id, hours),
-        ).fetchall()
-
-
-def activity(conn: psycopg.Connection[Any], resident_id: str, hours: int) -> list[dict[str, Any]]:
-    """Count activity events per hour and room over the last ``hours``."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01') AS bucket, coalesce(room, kind) AS room,"
-            " count(*) AS events FROM events"
-            " WHERE resident_id = %s AND ts > now() - make_interval(hours => %s)"
-            " AND kind IN ('motion', 'door', 'bed', 'bathroom') GROUP BY 1, 2 ORDER BY 1, 2",
-            (resident_id, hours),
-        ).fetchall()
-
-
 def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[str, Any]:
     """Summarise the resident's day so far: steps, heart rate, last activity, open alerts and today's alerts."""
     with conn.cursor(row_factory=dict_row) as cur:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -143,3 +143,14 @@ def test_dead_letters_recent_by_reason_and_counted(db_url: str) -> None:
     assert [(c.reason, c.count) for c in counts] == [("invalid_json", 3), ("unknown_device", 1)]
     assert counts[0].latest == BASE + 2 * MIN
     assert [(c.reason, c.count) for c in since] == [("unknown_device", 1)]
+
+
+def test_the_newest_hours_show_before_any_upkeep(db_url: str) -> None:
+    """Plain mode reads the last hours from the raw rows; TimescaleDB's real-time aggregates add them."""
+    register(db_url, "r0")
+    now = datetime.now(UTC)
+    write(db_url, events=[event("r0", now - timedelta(minutes=m), m) for m in (1, 2, 3)])
+    with psycopg.connect(db_url) as conn:  # no Maintenance run: plain mode's rollup tables are empty
+        series = resident_series(conn, "r0", now - timedelta(hours=24), now, timedelta(hours=1))
+    assert series.from_rollups
+    assert sum(a.events for a in series.activity) == 3
