@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -111,12 +111,15 @@ def load_profiles(conn: psycopg.Connection) -> list[ResidentProfile]:
     return profiles_for([r[0] for r in rows], load_devices(conn), limits)
 
 
-def load_history(conn: psycopg.Connection, since: datetime, prefix: str) -> list[Observation]:
-    """Read the residents' recent events back as observations, so detectors learn their routines."""
+def load_history(
+    conn: psycopg.Connection, since: datetime, prefix: str, residents: Sequence[str] | None = None
+) -> list[Observation]:
+    """Read residents' recent events back as observations (all residents, or these), so detectors learn routines."""
     rows = conn.execute(
         "SELECT device_id, seq, ts, kind, state, room, sensor_id, resident_id, received_at FROM events"
-        " WHERE ts >= %s AND resident_id IS NOT NULL AND kind IN ('motion', 'door', 'bed', 'bathroom') ORDER BY ts",
-        (since,),
+        " WHERE ts >= %s AND resident_id IS NOT NULL AND kind IN ('motion', 'door', 'bed', 'bathroom')"
+        " AND (%s::text[] IS NULL OR resident_id = ANY(%s)) ORDER BY ts",
+        (since, None if residents is None else list(residents), None if residents is None else list(residents)),
     ).fetchall()
     history = []
     for device_id, seq, ts, kind, state, room, sensor_id, resident_id, received_at in rows:
@@ -355,11 +358,11 @@ def _rebuilder(pool: ConnectionPool[Any], classifier: FallScorer, prefix: str) -
     def rebuild(owned: frozenset[int]) -> DetectorSet:
         with pool.connection() as conn:
             profiles = [p for p in load_profiles(conn) if partition_of(p.resident_id) in owned]
-            history = load_history(conn, utc_now() - HISTORY, prefix)
+            history = load_history(conn, utc_now() - HISTORY, prefix, [p.resident_id for p in profiles])
         detectors = DetectorSet(standard_detectors(classifier))
         for profile in profiles:
             detectors.register_resident(profile)
-        detectors.learn(o for o in history if partition_of(o.resident_id) in owned)
+        detectors.learn(history)
         return detectors
 
     return rebuild
