@@ -30,6 +30,10 @@ _ROWS = (
     f"{_COLUMNS} FROM detection_feed f JOIN unnest(%s::int2[], %s::text[]) AS c (part, since) ON f.part = c.part"
     f" WHERE f.xid >= c.since::xid8 AND f.xid < %s::xid8 ORDER BY f.xid, f.id LIMIT {MAX_ROWS}"
 )
+_URGENT = (  # committed urgent rows, above the horizon too: an SOS never waits for a telemetry batch to end
+    f"{_COLUMNS} FROM detection_feed f JOIN unnest(%s::int2[], %s::text[]) AS c (part, since) ON f.part = c.part"
+    " WHERE f.urgent AND f.xid >= c.since::xid8 ORDER BY f.xid, f.id LIMIT 1000"
+)
 _BEFORE = (
     f"{_COLUMNS} FROM detection_feed f JOIN unnest(%s::int2[], %s::text[]) AS c (part, cp) ON f.part = c.part"
     " WHERE f.xid < c.cp::xid8 AND f.received_at >= %s AND f.xid < %s::xid8 ORDER BY f.xid, f.id"
@@ -76,6 +80,20 @@ class FeedReader:
             horizon = int(rows[-1][0])
             rows = [r for r in rows if int(r[0]) < horizon]
         return FeedRead([o for o in map(_observation, rows) if o is not None], horizon)
+
+    def urgent(self, since: Mapping[int, int]) -> list[Observation]:
+        """Return the urgent records committed in these partitions since their checkpoints, whatever is running."""
+        if not since:
+            return []
+        parts = sorted(since)
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                rows = conn.execute(_URGENT, (parts, [str(since[p]) for p in parts])).fetchall()
+        except psycopg.Error:
+            self.close()
+            raise
+        return [o for o in map(_observation, rows) if o is not None]
 
     def _fetch(self, query: str, args: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
         """Take the horizon and the rows below it in one snapshot."""

@@ -93,6 +93,10 @@ class FeedFollower:
         warm = self.reader.before(self._since, self._clock() - self.warm_up)
         return detectors, warm
 
+    def urgent(self) -> list[Observation]:
+        """Read the urgent records committed in the held partitions since their checkpoints (ahead of the rest)."""
+        return self.reader.urgent(self._since)
+
     def read(self) -> FeedRead:
         """Read what was committed in the held partitions since their checkpoints."""
         return self.reader.read(self._since)

@@ -11,6 +11,7 @@ the silence-based detectors (inactivity, offline).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -28,6 +29,7 @@ LOG = logging.getLogger(__name__)
 
 HandleFindings = Callable[[Sequence[Finding]], object]
 
+FEED_URGENT_EVERY = 2000  # feed records of an ordinary read between looks at the feed's urgent records
 RELEARN_HOUR = 3  # local time: the night's quiet, after the day's routine is complete
 
 
@@ -50,7 +52,8 @@ class DetectionPipeline:
     ) -> None:
         self.detectors = detectors
         self.follower = follower
-        self._acted: dict[tuple[str, str, int], float] = {}  # urgent records acted on before the feed brought them
+        self._acted: dict[tuple[str, str, int], float] = {}
+        self._feed_down = False  # urgent records acted on before the feed brought them
         self._handle = handle
         self._clock = clock
         self._tick_s = tick_s
@@ -172,18 +175,27 @@ class DetectionPipeline:
             fresh = follower.renew()
             if fresh is not None:
                 self._adopt(*fresh)
+            self._act_on_urgent(follower)
             read = follower.read()
         except follow_errors() as exc:
-            LOG.warning("the detection feed is out of reach (%s); trying again", exc)
+            if not self._feed_down:  # once an outage, not five times a second
+                LOG.warning("the detection feed is out of reach (%s); trying again until it answers", exc)
+            self._feed_down = True
             return
+        if self._feed_down:
+            LOG.info("the detection feed answers again")
+            self._feed_down = False
         findings: list[Finding] = []
         for i, obs in enumerate(read.observations):
             body = obs.record.body
-            if self._acted.pop(_key(obs.record.device_id, obs.record.channel.value, body.seq), None) is None:
+            if _key(obs.record.device_id, obs.record.channel.value, body.seq) not in self._acted:
                 with self._lock:
                     findings += self.detectors.observe(obs)
             if i % self.urgent_check_every == self.urgent_check_every - 1:
                 self._drain_urgent()
+            if i % FEED_URGENT_EVERY == FEED_URGENT_EVERY - 1:
+                with contextlib.suppress(*follow_errors()):  # the next round reads them again
+                    self._act_on_urgent(follower)  # committed by another process while this batch is read
         self._emit(findings)
         if not self._retry:  # every finding is stored: what was read is acted on
             try:
@@ -191,6 +203,18 @@ class DetectionPipeline:
             except follow_errors() as exc:
                 LOG.warning("could not move the feed checkpoints (%s); the next read repeats this one", exc)
         self._forget_acted()
+
+    def _act_on_urgent(self, follower: FeedFollower) -> None:
+        """Act on urgent records in the feed not acted on yet, before the telemetry committed ahead of them."""
+        findings: list[Finding] = []
+        for obs in follower.urgent():
+            key = _key(obs.record.device_id, obs.record.channel.value, obs.record.body.seq)
+            if key in self._acted:
+                continue
+            self._acted[key] = time.monotonic()  # the ordinary read skips it when it gets there
+            with self._lock:
+                findings += self.detectors.observe(obs)
+        self._emit(findings)
 
     def _adopt(self, detectors: DetectorSet, warm_up: Sequence[Observation]) -> None:
         """Take detectors rebuilt for a new share, warmed up on what was already acted on (nothing raised)."""
@@ -200,7 +224,7 @@ class DetectionPipeline:
             self.detectors = detectors
 
     def _forget_acted(self, keep_s: float = 3600.0) -> None:
-        """Drop the marks of urgent records whose feed copy never came (a spool replay may take an hour)."""
+        """Drop the marks of urgent records acted on over an hour ago (a spool replay may take that long)."""
         if len(self._acted) > 10_000 or (self._acted and min(self._acted.values()) < time.monotonic() - keep_s):
             horizon = time.monotonic() - keep_s
             self._acted = {k: t for k, t in self._acted.items() if t >= horizon}

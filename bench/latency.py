@@ -43,6 +43,7 @@ from websockets.sync.client import connect as ws_connect
 from anxin.services import LocalMosquitto, LocalPostgres, free_port
 from anxin.settings import Settings
 from bench.common import report, scratch
+from bench.processes import Process
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
 from dashboard.store.users import create_user
@@ -167,9 +168,32 @@ def _environment(db_url: str, mqtt_url: str, http_port: int, data: Path) -> dict
 
 
 @contextmanager
-def _platform(env: dict[str, str], in_process: bool) -> Iterator[str]:
-    """Run the whole platform (in a child process, or here); yield the console's base URL."""
+def _split(env: dict[str, str], logs: Path) -> Iterator[str]:
+    """Run `anxin ingest`, `anxin alerts` and `anxin web` as three processes; yield the console's base URL."""
+    logs.mkdir(parents=True, exist_ok=True)
+    full = os.environ | env
+    jobs = [
+        Process("ingest", ["ingest", "--client-id", INGEST_ID], full, logs / "ingest.log", "subscribed to"),
+        Process("alerts", ["alerts"], full, logs / "alerts.log", "running"),
+        Process("web", ["web"], full, logs / "web.log", "running"),
+    ]
+    try:
+        for job in jobs:
+            job.start()
+        yield f"http://127.0.0.1:{env['ANXIN_HTTP_PORT']}"
+    finally:
+        for job in reversed(jobs):
+            job.stop()
+
+
+@contextmanager
+def _platform(env: dict[str, str], in_process: bool, split: bool = False) -> Iterator[str]:
+    """Run the whole platform (in a child process, three of them, or here); yield the console's base URL."""
     base = f"http://127.0.0.1:{env['ANXIN_HTTP_PORT']}"
+    if split:
+        with _split(env, Path(env["ANXIN_DATA_DIR"]) / "logs") as url:
+            yield url
+        return
     if in_process:
         from anxin.platform import start_platform  # noqa: PLC0415 - only this mode imports the platform
 
@@ -388,6 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load-procs", type=int, default=2)
     parser.add_argument("--connections", type=int, default=2, help="MQTT connections per load process")
     parser.add_argument("--in-process", action="store_true", help="run the platform in this process")
+    parser.add_argument("--split", action="store_true", help="anxin ingest, alerts and web as three processes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]
@@ -403,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"queued a backlog of {args.backlog} telemetry messages", flush=True)
         env = _environment(db_url, mq.url, free_port(), root / "data")
         watch = DrainWatch(db_url, args.backlog) if capacity is None else None
-        with _platform(env, args.in_process) as base:
+        with _platform(env, args.in_process, args.split) as base:
             if watch is not None:
                 capacity = watch.rate()
                 print(f"ingest capacity (drain through ingest and detection): {capacity:,.0f} msg/s", flush=True)
@@ -440,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
             "lost": lost,
             "sos_per_level": args.sos,
             "capacity_msg_s": round(capacity),
-            "platform": "in-process" if args.in_process else "subprocess",
+            "platform": "split" if args.split else "in-process" if args.in_process else "subprocess",
             "db_mode": mode,
         }
     )

@@ -14,8 +14,10 @@ from typing import Final
 from gateway.contract import Record, encode
 
 PARTITIONS: Final = 64
-FEED_COLUMNS: Final = ("ord", "channel", "device_id", "ts", "seq", "part", "resident_id", "received_at", "body")
-FEED_TYPES: Final = ("int4", "text", "text", "timestamptz", "int8", "int2", "text", "timestamptz", "bytea")
+FEED_COLUMNS: Final = (
+    *("ord", "channel", "device_id", "ts", "seq", "part", "resident_id", "received_at", "body", "urgent"),
+)
+FEED_TYPES: Final = ("int4", "text", "text", "timestamptz", "int8", "int2", "text", "timestamptz", "bytea", "bool")
 
 
 def partition_of(resident_id: str, partitions: int = PARTITIONS) -> int:
@@ -36,4 +38,5 @@ def feed_row(ord_: int, record: Record, resident_id: str, received_at: datetime)
         resident_id,
         received_at,
         encode(body),
+        record.urgent,
     )

@@ -22,7 +22,8 @@ from ingest.rows import TABLES, Batch, Row, Table
 
 STAGE_FEED: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_feed (ord int4, channel text, device_id text, ts timestamptz,"
-    " seq int8, part int2, resident_id text, received_at timestamptz, body bytea) ON COMMIT DELETE ROWS"
+    " seq int8, part int2, resident_id text, received_at timestamptz, body bytea, urgent bool)"
+    " ON COMMIT DELETE ROWS"
 )
 STAGE_NEW: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_new (channel text, device_id text, ts timestamptz, seq int8)"
@@ -110,8 +111,8 @@ class BatchWriter:
             _copy_rows(cur, sql.Identifier("stage_feed"), columns, FEED_TYPES, rows)
             cur.execute(
                 # Two copies of one message in a batch are one new row: the first copy goes on.
-                "INSERT INTO detection_feed (part, resident_id, device_id, channel, received_at, body)"
-                " SELECT part, resident_id, device_id, channel, received_at, body FROM ("
+                "INSERT INTO detection_feed (part, resident_id, device_id, channel, received_at, body, urgent)"
+                " SELECT part, resident_id, device_id, channel, received_at, body, urgent FROM ("
                 " SELECT DISTINCT ON (f.channel, f.device_id, f.ts, f.seq) f.*"
                 " FROM stage_feed f JOIN stage_new n USING (channel, device_id, ts, seq)"
                 " ORDER BY f.channel, f.device_id, f.ts, f.seq, f.ord) first ORDER BY ord"

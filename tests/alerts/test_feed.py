@@ -94,3 +94,23 @@ def test_leases_are_shared_then_taken_over(db_url: str) -> None:
     a.leave()
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM alert_partitions WHERE owner IS NOT NULL").fetchone() == (0,)
+
+
+def test_an_urgent_record_is_read_ahead_of_a_transaction_still_running(db_url: str) -> None:
+    register_fleet(db_url, n_residents=1)
+    leases = PartitionLeases(db_url, "alerts-a")
+    leases.step()
+    reader = FeedReader(db_url)
+    insert = (
+        "INSERT INTO detection_feed (part, resident_id, device_id, channel, received_at, body, urgent)"
+        " VALUES (%s, 'r0', 'r0-bracelet', %s, now(), %s, %s)"
+    )
+    with psycopg.connect(db_url) as batch, psycopg.connect(db_url, autocommit=True) as alone:
+        batch.execute(insert, (partition_of("r0"), "telemetry", telemetry(1), False))  # a big batch, still open
+        sos = encode(SosEvent(kind="sos", seq=2, ts=T0))
+        alone.execute(insert, (partition_of("r0"), "event", sos, True))  # committed after it began
+        since = leases.checkpoints(leases.owned)
+        assert reader.read(since).observations == []  # held back by the batch: nothing is skipped later
+        assert [o.record.body.seq for o in reader.urgent(since)] == [2]  # the SOS does not wait for it
+    reader.close()
+    leases.leave()
