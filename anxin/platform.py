@@ -48,8 +48,9 @@ from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
 from ingest.feed import partition_of
-from ingest.health import Check, database_check, readiness
+from ingest.health import standard_readiness
 from ingest.maintenance import Maintenance, run_policy_jobs
+from ingest.metrics import PolicyJobCollector
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
@@ -224,7 +225,9 @@ def start_platform(
         if web:
             platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads, registry, reload_broker)
         elif settings.metrics_port is not None:
-            probes = serve_health(settings.http_host, settings.metrics_port, registry, _ready(pool))
+            probes = serve_health(
+                settings.http_host, settings.metrics_port, registry, standard_readiness(pool.connection)
+            )
             stack.callback(probes.shutdown)
         LOG.info("platform running: %s", " → ".join(r for r in ("ingest", "alerts", "web") if r in roles))
         try:
@@ -322,15 +325,12 @@ def _alert_threads(
 def _registry(
     pool: ConnectionPool[Any], worker: IngestWorker | None, pipeline: DetectionPipeline | None
 ) -> CollectorRegistry:
-    """Gather this process's metrics: its ingest worker's, and the alert path's figures."""
+    """Gather this process's metrics: its ingest worker's; the alert path's and the policies' where they run."""
     registry = worker.metrics.registry if worker is not None else CollectorRegistry()
-    registry.register(AlertPathCollector(pool.connection, pipeline.follower if pipeline else None))
+    if pipeline is not None:  # the platform-wide figures once, from the processes that run the alert side
+        registry.register(AlertPathCollector(pool.connection, pipeline.follower))
+        registry.register(PolicyJobCollector(pool.connection))  # the upkeep runs here
     return registry
-
-
-def _ready(pool: ConnectionPool[Any]) -> Check:
-    """Say the process is ready while the database answers."""
-    return readiness({"database": database_check(pool.connection)})
 
 
 def escalation_policy(scale: float) -> EscalationPolicy:

@@ -23,7 +23,7 @@ from dashboard.errors import DashboardError
 from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, status_parser
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
-from ingest.health import Check, database_check, policy_check, readiness
+from ingest.health import Check, standard_readiness
 from ingest.metrics import PolicyJobCollector
 
 HERE = Path(__file__).resolve().parent
@@ -109,11 +109,11 @@ def create_app(
     app.state.pool = pool
     app.state.hub = hub
     app.state.actions = actions or Actions()
-    app.state.metrics_registry = metrics_registry if metrics_registry is not None else CollectorRegistry()
-    app.state.metrics_registry.register(PolicyJobCollector(pool.connection))
-    app.state.ready = ready or readiness(
-        {"database": database_check(pool.connection)}, {"timescaledb_policies": policy_check(pool.connection)}
-    )
+    if metrics_registry is None:  # a registry handed in is complete: its maker added the policy jobs
+        metrics_registry = CollectorRegistry()
+        metrics_registry.register(PolicyJobCollector(pool.connection))
+    app.state.metrics_registry = metrics_registry
+    app.state.ready = ready or standard_readiness(pool.connection)
     for router in ROUTERS:
         app.include_router(router)
     _mount_static(app, settings)

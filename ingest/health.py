@@ -24,6 +24,11 @@ Check = Callable[[], tuple[bool, dict[str, Any]]]
 Connect = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
 
 
+def standard_readiness(connect: Connect) -> Check:
+    """Make every process's readiness: the database answers (critical), TimescaleDB's policies run (advisory)."""
+    return readiness({"database": database_check(connect)}, {"timescaledb_policies": policy_check(connect)})
+
+
 def readiness(critical: Mapping[str, Check], advisory: Mapping[str, Check] | None = None) -> Check:
     """Combine checks: ready when every critical one passes; the body names each check and its details."""
 

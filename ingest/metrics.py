@@ -2,8 +2,8 @@
 
 Each worker keeps its own `CollectorRegistry` rather than the library's global one: tests and
 benchmarks run several workers in one process, and a second registration of the same name in the
-global registry would fail. A process serves the registry of its worker (`serve_metrics`, or the
-health server of `anxin.observability`, which adds ``/healthz`` and ``/readyz``).
+global registry would fail. A process serves the registry of its worker through the dashboard's
+``/metrics`` or the health server of `anxin.observability` (with ``/healthz`` and ``/readyz``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
-from wsgiref.simple_server import WSGIServer
 
 import psycopg
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -38,6 +37,11 @@ _COUNTERS = {
     "replayed": "Spooled messages replayed into the database",
     "urgent": "Urgent events sent on the alert path ahead of the batch",
 }
+
+
+def _total(name: str) -> property:
+    """Make the reader of one of the worker's counters (its ``anxin_ingest_{name}_total`` sample)."""
+    return property(lambda self: int(self._value(f"anxin_ingest_{name}_total")), doc=_COUNTERS[name])
 
 
 class Metrics:
@@ -134,36 +138,13 @@ class Metrics:
         value = self.registry.get_sample_value(name, {"worker": self.worker, **labels})
         return value or 0.0
 
-    # Readers for tests and benchmarks, which wait on what a worker has done.
-    @property
-    def received(self) -> int:
-        """Return the messages received."""
-        return int(self._value("anxin_ingest_received_total"))
-
-    @property
-    def stored(self) -> int:
-        """Return the rows committed."""
-        return int(self._value("anxin_ingest_stored_total"))
-
-    @property
-    def duplicates(self) -> int:
-        """Return the duplicates counted."""
-        return int(self._value("anxin_ingest_duplicates_total"))
-
-    @property
-    def spooled(self) -> int:
-        """Return the messages spooled."""
-        return int(self._value("anxin_ingest_spooled_total"))
-
-    @property
-    def replayed(self) -> int:
-        """Return the spooled messages replayed."""
-        return int(self._value("anxin_ingest_replayed_total"))
-
-    @property
-    def urgent(self) -> int:
-        """Return the urgent events sent ahead of their batch."""
-        return int(self._value("anxin_ingest_urgent_total"))
+    # Readers for tests and benchmarks, which wait on what a worker has done: one per counter of _COUNTERS.
+    received = _total("received")
+    stored = _total("stored")
+    duplicates = _total("duplicates")
+    spooled = _total("spooled")
+    replayed = _total("replayed")
+    urgent = _total("urgent")
 
     @property
     def batches(self) -> int:
@@ -191,16 +172,6 @@ class Metrics:
             f" duplicates={self.duplicates}, dead_lettered={self.dead_lettered}, spooled={self.spooled},"
             f" replayed={self.replayed})"
         )
-
-
-def serve_metrics(metrics: Metrics, worker: str, host: str, port: int) -> WSGIServer:
-    """Serve ``/metrics`` on a background thread; return the server (call ``shutdown()`` to stop).
-
-    ``worker`` is accepted for existing callers; the metrics carry the worker label they were made with.
-    """
-    del worker
-    server, _thread = start_http_server(port, host, registry=metrics.registry)
-    return server
 
 
 class PolicyJobCollector(Collector):

@@ -20,7 +20,7 @@ from anxin.observability import serve_health
 from anxin.settings import load_settings
 from gateway.mqtt import BrokerAddress, MqttConnection
 from ingest.database import migrate
-from ingest.health import database_check, readiness
+from ingest.health import standard_readiness
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.ingest")
@@ -75,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve_health(url: str, worker: IngestWorker, port: int) -> ThreadingHTTPServer:
     """Serve the worker's metrics and its probes (ready while the database answers) on loopback."""
-    ready = readiness({"database": database_check(lambda: psycopg.connect(url, connect_timeout=3))})
-    return serve_health("127.0.0.1", port, worker.metrics.registry, ready)
+    return serve_health(
+        "127.0.0.1", port, worker.metrics.registry, standard_readiness(lambda: psycopg.connect(url, connect_timeout=3))
+    )

@@ -1,14 +1,11 @@
-"""Ingest metrics through prometheus_client: one registry per worker, served over HTTP."""
+"""Ingest metrics through prometheus_client: one registry per worker (served by anxin.observability)."""
 
 from __future__ import annotations
 
-import urllib.request
-
 from prometheus_client import generate_latest
 
-from anxin.services import free_port
 from ingest.database import DbMode
-from ingest.metrics import Metrics, serve_metrics
+from ingest.metrics import Metrics
 
 
 def test_counters_render_in_prometheus_text_format() -> None:
@@ -44,17 +41,3 @@ def test_workers_in_one_process_keep_their_own_counts() -> None:
     assert (one.spooled, one.stored, one.duplicates, one.batches) == (3, 5, 2, 1)
     assert one.dead_lettered == {"invalid": 1, "unknown_device": 2}
     assert (two.spooled, two.replayed, two.stored, two.dead_lettered) == (0, 4, 0, {})
-
-
-def test_metrics_are_served_over_http() -> None:
-    metrics = Metrics("w2")
-    metrics.count_spooled(3)
-    port = free_port()
-    server = serve_metrics(metrics, "w2", "127.0.0.1", port)
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            assert response.status == 200
-            assert 'anxin_ingest_spooled_total{worker="w2"} 3.0' in response.read().decode()
-    finally:
-        server.shutdown()
-        server.server_close()
