@@ -122,19 +122,21 @@ def liveness_topic(name: str, root: str) -> str:
 
 def listen(url: str, wake: Callable[[], None], stop: threading.Event) -> None:
     """Wake detection whenever ingest commits to the feed (PostgreSQL's NOTIFY, sent at commit) until stopped."""
+    down = False
     while not stop.is_set():
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
                 conn.execute("LISTEN detection_feed")
+                down = False
                 wake()  # anything committed while nobody listened is read now
                 while not stop.is_set():
                     for _ in conn.notifies(timeout=0.5):
                         wake()
         except psycopg.Error as exc:
-            LOG.warning("cannot listen for the detection feed (%s); reading it every 0.2 s meanwhile", exc)
+            if not down:  # once an outage
+                LOG.warning("cannot listen for the detection feed (%s); reading it every 0.2 s meanwhile", exc)
+            down = True
             stop.wait(1.0)
 
 
-def follow_errors() -> tuple[type[BaseException], ...]:
-    """Return the errors a follower step may raise while the database is away (retried, never fatal)."""
-    return (psycopg.Error,)
+FOLLOW_ERRORS: tuple[type[Exception], ...] = (psycopg.Error,)  # while the database is away: retried, never fatal

@@ -22,7 +22,8 @@ from datetime import date, datetime
 
 from alerts.detectors.base import DetectorSet, ResidentProfile
 from alerts.findings import Finding, Observation
-from alerts.follower import FeedFollower, follow_errors, listen
+from alerts.follower import FOLLOW_ERRORS, FeedFollower, listen
+from gateway.contract import Record
 from ingest.worker import Stored
 
 LOG = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class DetectionPipeline:
     ) -> None:
         self.detectors = detectors
         self.follower = follower
-        self._acted: dict[tuple[str, str, int], float] = {}
-        self._feed_down = False  # urgent records acted on before the feed brought them
+        self._acted: dict[tuple[str, str, int], float] = {}  # urgent records acted on ahead of the feed's read
+        self._feed_down = False
         self._handle = handle
         self._clock = clock
         self._tick_s = tick_s
@@ -165,7 +166,7 @@ class DetectionPipeline:
         if self.follower is not None:
             if not self.follower.owns(item.resident_id):
                 return []  # another process holds this resident; the feed brings it there
-            self._acted[_key(item.record.device_id, item.record.channel.value, item.record.body.seq)] = time.monotonic()
+            self._mark_acted(_key(item.record))
         with self._lock:
             return self.detectors.observe(Observation(item.resident_id, item.record, item.received_at))
 
@@ -177,7 +178,7 @@ class DetectionPipeline:
                 self._adopt(*fresh)
             self._act_on_urgent(follower)
             read = follower.read()
-        except follow_errors() as exc:
+        except FOLLOW_ERRORS as exc:
             if not self._feed_down:  # once an outage, not five times a second
                 LOG.warning("the detection feed is out of reach (%s); trying again until it answers", exc)
             self._feed_down = True
@@ -187,20 +188,19 @@ class DetectionPipeline:
             self._feed_down = False
         findings: list[Finding] = []
         for i, obs in enumerate(read.observations):
-            body = obs.record.body
-            if _key(obs.record.device_id, obs.record.channel.value, body.seq) not in self._acted:
+            if _key(obs.record) not in self._acted:
                 with self._lock:
                     findings += self.detectors.observe(obs)
             if i % self.urgent_check_every == self.urgent_check_every - 1:
                 self._drain_urgent()
             if i % FEED_URGENT_EVERY == FEED_URGENT_EVERY - 1:
-                with contextlib.suppress(*follow_errors()):  # the next round reads them again
+                with contextlib.suppress(*FOLLOW_ERRORS):  # the next round reads them again
                     self._act_on_urgent(follower)  # committed by another process while this batch is read
         self._emit(findings)
         if not self._retry:  # every finding is stored: what was read is acted on
             try:
                 follower.done(read.horizon)
-            except follow_errors() as exc:
+            except FOLLOW_ERRORS as exc:
                 LOG.warning("could not move the feed checkpoints (%s); the next read repeats this one", exc)
         self._forget_acted()
 
@@ -208,10 +208,10 @@ class DetectionPipeline:
         """Act on urgent records in the feed not acted on yet, before the telemetry committed ahead of them."""
         findings: list[Finding] = []
         for obs in follower.urgent():
-            key = _key(obs.record.device_id, obs.record.channel.value, obs.record.body.seq)
+            key = _key(obs.record)
             if key in self._acted:
                 continue
-            self._acted[key] = time.monotonic()  # the ordinary read skips it when it gets there
+            self._mark_acted(key)  # the ordinary read skips it when it gets there
             with self._lock:
                 findings += self.detectors.observe(obs)
         self._emit(findings)
@@ -223,11 +223,16 @@ class DetectionPipeline:
         with self._lock:
             self.detectors = detectors
 
+    def _mark_acted(self, key: tuple[str, str, int]) -> None:
+        """Mark a record acted on, newest last (so the oldest marks are forgotten from the front)."""
+        self._acted.pop(key, None)
+        self._acted[key] = time.monotonic()
+
     def _forget_acted(self, keep_s: float = 3600.0) -> None:
         """Drop the marks of urgent records acted on over an hour ago (a spool replay may take that long)."""
-        if len(self._acted) > 10_000 or (self._acted and min(self._acted.values()) < time.monotonic() - keep_s):
-            horizon = time.monotonic() - keep_s
-            self._acted = {k: t for k, t in self._acted.items() if t >= horizon}
+        horizon = time.monotonic() - keep_s
+        while self._acted and next(iter(self._acted.values())) < horizon:  # marked in time order: oldest first
+            del self._acted[next(iter(self._acted))]
 
     def _emit(self, findings: list[Finding]) -> None:
         """Hand findings to the alert service; keep them for a retry when it fails (database down)."""
@@ -243,6 +248,6 @@ class DetectionPipeline:
         self.findings += len(findings)
 
 
-def _key(device_id: str, channel: str, seq: int) -> tuple[str, str, int]:
+def _key(record: Record) -> tuple[str, str, int]:
     """Name a device message the way both the urgent hand-over and the feed can (its sequence number)."""
-    return device_id, channel, seq
+    return record.device_id, record.channel.value, record.body.seq
