@@ -15,8 +15,7 @@ from anxin.settings import load_settings
 COMMANDS = (
     "run",
     "ingest",
-    "alerts",
-    "web",
+    "processes",  # alerts, web
     "schema",
     "simulate",
     "detect",

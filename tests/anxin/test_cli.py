@@ -16,7 +16,8 @@ def test_every_command_module_is_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["drill"], ["import", "roster"], ["report", "monthly"], ["users"], ["trigger"], ["ingest"]]
+    "argv",
+    [["drill"], ["import", "roster"], ["report", "monthly"], ["users"], ["trigger"], ["ingest"], ["alerts"], ["web"]],
 )
 def test_the_parser_offers_each_command(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as done:
