@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -38,11 +37,11 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from websockets.sync.client import connect as ws_connect
 
 from anxin.services import LocalMosquitto, LocalPostgres, free_port
 from anxin.settings import Settings
 from bench.common import report, scratch
+from bench.console import Console
 from bench.processes import Process
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
@@ -229,34 +228,6 @@ def _wait_http(base: str, child: subprocess.Popen[bytes], timeout: float = 60.0)
     raise RuntimeError("the platform's console did not answer")
 
 
-class Console:
-    """An operator's WebSocket: records when each SOS alert's ``raised`` message arrives, by resident."""
-
-    def __init__(self, base: str) -> None:
-        reply = httpx.post(f"{base}/api/auth/login", json=dict(zip(("username", "password"), OPERATOR, strict=True)))
-        reply.raise_for_status()
-        self._socket = ws_connect(f"ws://{base.removeprefix('http://')}/ws?token={reply.json()['token']}")
-        hello = json.loads(self._socket.recv(10))
-        assert hello.get("type") == "hello", hello
-        self.arrived: dict[str, tuple[float, datetime]] = {}  # resident → (arrival, alert service's clock)
-        self._thread = threading.Thread(target=self._read, name="console", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        with contextlib.suppress(Exception):  # closed at the end
-            for frame in self._socket:
-                now = time.time()
-                message = json.loads(frame)
-                data = message.get("data") or {}
-                if message.get("type") == "alert" and data.get("kind") == "sos" and data.get("action") == "raised":
-                    self.arrived.setdefault(message["resident_id"], (now, datetime.fromisoformat(data["at"])))
-
-    def close(self) -> None:
-        """Close the socket."""
-        self._socket.close()
-        self._thread.join(5)
-
-
 # --- the measurements ------------------------------------------------------------------------------------
 
 
@@ -368,7 +339,7 @@ def _run_level(
             time.sleep(args.spacing)
         achieved = (sent() - n0) / (time.monotonic() - t0)
         deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and any(r not in console.arrived for r in residents):
+        while time.monotonic() < deadline and any(console.arrived(r) is None for r in residents):
             time.sleep(0.05)
     sos.disconnect()
     sos.loop_stop()
@@ -389,9 +360,9 @@ def _stages(db_url: str, published: dict[str, float], console: Console) -> dict[
     received = {device.removesuffix("-b"): at.timestamp() for device, at in rows}
     parts: dict[str, list[float]] = {"to_ingest": [], "to_alert": [], "to_console": []}
     for resident, t_pub in published.items():
-        if resident not in console.arrived or resident not in received:
+        if (resident, "sos") not in console.raised or resident not in received:
             continue
-        arrival, alert_at = console.arrived[resident]
+        arrival, alert_at = console.raised[(resident, "sos")]
         parts["to_ingest"].append(1000 * (received[resident] - t_pub))
         parts["to_alert"].append(1000 * (alert_at.timestamp() - received[resident]))
         parts["to_console"].append(1000 * (arrival - alert_at.timestamp()))
@@ -432,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
             if watch is not None:
                 capacity = watch.rate()
                 print(f"ingest capacity (drain through ingest and detection): {capacity:,.0f} msg/s", flush=True)
-            console = Console(base)
+            console = Console(base, *OPERATOR)
             figures: dict[str, dict[str, Any]] = {"p50_ms": {}, "p99_ms": {}, "load_msg_s": {}, "stages_p50_ms": {}}
             lost = 0
             for i, level in enumerate(levels):
@@ -445,7 +416,7 @@ def main(argv: list[str] | None = None) -> None:
                     capacity * level / 100,
                     seq_base=(i + 1) * 10_000_000,
                 )
-                times = [1000 * (console.arrived[r][0] - t) for r, t in published.items() if r in console.arrived]
+                times = [1000 * (a - t) for r, t in published.items() if (a := console.arrived(r)) is not None]
                 lost += len(published) - sum(t <= 1000 * args.timeout for t in times)  # late counts as lost
                 key = str(level)
                 figures["p50_ms"][key], figures["p99_ms"][key] = _percentile(times, 0.5), _percentile(times, 0.99)

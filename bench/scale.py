@@ -14,8 +14,6 @@ the handovers? The last line is JSON.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -28,14 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import paho.mqtt.client as paho
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from websockets.sync.client import connect as ws_connect
 
 from anxin.services import LocalMosquitto, LocalPostgres, free_port
 from bench.common import report, scratch
+from bench.console import Console
 from bench.processes import Process
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
@@ -139,31 +136,6 @@ def _neighbourhood(port: int, residents: int, rate: float, procs: int) -> Iterat
 
 
 # --- the operators' side ---------------------------------------------------------------------------------------
-
-
-class Console:
-    """A supervisor's WebSocket: when each SOS alert's ``raised`` message arrived, by resident."""
-
-    def __init__(self, base: str) -> None:
-        reply = httpx.post(f"{base}/api/auth/login", json=dict(zip(("username", "password"), SUPERVISOR, strict=True)))
-        reply.raise_for_status()
-        self._socket = ws_connect(f"ws://{base.removeprefix('http://')}/ws?token={reply.json()['token']}")
-        self.arrived: dict[str, float] = {}
-        self._thread = threading.Thread(target=self._read, name="console", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        with contextlib.suppress(Exception):  # closed at the end
-            for frame in self._socket:
-                message = json.loads(frame)
-                data = message.get("data") or {}
-                if message.get("type") == "alert" and data.get("kind") == "sos" and data.get("action") == "raised":
-                    self.arrived.setdefault(message["resident_id"], time.time())
-
-    def close(self) -> None:
-        """Close the socket."""
-        self._socket.close()
-        self._thread.join(5)
 
 
 def _processes(args: argparse.Namespace, env: dict[str, str], logs: Path, http_port: int) -> dict[str, Process]:
@@ -326,10 +298,10 @@ def main(argv: list[str] | None = None) -> None:
         try:
             for process in running.values():
                 process.start()
-            console = Console(f"http://127.0.0.1:{http_port}")
+            console = Console(f"http://127.0.0.1:{http_port}", *SUPERVISOR)
             published, kills, sent, rate = _run(args, mq.port, running, sos)
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and any(r not in console.arrived for r in published):
+            while time.monotonic() < deadline and any(console.arrived(r) is None for r in published):
                 time.sleep(0.1)
             time.sleep(3)
             figures = _figures(pg.url(), sent)
@@ -337,12 +309,13 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for process in running.values():
                 process.stop()
-    latencies = [(console.arrived[r] - t) * 1000 for r, t in published.items() if r in console.arrived]
+    arrived = {r: a for r in published if (a := console.arrived(r)) is not None}
+    latencies = [(arrived[r] - t) * 1000 for r, t in published.items() if r in arrived]
     start = min(published.values(), default=0.0)
     slow = [  # when (into the run) each SOS slower than a second was pressed, and how slow it was
-        [round(t - start, 1), round((console.arrived[r] - t) * 1000)]
+        [round(t - start, 1), round((arrived[r] - t) * 1000)]
         for r, t in published.items()
-        if r in console.arrived and console.arrived[r] - t > 1.0
+        if r in arrived and arrived[r] - t > 1.0
     ]
     report(
         {

@@ -10,23 +10,18 @@ all of them, the one started again those raised after it came back.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect as ws_connect
 
 from anxin.services import LocalMosquitto, free_port
+from bench.console import Console
 from bench.processes import Process
 from ingest.database import migrate
 from tests.dashboard.world import PASSWORD, SECRET, seed
@@ -35,42 +30,6 @@ from tests.reliability.helpers import Load, fleet, scalar, wait_for
 
 RESIDENTS = 18
 pytestmark = pytest.mark.xdist_group("processes")  # seven processes: not beside another heavy test
-
-
-@dataclass
-class Console:
-    """A supervisor's open console: the alert changes its WebSocket pushes."""
-
-    base: str
-    raised: set[tuple[str, str]] = field(default_factory=set)  # (resident, kind) of each 'raised' change
-    thread: threading.Thread | None = None
-    open: threading.Event = field(default_factory=threading.Event)
-
-    def start(self) -> Console:
-        """Sign in and follow the live feed on a thread."""
-        token = httpx.post(f"{self.base}/api/auth/login", json={"username": "supervisor", "password": PASSWORD}).json()
-        self.thread = threading.Thread(target=self._follow, args=(token["token"],), daemon=True)
-        self.thread.start()
-        assert self.open.wait(15), f"the console on {self.base} did not open"
-        return self
-
-    def _follow(self, token: str) -> None:
-        url = self.base.replace("http://", "ws://") + "/ws"
-        headers = {"Authorization": f"Bearer {token}", "Origin": self.base}
-        try:
-            with ws_connect(url, additional_headers=headers, open_timeout=10) as ws:
-                self.open.set()
-                for text in ws:
-                    self._take(json.loads(text))
-        except (ConnectionClosed, OSError):
-            return
-
-    def _take(self, message: dict[str, object]) -> None:
-        data = message.get("data")
-        if message.get("type") == "alert" and isinstance(data, dict) and data.get("action") == "raised":
-            alert = data.get("alert") if isinstance(data.get("alert"), dict) else data
-            assert isinstance(alert, dict)
-            self.raised.add((str(alert.get("resident_id")), str(alert.get("kind"))))
 
 
 @contextmanager
@@ -143,7 +102,7 @@ def test_every_process_killed_mid_run_loses_no_alert(
     env = _env(db_url, mqtt_broker.url, topic_prefix, tmp_path)
     with _processes(env, tmp_path) as running, fleet(mqtt_broker.url, topic_prefix, bracelets) as devices:
         bases = {name: f"http://127.0.0.1:{running[name].env['ANXIN_HTTP_PORT']}" for name in ("web-1", "web-2")}
-        staying, leaving = Console(bases["web-1"]).start(), Console(bases["web-2"]).start()
+        staying, leaving = (Console(bases[name], "supervisor", PASSWORD) for name in ("web-1", "web-2"))
         load = Load(devices, bracelets, 100.0).start()
         first, middle, last = bracelets[:6], bracelets[6:12], bracelets[12:]
         for bracelet in first:
@@ -160,7 +119,7 @@ def test_every_process_killed_mid_run_loses_no_alert(
         survivor = len(_alerted(db_url))
         for name in ("ingest-2", "alerts-2", "web-2"):
             running[name].start()
-        back = Console(bases["web-2"]).start()
+        back = Console(bases["web-2"], "supervisor", PASSWORD)
         for bracelet in last:
             devices.critical(bracelet, kinds[bracelet])
         last_press = time.monotonic()
@@ -168,12 +127,14 @@ def test_every_process_killed_mid_run_loses_no_alert(
         wait_for(lambda: set(_alerted(db_url)) >= expected, 90, "every press alerted")
         took = time.monotonic() - last_press
         load.finish()
-        wait_for(lambda: staying.raised >= expected, 30, "the staying console told of every alert")
+        wait_for(lambda: staying.raised.keys() >= expected, 30, "the staying console told of every alert")
         later = {(b.removesuffix("-bracelet"), kinds[b]) for b in last}
-        wait_for(lambda: back.raised >= later, 30, "the console started again told of the later alerts")
+        wait_for(lambda: back.raised.keys() >= later, 30, "the console started again told of the later alerts")
         time.sleep(3)  # a late duplicate or a false alert from a handover would show by now
         alerted = _alerted(db_url)
         others = scalar(db_url, "SELECT count(*) FROM alerts WHERE kind NOT IN ('sos', 'fall')")
+        for console in (staying, leaving, back):
+            console.close()
     print(
         f"\n[processes] {len(expected)} presses, every one alerted once; the survivor held every partition "
         f"{took_over:.1f} s after the kills and alerted {survivor} presses before the "
