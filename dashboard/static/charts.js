@@ -12,9 +12,14 @@ function chart(node) {
 
 window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
 
+// The last day, whatever the data: sparse hourly bars would otherwise get minute ticks whose labels overlap.
+const DAY_MS = 24 * 3600 * 1000;
 const timeAxis = () => ({
   type: "time",
-  axisLabel: { formatter: (value) => fmtTime(new Date(value).toISOString()).slice(0, 5) },
+  min: Date.now() - DAY_MS,
+  max: Date.now(),
+  minInterval: 3600 * 1000,
+  axisLabel: { hideOverlap: true, formatter: (value) => fmtTime(new Date(value).toISOString()).slice(0, 5) },
 });
 
 export function vitalsChart(node, points) {
@@ -42,7 +47,7 @@ export function activityChart(node, points) {
     xAxis: timeAxis(),
     yAxis: { type: "value" },
     series: rooms.map((room) => ({
-      name: t("room." + room), type: "bar", stack: "rooms",
+      name: t("room." + room), type: "bar", stack: "rooms", barMaxWidth: 14,
       data: points.filter((p) => p.room === room).map((p) => [p.bucket, p.events]),
     })),
   }, true);
