@@ -42,13 +42,24 @@ class FeedFollower:
         *,
         lease_every_s: float = 2.0,
         warm_up: timedelta = timedelta(hours=6),
+        blank: Callable[[], DetectorSet] | None = None,
     ) -> None:
         self.leases, self.reader, self._rebuild, self._clock = leases, reader, rebuild, clock
         self.lease_every_s, self.warm_up = lease_every_s, warm_up
+        self._blank = blank  # detectors that know no resident yet: the urgent ones need none
         self._since: dict[int, int] = {}
+        # Partitions taken over whose detectors are still being rebuilt (their checkpoints), and the detectors
+        # that act meanwhile on their urgent records: an SOS there waits for no rebuild (`urgent`).
+        self._gaining: dict[int, int] = {}
+        self.early: DetectorSet | None = None
+        self.on_gain: Callable[[], None] | None = None  # told once a taken-over share's urgent rows can be read
         self._next_lease = 0.0
         self._gone: set[str] = set()  # processes the broker said died (their last will), not yet expired
         self._gone_lock = threading.Lock()
+        # Held while the checkpoints and the live detectors are swapped for a new share, and while the urgent
+        # thread acts on the feed, so that it never acts on a partition with detectors that do not hold it yet.
+        # Not held while a new share's detectors are rebuilt: the partitions kept are served meanwhile.
+        self.share_lock = threading.RLock()
 
     @property
     def name(self) -> str:
@@ -59,14 +70,21 @@ class FeedFollower:
         """Tell whether this process holds the resident's partition now."""
         return partition_of(resident_id) in self.leases.owned
 
+    def renew_soon(self) -> None:
+        """Renew the leases at the next look at the feed (another process gave partitions back)."""
+        self._next_lease = 0.0
+
     def gone(self, name: str) -> None:
         """Note that another process died (from any thread): its leases end at the next renewal, due now."""
         with self._gone_lock:
             self._gone.add(name)
         self._next_lease = 0.0
 
-    def renew(self) -> tuple[DetectorSet, list[Observation]] | None:
-        """Renew the leases when due; on a new share return fresh detectors and their warm-up observations."""
+    def renew(self) -> tuple[DetectorSet, list[Observation], dict[int, int]] | None:
+        """Renew the leases when due; on a new share return its fresh detectors, their warm-up and checkpoints.
+
+        The caller makes them live with `switch` (the checkpoints) once the detectors are warm.
+        """
         if time.monotonic() < self._next_lease:
             return None
         self._next_lease = time.monotonic() + self.lease_every_s
@@ -80,7 +98,7 @@ class FeedFollower:
             return None
         return self._take(change)
 
-    def _take(self, change: LeaseChange) -> tuple[DetectorSet, list[Observation]]:
+    def _take(self, change: LeaseChange) -> tuple[DetectorSet, list[Observation], dict[int, int]]:
         LOG.info(
             "%s holds %d partitions (gained %s, gave up %s); rebuilding its residents' detectors",
             self.name,
@@ -88,14 +106,40 @@ class FeedFollower:
             sorted(change.gained),
             sorted(change.lost),
         )
-        self._since = self.leases.checkpoints(change.owned)
+        since = self.leases.checkpoints(change.owned)
+        gaining = {part: since[part] for part in change.gained if part in since}
+        with self.share_lock:
+            self._gaining = gaining
+            self.early = self._blank() if gaining and self._blank is not None else None
+        if self.early is not None and self.on_gain is not None:
+            self.on_gain()  # an SOS committed there before the takeover has no notice of its own to come
         detectors = self._rebuild(change.owned)
-        warm = self.reader.before(self._since, self._clock() - self.warm_up)
-        return detectors, warm
+        warm = self.reader.before(since, self._clock() - self.warm_up)
+        return detectors, warm, since
 
-    def urgent(self) -> list[Observation]:
-        """Read the urgent records committed in the held partitions since their checkpoints (ahead of the rest)."""
-        return self.reader.urgent(self._since)
+    def switch(self, since: dict[int, int]) -> None:
+        """Read the new share from its checkpoints from now on (with its detectors live: under `share_lock`)."""
+        with self.share_lock:
+            self._since = since
+            self._gaining, self.early = {}, None
+
+    def gaining(self, resident_id: str) -> bool:
+        """Tell whether the resident's partition is being taken over (its detectors not live yet)."""
+        return self.early is not None and partition_of(resident_id) in self._gaining
+
+    def urgent(self, reader: FeedReader | None = None) -> tuple[list[Observation], list[Observation]]:
+        """Read the urgent records committed since their checkpoints, ahead of the rest, in one query: those of
+        the live share, and those of partitions being taken over (for `early`, while their detectors are
+        rebuilt). ``reader`` is another thread's own connection to the feed (the urgent thread's)."""
+        owned = self.leases.owned  # a partition given up is not read again, even before the switch
+        with self.share_lock:
+            live = {part: mark for part, mark in self._since.items() if part in owned}
+            gaining = {part: mark for part, mark in self._gaining.items() if part in owned and self.early is not None}
+        found = (reader or self.reader).urgent(live | gaining)
+        return (
+            [obs for obs in found if partition_of(obs.resident_id) in live],
+            [obs for obs in found if partition_of(obs.resident_id) not in live],
+        )
 
     def read(self) -> FeedRead:
         """Read what was committed in the held partitions since their checkpoints."""
@@ -104,10 +148,11 @@ class FeedFollower:
     def done(self, horizon: int) -> None:
         """Move the checkpoints to ``horizon`` now that what was read below it is acted on."""
         moved = self.leases.advance(frozenset(self._since), horizon)
-        for part in moved:
-            self._since[part] = horizon
-        for part in frozenset(self._since) - moved - self.leases.owned:
-            del self._since[part]  # taken over meanwhile: its new owner goes on from the checkpoint
+        with self.share_lock:
+            for part in moved:
+                self._since[part] = horizon
+            for part in frozenset(self._since) - moved - self.leases.owned:
+                del self._since[part]  # taken over meanwhile: its new owner goes on from the checkpoint
 
     def leave(self) -> None:
         """Give the partitions back (a clean stop)."""
@@ -120,8 +165,18 @@ def liveness_topic(name: str, root: str) -> str:
     return f"{root}/alert-processes/{name}"
 
 
-def listen(url: str, wake: Callable[[], None], stop: threading.Event) -> None:
-    """Wake detection whenever ingest commits to the feed (PostgreSQL's NOTIFY, sent at commit) until stopped."""
+def listen(
+    url: str,
+    wake: Callable[[], None],
+    stop: threading.Event,
+    wake_urgent: Callable[[], None] | None = None,
+    leases_freed: Callable[[], None] | None = None,
+) -> None:
+    """Wake detection whenever ingest commits to the feed (PostgreSQL's NOTIFY, sent at commit) until stopped.
+
+    A commit with an urgent row says so (``NOTIFY detection_feed, 'urgent'``): ``wake_urgent`` too. An alert
+    process that gave partitions back says ``'leases'``: ``leases_freed``.
+    """
     down = False
     while not stop.is_set():
         try:
@@ -129,8 +184,14 @@ def listen(url: str, wake: Callable[[], None], stop: threading.Event) -> None:
                 conn.execute("LISTEN detection_feed")
                 down = False
                 wake()  # anything committed while nobody listened is read now
+                if wake_urgent is not None:
+                    wake_urgent()
                 while not stop.is_set():
-                    for _ in conn.notifies(timeout=0.5):
+                    for note in conn.notifies(timeout=0.5):
+                        if note.payload == "urgent" and wake_urgent is not None:
+                            wake_urgent()
+                        elif note.payload == "leases" and leases_freed is not None:
+                            leases_freed()
                         wake()
         except psycopg.Error as exc:
             if not down:  # once an outage

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 import psycopg
 
@@ -24,6 +25,11 @@ class LeaseChange:
     owned: frozenset[int]
     gained: frozenset[int]
     lost: frozenset[int]  # released, or found taken over (a lease that ran out while this process stalled)
+
+
+# Said on the feed's channel when a process gives partitions back, so that the alert processes listening
+# there renew their leases at once: a partition given up has no owner until someone claims it.
+LEASES_FREED: Final = "NOTIFY detection_feed, 'leases'"
 
 
 class PartitionLeases:
@@ -75,6 +81,7 @@ class PartitionLeases:
                     " WHERE part = ANY(%s)",
                     (list(plan.release),),
                 )
+                conn.execute(LEASES_FREED)  # the others claim them now, not at their next renewal
         self.owned = frozenset((*plan.keep, *plan.claim))
         return LeaseChange(self.owned, self.owned - before, before - self.owned)
 
@@ -117,6 +124,7 @@ class PartitionLeases:
                 (self.name,),
             )
             conn.execute("DELETE FROM alert_workers WHERE name = %s", (self.name,))
+            conn.execute(LEASES_FREED)
         except psycopg.Error:
             pass  # the database is gone too: the leases run out by themselves
         finally:

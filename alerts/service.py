@@ -32,7 +32,7 @@ from typing import Final
 import psycopg
 
 from alerts import store
-from alerts.errors import AlertStoreError, ClaimRefusedError, UnknownKindError
+from alerts.errors import AlertStoreError, ClaimRefusedError, IllegalTransitionError, UnknownKindError
 from alerts.escalation import EscalationAction, EscalationKind, EscalationPolicy, escalate, next_deadline
 from alerts.findings import Finding
 from alerts.kinds import ALERT_KINDS, Severity
@@ -56,6 +56,7 @@ from alerts.messages import (
     alert_topic,
     escalation_topic,
 )
+from alerts.outcomes import FallOutcomes
 from alerts.store import AlertRow, Conn
 
 LOG = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class AlertService:
         topic_root: str = TOPIC_ROOT,
         due_batch: int = 100,
         republish_after: timedelta = timedelta(seconds=30),
+        outcomes: FallOutcomes | None = None,
     ) -> None:
         self._connect = connect
         self._publish = publish
@@ -105,6 +107,7 @@ class AlertService:
             name: "resident" for name, kind in ALERT_KINDS.items() if kind.cancellable
         }
         self._announced: set[tuple[str, str, datetime]] = set()  # critical findings published as provisional
+        self.outcomes = outcomes  # keeps closed falls' windows (with consent) and adjusts look-alike false falls
 
     def handle(self, findings: Iterable[Finding]) -> list[AlertChange]:
         """Store findings as new or updated alerts, one transaction per resident; return what changed."""
@@ -129,12 +132,17 @@ class AlertService:
         outcome: Outcome | None = None,
         *,
         claim: bool = False,
+        real_fall: bool = False,
     ) -> AlertChange:
         """Move an alert to ``to`` on behalf of ``actor`` (taking the case when ``claim``); refuse if not allowed.
 
+        ``real_fall`` is the desk's word that a resolved fall alert was a real fall (a false alarm says the
+        opposite by its outcome); with the resident's consent the impact window is kept with that label.
         Raises `IllegalTransitionError` for a move the lifecycle refuses, and `ClaimRefusedError` when
         ``claim`` is asked and another person holds the case.
         """
+        if real_fall and outcome in (None, Outcome.FALSE_ALARM):
+            raise IllegalTransitionError("verdict", "only a resolution other than a false alarm confirms a fall")
         now = self._clock()
         with self._transaction() as conn:
             alert = store.get_alert(conn, alert_id, for_update=True)
@@ -143,6 +151,8 @@ class AlertService:
                 _may_claim(alert, actor, take_over=False)
                 store.set_claim(conn, alert_id, actor, now)
             row = self._rearm(conn, store.apply_transition(conn, alert_id, step))
+            if self.outcomes is not None and step.outcome is not None:
+                self.outcomes.closed(conn, row, real_fall, now)
         change = _change(row, ChangeAction.TRANSITION, now, step)
         self._send_changes([change])
         return change
@@ -249,6 +259,8 @@ class AlertService:
             return self._cancel(conn, finding, now)
         alert = store.open_alert(conn, finding.resident_id, finding.kind)
         if alert is None:
+            if self.outcomes is not None:  # a new alert only: one already open keeps its severity
+                finding = self.outcomes.adjust(conn, finding)
             return self._raise(conn, finding, now)
         return self._join(conn, alert, finding, now)
 

@@ -27,9 +27,11 @@ from gateway.provisioning import (
     hash_password,
     new_secret,
     password_file,
+    relays,
     service_username,
 )
 from ingest.credentials import load_credential_hashes
+from ingest.devices import load_devices
 
 LOG = logging.getLogger("anxin.broker_access")
 
@@ -38,6 +40,7 @@ LOCAL_CONNECTIONS: Final[Mapping[str, tuple[str, int]]] = {
     "core": ("core", 1),
     "ingest": ("ingest", 1),
     "ingest_events": ("ingest", 2),  # the events connection reads what ingest reads, as its own account
+    "ingest_urgent": ("ingest", 3),  # so does the urgent lane
 }
 
 
@@ -71,7 +74,9 @@ def broker_reloader(
     def reload() -> None:
         with connection() as conn:
             hashes = load_credential_hashes(conn)
-        broker.install_access(password_file(hashes | service_hashes), acl_file(hashes, services, prefix, root))
+            relayed = relays(load_devices(conn))
+        acl = acl_file(hashes, services, prefix, root, relayed)
+        broker.install_access(password_file(hashes | service_hashes), acl)
         LOG.info("broker reloaded: %d devices sign in with their own credentials", len(hashes))
 
     return reload

@@ -1,4 +1,4 @@
-"""Wire the care side: who is told of an alert, on which channel, and what closing an alert closes.
+"""Wire the care side: the family and desk notifiers, the dispatch flow, and the hooks between them and alerts.
 
 * **Families** are told at once when an urgent alert (high or critical) is raised, again when the
   escalation ladder reaches them, when a staff member takes the task (named, with the ETA in minutes)
@@ -32,15 +32,16 @@ from psycopg_pool import ConnectionPool
 from alerts.escalation import EscalationAction, EscalationKind
 from alerts.findings import Finding
 from alerts.kinds import ALERT_KINDS, Severity
-from alerts.lifecycle import CLOSED_STATES, AlertState, Outcome, role_of
+from alerts.lifecycle import CLOSED_STATES, AlertState, role_of
 from alerts.messages import TOPIC_ROOT, AlertChange, ChangeAction
 from alerts.service import AlertService
 from anxin.settings import Settings
-from dispatch.flow import OUTCOMES, DispatchFlow, StaffTask
+from dispatch.flow import DISPATCH_OUTCOMES, DispatchFlow, StaffTask
 from dispatch.messages import DispatchChange, DispatchEvent
 from dispatch.ranking import RankingPolicy
 from dispatch.visits import run_visit_planning
 from gateway.mqtt import MqttConnection
+from notify.all_clear import SEVERITY_ZH, family_told_at_once, handled_by, how_it_ended
 from notify.channels import ChannelSenders
 from notify.desk import DeskMessage, DeskNotifier, Person, on_duty_supervisors
 from notify.service import FamilyNotifier, Notice, NotifySettings
@@ -48,29 +49,7 @@ from notify.signing import make_task_token
 
 LOG = logging.getLogger("anxin.care")
 _SEVERITY: Final = {s.name.lower(): s for s in Severity}
-_SEVERITY_ZH: Final = {"critical": "危急", "high": "紧急", "medium": "一般", "low": "提示"}
 
-# Dispatch outcomes (what staff report) → the lifecycle's outcome of the alert.
-DISPATCH_OUTCOMES: Final = {
-    "helped_at_home": Outcome.NO_INJURY,
-    "ambulance_called": Outcome.HOSPITAL,
-    "taken_to_hospital": Outcome.HOSPITAL,
-    "family_took_over": Outcome.OTHER,
-    "false_alarm": Outcome.FALSE_ALARM,
-    "not_at_home": Outcome.OTHER,
-}
-# How an alert's end reads in the all clear, by outcome (resolved) or by who cancelled it.
-OUTCOME_TEXTS: Final[Mapping[str, tuple[str, str]]] = {
-    Outcome.FALSE_ALARM: ("经核实为误报，老人平安", "it was a false alarm and they are safe"),
-    Outcome.NO_INJURY: ("老人平安，无受伤", "they are safe and unhurt"),
-    Outcome.MINOR_INJURY: ("老人受轻伤，已处置", "they had a minor injury, which was treated"),
-    Outcome.HOSPITAL: ("老人已送医", "they were taken to hospital"),
-    Outcome.OTHER: ("已处理完毕", "it has been dealt with"),
-    "cancelled:resident": ("老人按下了“我很好”键，确认平安", "they pressed the I'm OK key"),
-    "cancelled:system": ("情况已自行解除", "the condition cleared by itself"),
-    "cancelled:desk": ("调度中心核实后已取消", "the dispatch centre checked and cancelled it"),
-}
-_CANCELLED_BY: Final = {"resident": "cancelled:resident", "system": "cancelled:system"}
 _ALERT_FIELDS: Final = (
     *("id", "resident_id", "kind", "severity", "state", "outcome", "raised_at", "closed_at"),
     *("promise_minutes", "resident_name", "last_actor", "on_site_staff"),
@@ -140,7 +119,7 @@ class Care:
         assert self.alerts is not None
         changes = self.alerts.handle(findings)
         for change in changes:
-            if change.action is ChangeAction.RAISED and _SEVERITY[change.severity] >= Severity.HIGH:
+            if change.action is ChangeAction.RAISED and family_told_at_once(_SEVERITY[change.severity]):
                 self._tell_family(change.alert_id, change.resident_id, change.kind, change.severity)
         return changes
 
@@ -195,7 +174,7 @@ class Care:
             **self._alert_params(alert),
             "minutes": str(minutes),
             "promise": str(alert["promise_minutes"]),
-            "severity": _SEVERITY_ZH.get(action.severity.name.lower(), ""),
+            "severity": SEVERITY_ZH.get(action.severity.name.lower(), ""),
             "severity_en": action.severity.name.lower(),
             "link": f"{self.public_url}/console?alert={action.alert_id}",
         }
@@ -367,20 +346,17 @@ class Care:
 
     def _all_clear_params(self, alert: Mapping[str, Any]) -> dict[str, str]:
         """Say how the alert ended and who handled it, in both languages (each contact reads their own)."""
-        if alert["state"] == AlertState.RESOLVED:
-            key = str(alert["outcome"])
-        else:
-            key = _CANCELLED_BY.get(role_of(alert["last_actor"] or "system").value, "cancelled:desk")
-        zh, en = OUTCOME_TEXTS.get(key, OUTCOME_TEXTS[Outcome.OTHER])
-        staff = alert["on_site_staff"]
+        resolved = alert["state"] == AlertState.RESOLVED
+        zh, en = how_it_ended(resolved, alert["outcome"], role_of(alert["last_actor"] or "system").value)
+        by_zh, by_en = handled_by(alert["on_site_staff"])
         closed = alert["closed_at"] or self._clock()
         params = {k: v for k, v in self._alert_params(alert).items() if k not in ("alert_title", "alert_title_en")}
         return params | {
             "outcome": zh,
             "outcome_en": en,
             "closed_time": closed.astimezone(self._zone).strftime("%H:%M"),
-            "handled_by": f"服务站{staff}已上门。" if staff else "",
-            "handled_by_en": f"{staff} from the service station was with them. " if staff else "",
+            "handled_by": by_zh,
+            "handled_by_en": by_en,
         }
 
     def _staff_name(self, staff_id: str) -> str | None:
@@ -389,4 +365,4 @@ class Care:
         return str(row[0]) if row else None
 
 
-__all__ = ["DISPATCH_OUTCOMES", "OUTCOMES", "Care", "local_secret"]
+__all__ = ["Care", "local_secret"]

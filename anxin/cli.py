@@ -26,6 +26,7 @@ COMMANDS = (
     "users",
     "report",
     "trigger",
+    "gateway",  # watch (and other device adapters)
 )
 
 

@@ -35,22 +35,26 @@ from alerts.findings import Observation
 from alerts.follower import ALIVE, GONE, FeedFollower, Rebuild, liveness_topic
 from alerts.leases import PartitionLeases
 from alerts.metrics import AlertPathCollector
+from alerts.outcomes import FallOutcomes
+from alerts.outcomes import purge as purge_examples
 from alerts.pipeline import DetectionPipeline, relearn_due
 from alerts.service import AlertService
 from anxin.broker_access import secure_local_broker
 from anxin.care import Care
+from anxin.connections import ingest_connections
 from anxin.observability import serve_health
 from anxin.services import LocalMosquitto, LocalPostgres, record_services, start_broker
 from anxin.settings import Settings
 from dispatch.roster_store import extend_shifts
 from gateway.contract import Channel, Record, validate
 from gateway.mqtt import BrokerAddress, MqttConnection
+from gateway.priority import Priority
 from ingest.database import DbMode, migrate
 from ingest.devices import load_devices
 from ingest.feed import partition_of
 from ingest.health import standard_readiness
 from ingest.maintenance import Maintenance, run_policy_jobs
-from ingest.metrics import PolicyJobCollector
+from ingest.metrics import PolicyJobCollector, PriorityCollector
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.platform")
@@ -210,6 +214,7 @@ def start_platform(
             notify=care.on_escalation,
             on_change=care.on_alert_change,
             topic_root=settings.topic_root,
+            outcomes=FallOutcomes(adjust=settings.personal_adjustment),
         )
         care.alerts = alert_service
         pipeline = _detection(settings, name, db_url, pool, care, bus, stack) if "alerts" in roles else None
@@ -222,15 +227,17 @@ def start_platform(
             worker.subscribe()  # before start_platform returns: nothing is missed
             threads.append(_thread("ingest", worker.run, stop))
         registry = _registry(pool, worker, pipeline)
-        if web:
-            platform.dashboard_url = _start_dashboard(settings, pool, bus, care, stop, threads, registry, reload_broker)
-        elif settings.metrics_port is not None:
-            probes = serve_health(
-                settings.http_host, settings.metrics_port, registry, standard_readiness(pool.connection)
-            )
-            stack.callback(probes.shutdown)
-        LOG.info("platform running: %s", " → ".join(r for r in ("ingest", "alerts", "web") if r in roles))
-        try:
+        try:  # from here on the threads run: whatever fails, they are stopped
+            if web:
+                platform.dashboard_url = _start_dashboard(
+                    settings, pool, bus, care, stop, threads, registry, reload_broker
+                )
+            elif settings.metrics_port is not None:
+                probes = serve_health(
+                    settings.http_host, settings.metrics_port, registry, standard_readiness(pool.connection)
+                )
+                stack.callback(probes.shutdown)
+            LOG.info("platform running: %s", " → ".join(r for r in ("ingest", "alerts", "web") if r in roles))
             yield platform
         finally:
             stop.set()
@@ -249,11 +256,13 @@ def _detection(
     stack: ExitStack,
 ) -> DetectionPipeline:
     """Build the detection pipeline that follows this process's share of the residents."""
+    classifier = load_fall_classifier()
     follower = FeedFollower(
         PartitionLeases(db_url, name),
         FeedReader(db_url),
-        _rebuilder(pool, load_fall_classifier(), settings.topic_prefix),
+        _rebuilder(pool, classifier, settings.topic_prefix),
         utc_now,
+        blank=lambda: DetectorSet(standard_detectors(classifier)),  # stand in while a share is rebuilt
     )
     stack.callback(follower.leave)  # after the threads stop: the partitions go to the others at once
     pipeline = DetectionPipeline(DetectorSet([]), care.handle_findings, utc_now, follower=follower)
@@ -272,26 +281,22 @@ def _ingest(
     settings: Settings, db_url: str, mqtt_url: str, pipeline: DetectionPipeline | None, stack: ExitStack
 ) -> IngestWorker:
     """Build and connect the ingest worker; with detection here, urgent records go to it in-process too."""
-    ingest_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest"))
-    ingest_conn = MqttConnection(ingest_address, settings.ingest_client_id, manual_ack=True)
-    events_address = BrokerAddress.from_url(mqtt_url, *settings.broker_account("ingest_events"))
-    events_conn = MqttConnection(
-        events_address, f"{settings.ingest_client_id}-events", manual_ack=True, receive_maximum=1000
-    )
+    priority = pipeline.priority if pipeline else Priority()  # one per process: the GIL is
+    links = ingest_connections(settings, mqtt_url, settings.ingest_client_id, priority)
     worker = IngestWorker(
         settings.ingest_config(settings.ingest_client_id),
         db_url,
-        ingest_conn,
-        events=events_conn,
+        links.bulk,
+        events=links.events,
+        urgent=links.urgent,
         sink=pipeline.submit if pipeline else None,
         urgent_sink=pipeline.submit_urgent if pipeline else None,
         clock=utc_now,
         worker_name=settings.ingest_client_id,
+        priority=priority,
     )
-    ingest_conn.connect()
-    stack.callback(ingest_conn.close)
-    events_conn.connect()
-    stack.callback(events_conn.close)
+    links.connect()
+    stack.callback(links.close)
     return worker
 
 
@@ -306,7 +311,13 @@ def _alert_threads(
     """Start the alert side's threads: detection, the escalation clock, care, upkeep and the daily plans."""
     every = (
         ("escalation", 1.0, alert_service.run_due, "escalation clock", False),
-        ("upkeep", 300.0, lambda: _upkeep(pool, settings.retention_days), "rollups and retention", False),
+        (
+            "upkeep",
+            300.0,
+            lambda: _upkeep(pool, settings.retention_days, settings.outcome_retention_days),
+            "rollups and retention",
+            False,
+        ),
         ("visits", 3600.0, care.plan_visits, "visit planning", True),
         ("shifts", 3600.0, lambda: _extend_shifts(pool, settings.timezone), "weekly shifts", True),
         ("profiles", 30.0, lambda: _refresh_profiles(pool, pipeline), "profiles", False),
@@ -325,8 +336,12 @@ def _alert_threads(
 def _registry(
     pool: ConnectionPool[Any], worker: IngestWorker | None, pipeline: DetectionPipeline | None
 ) -> CollectorRegistry:
-    """Gather this process's metrics: its ingest worker's; the alert path's and the policies' where they run."""
+    """Gather this process's metrics: its ingest worker's and its urgent work's; the alert path's and the
+    policies' where they run."""
     registry = worker.metrics.registry if worker is not None else CollectorRegistry()
+    owner = pipeline or worker  # one Priority per process: an ingest worker beside detection shares its
+    if owner is not None:
+        registry.register(PriorityCollector(owner.priority))
     if pipeline is not None:  # the platform-wide figures once, from the processes that run the alert side
         registry.register(AlertPathCollector(pool.connection, pipeline.follower))
         registry.register(PolicyJobCollector(pool.connection))  # the upkeep runs here
@@ -338,12 +353,13 @@ def escalation_policy(scale: float) -> EscalationPolicy:
     return EscalationPolicy(ack_timeouts={s: t * scale for s, t in DEFAULT_ACK_TIMEOUTS.items()})
 
 
-def _upkeep(pool: ConnectionPool[Any], retention_days: int) -> None:
+def _upkeep(pool: ConnectionPool[Any], retention_days: int, example_days: int = 365) -> None:
     """Refresh the rollups and apply retention; in TimescaleDB mode, run the policies its scheduler fails."""
     with pool.connection() as conn:
         report = Maintenance(retention_days=retention_days).run(conn, utc_now())
         if report.mode is DbMode.TIMESCALEDB:
             run_policy_jobs(conn, utc_now())
+        purge_examples(conn, utc_now(), example_days)  # labelled fall examples: their own retention, and consent
 
 
 def _extend_shifts(pool: ConnectionPool[Any], zone: str) -> None:

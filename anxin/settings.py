@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     max_future_skew_s: float = Field(default=300.0, gt=0)
     retention_days: int = Field(default=180, ge=1)
+    # learning from outcomes: consented residents' closed fall alerts keep their impact window this long
+    outcome_retention_days: int = Field(default=365, ge=1)
+    personal_adjustment: bool = True  # lower a resident's new look-alike false falls (never an SOS, never dropped)
 
     # detection: this process's name in the partition leases (unique per running process; default host-pid)
     alerts_id: str | None = None
@@ -48,9 +51,11 @@ class Settings(BaseSettings):
     mqtt_ingest_password: SecretStr | None = None
     mqtt_ingest_events_username: str | None = None  # ingest takes events on a connection of their own
     mqtt_ingest_events_password: SecretStr | None = None
+    mqtt_ingest_urgent_username: str | None = None  # and urgent events again on a clean session (the urgent lane)
+    mqtt_ingest_urgent_password: SecretStr | None = None
 
     def broker_account(self, role: str) -> tuple[str | None, str | None]:
-        """Return (user name, password) of a connection: ``core``, ``ingest`` or ``ingest_events``."""
+        """Return (user, password) of a connection: ``core``, ``ingest``, ``ingest_events`` or ``ingest_urgent``."""
         user: str | None = getattr(self, f"mqtt_{role}_username", None)
         secret: SecretStr | None = getattr(self, f"mqtt_{role}_password", None)
         if not user:

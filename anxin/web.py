@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +16,12 @@ from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 
 from anxin.care import Care, local_secret
+from anxin.services import ServiceError
 from anxin.settings import Settings
 from dashboard.actions import Actions
 from dashboard.app import create_app
 from dashboard.settings import TILE_SOURCES, DashboardSettings
+from gateway.contract import Channel, encode, topic
 from gateway.mqtt import MqttConnection, Subscriber
 from notify.signing import read_task_token
 
@@ -69,15 +73,29 @@ def serve_dashboard(
         read_task_link=read_task_link,
         reload_broker=reload_broker,
         roster_key=_roster_key(settings),
+        command_device=lambda device_id, command: bus.publish(
+            topic(device_id, Channel.CMD, settings.topic_prefix), encode(command), qos=1
+        ),
     )
-    app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions, metrics_registry=registry)
+    # Device status and staff positions come over a connection of their own: a city's devices report in
+    # bursts, and on the bus's connection an alert change would wait for the whole burst to be decoded.
+    updates = MqttConnection(bus.address, f"anxin-web-updates-{os.getpid()}-{uuid.uuid4().hex[:8]}", persistent=False)
+    updates.connect()
+    app = create_app(
+        dash, pool, subscriber=Subscriber(bus), updates=Subscriber(updates), actions=actions, metrics_registry=registry
+    )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", ws_ping_interval=20
     )
     server = uvicorn.Server(config)
 
     def run(_: threading.Event) -> None:
-        server.run()
+        try:
+            server.run()
+        except SystemExit:  # uvicorn's way to give up at start (the port taken); serve_dashboard says so
+            LOG.error("the dashboard could not start on %s:%s", settings.http_host, settings.http_port)
+        finally:
+            updates.close()
 
     def watch(stop_event: threading.Event) -> None:
         stop_event.wait()
@@ -91,9 +109,10 @@ def serve_dashboard(
     deadline = time.monotonic() + 15
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    port = settings.http_port
-    if server.started and server.servers:
-        port = server.servers[0].sockets[0].getsockname()[1]
+    if not (server.started and server.servers):  # the port taken, most likely: never name a console not ours
+        server.should_exit = True
+        raise ServiceError(f"the dashboard did not start on {settings.http_host}:{settings.http_port} (see the log)")
+    port = server.servers[0].sockets[0].getsockname()[1]
     url = f"http://{settings.http_host}:{port}/"
     LOG.info("operator console: %s", url)
     return url

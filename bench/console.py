@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 
 import httpx
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 
@@ -24,6 +25,7 @@ class Console:
         assert hello.get("type") == "hello", hello
         # (resident, kind) → (when it arrived, by this machine's clock; when the alert service raised it)
         self.raised: dict[tuple[str, str], tuple[float, datetime]] = {}
+        self.closed: str | None = None  # why the socket ended, when it did before `close`
         self._thread = threading.Thread(target=self._read, name="console", daemon=True)
         self._thread.start()
 
@@ -33,7 +35,7 @@ class Console:
         return seen[0] if seen else None
 
     def _read(self) -> None:
-        with contextlib.suppress(Exception):  # closed at the end, or its server killed
+        try:
             for frame in self._socket:
                 now = time.time()
                 message = json.loads(frame)
@@ -41,6 +43,9 @@ class Console:
                 if message.get("type") == "alert" and data.get("action") == "raised":
                     key = (str(message["resident_id"]), str(data.get("kind")))
                     self.raised.setdefault(key, (now, datetime.fromisoformat(data["at"])))
+            self.closed = "closed"
+        except ConnectionClosed as exc:  # the server closed it, or was killed: a benchmark must say so
+            self.closed = str(exc)
 
     def close(self) -> None:
         """Close the socket."""

@@ -9,25 +9,30 @@ with QoS 1 by separate processes over several connections), SOS events are publi
 and each is timed from publish to the ``raised`` message of its alert arriving on the console's
 WebSocket. Stage medians split that time using the stored ``received_at`` of the SOS and the alert
 service's clock in the message: broker → ingest, ingest → alert service, alert service → console.
+
+``--protocol watch`` (or ``both``) presses the SOS as a bracelet that speaks the watch protocol: an ``AL``
+frame over TCP to `anxin gateway watch` (run here, on its own thread), which publishes it as the bracelet;
+the time runs from the frame's sending to the console. Its figures are under ``"watch"`` in the JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
-import multiprocessing as mp
 import os
 import signal
-import statistics
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +43,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from anxin.commands.common import dead_letter_writer
 from anxin.services import LocalMosquitto, LocalPostgres, free_port
 from anxin.settings import Settings
-from bench.common import report, scratch
+from bench.common import loaders, percentile, report, scratch
 from bench.console import Console
 from bench.processes import Process
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
 from dashboard.store.users import create_user
 from gateway.contract import Channel, SosEvent, Telemetry, encode, topic
+from gateway.mqtt import BrokerAddress
 from gateway.registry import Device, DeviceKind
+from gateway.watch import encode_frame
+from gateway.watch_server import WatchGateway, mqtt_links, serving
 from ingest.database import migrate
 from ingest.devices import upsert_devices, upsert_residents
 
@@ -57,6 +66,7 @@ INGEST_ID = "bench-latency-ingest"
 GROUP = "ingest"
 OPERATOR = ("bench-operator", "bench-operator-password")
 SECRETS = {"secret_key": "k", "webhook_secret": "w", "reply_secret": "r"}
+WATCH_ZONE = timezone(timedelta(hours=8))  # the bracelets' clocks, as the watch gateway reads them by default
 
 
 # --- the load generator (a separate process) ----------------------------------------------------------------
@@ -116,37 +126,14 @@ def _load(
     seq_base: int = 0,
     procs: int = 2,
     connections: int = 2,
-) -> Iterator[Any]:
+) -> Iterator[Callable[[], int]]:
     """Run the loader in ``procs`` processes; yield a function giving the number published so far."""
-    ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    counters = [ctx.Value("q", 0) for _ in range(procs)]
-    workers = [
-        ctx.Process(
-            target=_loader,
-            daemon=True,
-            args=(
-                port,
-                devices[p::procs],
-                rate / procs,
-                count // procs + (p < count % procs),
-                seq_base,
-                connections,
-                stop,
-                counters[p],
-            ),
-        )
+    shares = [
+        (port, devices[p::procs], rate / procs, count // procs + (p < count % procs), seq_base, connections)
         for p in range(procs)
     ]
-    for worker in workers:
-        worker.start()
-    try:
-        yield lambda: sum(c.value for c in counters)
-    finally:
-        if rate > 0:
-            stop.set()  # a backlog (``count``) is published in full
-        for worker in workers:
-            worker.join(300)
+    with loaders(_loader, shares, stop_at_exit=rate > 0) as sent:  # a backlog (``count``) is published in full
+        yield sent
 
 
 # --- the platform under test -----------------------------------------------------------------------------
@@ -304,13 +291,62 @@ class DrainWatch:
         return (at90[1] - at10[1]) / (at90[0] - at10[0])
 
 
-def _sos_client(port: int) -> paho.Client:
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"bench-sos-{uuid.uuid4().hex[:6]}", protocol=paho.MQTTv311
-    )
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    return client
+class MqttPresser:
+    """Press SOS as bracelets on MQTT do: one QoS 1 publish on the bracelet's event topic."""
+
+    def __init__(self, port: int, _residents: list[str]) -> None:
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-sos-{uuid.uuid4().hex[:6]}", protocol=paho.MQTTv311
+        )
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+
+    def press(self, resident: str) -> None:
+        """Publish the resident's bracelet's SOS."""
+        body = encode(SosEvent(kind="sos", seq=1, ts=datetime.now(UTC)))
+        self._client.publish(topic(f"{resident}-b", Channel.EVENT, PREFIX), body, qos=1)
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class WatchPresser:
+    """Press SOS as watch-protocol bracelets do: an ``AL`` frame over each bracelet's TCP connection to the gateway.
+
+    Each bracelet connects and says ``LK`` first (the gateway signs it in to the broker), so the timing holds
+    only the alarm's way, as for a bracelet that has been online all along.
+    """
+
+    def __init__(self, port: int, residents: list[str]) -> None:
+        self._socks = {r: socket.create_connection(("127.0.0.1", port), timeout=30) for r in residents}
+        for resident, sock in self._socks.items():
+            sock.sendall(encode_frame("3G", f"{resident}-b", "LK,0,0,90"))
+        for sock in self._socks.values():
+            answer = b""
+            while b"LK]" not in answer:
+                chunk = sock.recv(256)
+                if not chunk:
+                    raise RuntimeError("the watch gateway closed a bracelet's connection")
+                answer += chunk
+
+    def press(self, resident: str) -> None:
+        """Send the resident's bracelet's alarm with the SOS bit, its clock on Beijing time."""
+        when = datetime.now(UTC).astimezone(WATCH_ZONE).strftime("%d%m%y,%H%M%S")
+        alarm = f"AL,{when},V,0.0,N,0.0,E,0.00,0.0,0.0,0,80,90,0,0,00010000,1,1,460,0,9360,4082,131"
+        self._socks[resident].sendall(encode_frame("3G", f"{resident}-b", alarm))
+
+    def close(self) -> None:
+        """Hang up."""
+        for sock in self._socks.values():
+            sock.close()
+
+
+PRESSERS: dict[str, Callable[[int, list[str]], MqttPresser | WatchPresser]] = {
+    "mqtt": MqttPresser,
+    "watch": WatchPresser,
+}
 
 
 def _run_level(
@@ -321,10 +357,10 @@ def _run_level(
     residents: list[str],
     rate: float,
     seq_base: int,
+    presser: MqttPresser | WatchPresser,
 ) -> tuple[dict[str, float], float]:
-    """Publish SOS events under ``rate`` msg/s of telemetry; return publish times by resident and the load achieved."""
+    """Press SOS under ``rate`` msg/s of telemetry; return press times by resident and the load achieved."""
     published: dict[str, float] = {}
-    sos = _sos_client(port)
     with (
         _load(port, devices, rate=rate, seq_base=seq_base, procs=args.load_procs, connections=args.connections)
         if rate > 0
@@ -333,28 +369,19 @@ def _run_level(
         time.sleep(args.warmup if rate > 0 else 0.5)
         t0, n0 = time.monotonic(), sent()
         for resident in residents:
-            body = encode(SosEvent(kind="sos", seq=1, ts=datetime.now(UTC)))
             published[resident] = time.time()
-            sos.publish(topic(f"{resident}-b", Channel.EVENT, PREFIX), body, qos=1)
+            presser.press(resident)
             time.sleep(args.spacing)
         achieved = (sent() - n0) / (time.monotonic() - t0)
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline and any(console.arrived(r) is None for r in residents):
             time.sleep(0.05)
-    sos.disconnect()
-    sos.loop_stop()
+    presser.close()
     return published, achieved
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 1)
-
-
-def _stages(db_url: str, published: dict[str, float], console: Console) -> dict[str, float | None]:
-    """Split the median latency: publish → ingest received it → alert service took it → console got it."""
+def _stages(db_url: str, published: dict[str, float], console: Console) -> dict[str, list[float]]:
+    """Split each SOS's latency: publish → ingest received it → alert service took it → console got it."""
     with psycopg.connect(db_url) as conn:
         rows = conn.execute("SELECT device_id, received_at FROM events WHERE kind = 'sos'").fetchall()
     received = {device.removesuffix("-b"): at.timestamp() for device, at in rows}
@@ -366,7 +393,7 @@ def _stages(db_url: str, published: dict[str, float], console: Console) -> dict[
         parts["to_ingest"].append(1000 * (received[resident] - t_pub))
         parts["to_alert"].append(1000 * (alert_at.timestamp() - received[resident]))
         parts["to_console"].append(1000 * (arrival - alert_at.timestamp()))
-    return {k: round(statistics.median(v), 1) if v else None for k, v in parts.items()}
+    return parts
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -384,11 +411,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=2, help="MQTT connections per load process")
     parser.add_argument("--in-process", action="store_true", help="run the platform in this process")
     parser.add_argument("--split", action="store_true", help="anxin ingest, alerts and web as three processes")
+    parser.add_argument("--protocol", choices=("mqtt", "watch", "both"), default="mqtt", help="how bracelets press SOS")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]
-    residents = {level: [f"sos{level:03d}-{k:03d}" for k in range(args.sos)] for level in levels}
-    with scratch("anxin-bench-") as root, LocalPostgres(root / "pg") as pg, LocalMosquitto(root / "mq") as mq:
+    protocols = ["mqtt", "watch"] if args.protocol == "both" else [args.protocol]
+    tag = {"mqtt": "", "watch": "w"}
+    residents = {
+        (p, level): [f"{tag[p]}sos{level:03d}-{k:03d}" for k in range(args.sos)] for p in protocols for level in levels
+    }
+    with (
+        scratch("anxin-bench-") as root,
+        LocalPostgres(root / "pg") as pg,
+        LocalMosquitto(root / "mq") as mq,
+        contextlib.ExitStack() as stack,
+    ):
         db_url = pg.url()
         mode, devices = _seed(db_url, args.devices, [r for rs in residents.values() for r in rs])
         capacity = args.capacity
@@ -399,47 +436,89 @@ def main(argv: list[str] | None = None) -> None:
             print(f"queued a backlog of {args.backlog} telemetry messages", flush=True)
         env = _environment(db_url, mq.url, free_port(), root / "data")
         watch = DrainWatch(db_url, args.backlog) if capacity is None else None
+        ports = {"mqtt": mq.port}
+        if "watch" in protocols:
+            bracelets = {f"{r}-b": "-" for (p, _), rs in residents.items() if p == "watch" for r in rs}
+            links = mqtt_links(BrokerAddress.from_url(mq.url), bracelets, PREFIX)
+            ports["watch"] = stack.enter_context(serving(WatchGateway(links, bracelets, dead_letter_writer(db_url))))
         with _platform(env, args.in_process, args.split) as base:
             if watch is not None:
                 capacity = watch.rate()
                 print(f"ingest capacity (drain through ingest and detection): {capacity:,.0f} msg/s", flush=True)
             console = Console(base, *OPERATOR)
-            figures: dict[str, dict[str, Any]] = {"p50_ms": {}, "p99_ms": {}, "load_msg_s": {}, "stages_p50_ms": {}}
-            lost = 0
-            for i, level in enumerate(levels):
+            results = {p: _Figures() for p in protocols}
+            for run, (level, protocol) in enumerate(itertools.product(levels, protocols), start=1):
+                presser = PRESSERS[protocol](ports[protocol], residents[(protocol, level)])
                 published, achieved = _run_level(
                     args,
                     mq.port,
                     devices,
                     console,
-                    residents[level],
+                    residents[(protocol, level)],
                     capacity * level / 100,
-                    seq_base=(i + 1) * 10_000_000,
+                    seq_base=run * 10_000_000,
+                    presser=presser,
                 )
-                times = [1000 * (a - t) for r, t in published.items() if (a := console.arrived(r)) is not None]
-                lost += len(published) - sum(t <= 1000 * args.timeout for t in times)  # late counts as lost
-                key = str(level)
-                figures["p50_ms"][key], figures["p99_ms"][key] = _percentile(times, 0.5), _percentile(times, 0.99)
-                figures["load_msg_s"][key] = round(achieved)
-                figures["stages_p50_ms"][key] = _stages(db_url, published, console)
-                print(
-                    f"load {level}% ({achieved:,.0f} msg/s): p50 {figures['p50_ms'][key]} ms, "
-                    f"p99 {figures['p99_ms'][key]} ms, max {max(times, default=0):.0f} ms, "
-                    f"stages {figures['stages_p50_ms'][key]}, load avg {os.getloadavg()[0]:.1f}",
-                    flush=True,
-                )
+                results[protocol].add(str(level), published, achieved, console, db_url, args.timeout)
+                print(f"{protocol} {results[protocol].line(str(level), level)}", flush=True)
             console.close()
+    mqtt = results.get("mqtt", _Figures())
     report(
         {
             "bench": "latency",
-            **figures,
-            "lost": lost,
+            **mqtt.as_json(),
+            **({"watch": results["watch"].as_json()} if "watch" in results else {}),
             "sos_per_level": args.sos,
             "capacity_msg_s": round(capacity),
             "platform": "split" if args.split else "in-process" if args.in_process else "subprocess",
             "db_mode": mode,
         }
     )
+
+
+@dataclass
+class _Figures:
+    """One protocol's figures: latency percentiles, load and stage medians by load level, SOS lost."""
+
+    p50_ms: dict[str, float | None] = field(default_factory=dict)
+    p99_ms: dict[str, float | None] = field(default_factory=dict)
+    load_msg_s: dict[str, int] = field(default_factory=dict)
+    stages_p50_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    stages_p99_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    lost: int = 0
+    slowest_ms: dict[str, float] = field(default_factory=dict)
+
+    def add(
+        self, key: str, published: dict[str, float], achieved: float, console: Console, db_url: str, timeout: float
+    ) -> None:
+        """Record one level's SOS: from press to the console, late ones counted as lost."""
+        times = [1000 * (a - t) for r, t in published.items() if (a := console.arrived(r)) is not None]
+        self.lost += len(published) - sum(t <= 1000 * timeout for t in times)
+        self.p50_ms[key], self.p99_ms[key] = percentile(times, 0.5), percentile(times, 0.99)
+        self.load_msg_s[key] = round(achieved)
+        stages = _stages(db_url, published, console)
+        self.stages_p50_ms[key] = {k: percentile(v, 0.5) for k, v in stages.items()}
+        self.stages_p99_ms[key] = {k: percentile(v, 0.99) for k, v in stages.items()}
+        self.slowest_ms[key] = round(max(times, default=0))
+
+    def line(self, key: str, level: int) -> str:
+        """Say one level's figures in a line."""
+        return (
+            f"load {level}% ({self.load_msg_s[key]:,} msg/s): p50 {self.p50_ms[key]} ms, p99 {self.p99_ms[key]} ms,"
+            f" max {self.slowest_ms[key]:.0f} ms, stages p50 {self.stages_p50_ms[key]} p99 {self.stages_p99_ms[key]},"
+            f" load avg {os.getloadavg()[0]:.1f}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the figures as the JSON line has them."""
+        return {
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "load_msg_s": self.load_msg_s,
+            "stages_p50_ms": self.stages_p50_ms,
+            "stages_p99_ms": self.stages_p99_ms,
+            "lost": self.lost,
+        }
 
 
 if __name__ == "__main__":

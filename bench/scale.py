@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing as mp
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from anxin.services import LocalMosquitto, LocalPostgres, free_port
-from bench.common import report, scratch
+from bench.common import loaders, percentile, report, scratch
 from bench.console import Console
 from bench.processes import Process
 from dashboard.roles import RoleName
@@ -116,23 +115,11 @@ def _loader(port: int, homes: list[tuple[str, str, str]], rate: float, stop: Any
 
 
 @contextmanager
-def _neighbourhood(port: int, residents: int, rate: float, procs: int) -> Iterator[Any]:
+def _neighbourhood(port: int, residents: int, rate: float, procs: int) -> Iterator[Callable[[], int]]:
     """Run the loaders; yield a function giving the number of messages the broker acknowledged."""
-    ctx = mp.get_context("spawn")
-    stop, homes = ctx.Event(), [_home(i) for i in range(residents)]
-    counters = [ctx.Value("q", 0) for _ in range(procs)]
-    workers = [
-        ctx.Process(target=_loader, daemon=True, args=(port, homes[p::procs], rate / procs, stop, counters[p]))
-        for p in range(procs)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        yield lambda: sum(c.value for c in counters)
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(120)
+    homes = [_home(i) for i in range(residents)]
+    with loaders(_loader, [(port, homes[p::procs], rate / procs) for p in range(procs)], join_s=120) as acked:
+        yield acked
 
 
 # --- the operators' side ---------------------------------------------------------------------------------------
@@ -265,13 +252,6 @@ def _figures(db_url: str, sent: int) -> dict[str, int]:
     }
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 1)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -305,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(0.1)
             time.sleep(3)
             figures = _figures(pg.url(), sent)
+            console_closed = console.closed  # by the web process during the run (it should not be)
             console.close()
         finally:
             for process in running.values():
@@ -328,9 +309,10 @@ def main(argv: list[str] | None = None) -> None:
             "msg_s": round(rate, 1),
             "sos_sent": len(published),
             "sos_on_console": len(latencies),
+            "console_closed": console_closed,
             **figures,
-            "sos_p50_ms": _percentile(latencies, 0.5),
-            "sos_p99_ms": _percentile(latencies, 0.99),
+            "sos_p50_ms": percentile(latencies, 0.5),
+            "sos_p99_ms": percentile(latencies, 0.99),
             "sos_over_1s": slow,
             "kills": kills,
             "residents_per_core": round(args.residents * args.speed / (os.cpu_count() or 1)),

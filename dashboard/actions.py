@@ -16,6 +16,7 @@ from alerts.service import AlertService
 from dashboard.roles import RoleName
 from dashboard.store.users import User
 from dispatch.flow import DispatchFlow, staff_actor
+from gateway.contract import DeviceCommand
 
 
 class ReplyRecorder(Protocol):
@@ -46,6 +47,7 @@ class Actions:
     record_reply: ReplyRecorder | None = None
     read_task_link: TaskLinkReader | None = None
     reload_broker: Callable[[], None] | None = None  # the broker re-reads devices' credentials and ACL
+    command_device: Callable[[str, DeviceCommand], None] | None = None  # publish on the device's cmd topic
     roster_key: bytes | None = None  # keys the hash ID numbers are stored by (the roster upload)
     clock: Callable[[], datetime] = field(default=utc_now)
 

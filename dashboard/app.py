@@ -20,7 +20,15 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from dashboard.actions import Actions
 from dashboard.errors import DashboardError
-from dashboard.live import BrokerSubscriber, LiveHub, parse_alert, parse_dispatch, parse_position, status_parser
+from dashboard.live import (
+    BrokerSubscriber,
+    LiveCollector,
+    LiveHub,
+    parse_alert,
+    parse_dispatch,
+    parse_position,
+    status_parser,
+)
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
 from ingest.health import Check, standard_readiness
@@ -62,12 +70,15 @@ def _device_resolver(pool: ConnectionPool[Any]) -> Any:
     return resolve
 
 
-def _topics(settings: DashboardSettings) -> dict[str, Any]:
-    """Map the broker topic filters the dashboard follows to their parsers."""
+def _changes(settings: DashboardSettings) -> dict[str, Any]:
+    """Map the topic filters of alert and dispatch changes (each one delivered) to their parsers."""
+    return {f"{settings.alerts_topic}/#": parse_alert, f"{settings.topic_root}/dispatch/+": parse_dispatch}
+
+
+def _updates(settings: DashboardSettings) -> dict[str, Any]:
+    """Map the topic filters of device status and staff positions (a newer one makes an older stale)."""
     return {
-        f"{settings.alerts_topic}/#": parse_alert,
         f"{settings.device_topic_prefix}/+/status": status_parser(settings.device_topic_prefix),
-        f"{settings.topic_root}/dispatch/+": parse_dispatch,
         f"{settings.topic_root}/staff/+/position": parse_position,
     }
 
@@ -77,11 +88,15 @@ def create_app(
     pool: ConnectionPool[Any],
     *,
     subscriber: BrokerSubscriber | None = None,
+    updates: BrokerSubscriber | None = None,
     actions: Actions | None = None,
     metrics_registry: CollectorRegistry | None = None,
     ready: Check | None = None,
 ) -> FastAPI:
     """Build the dashboard app; it follows the broker through ``subscriber`` and acts through ``actions``.
+
+    ``updates``, when given, brings device status and staff positions over a connection of its own, so
+    that a burst of them is read on that connection's thread, never ahead of an alert change.
 
     ``/metrics`` serves ``metrics_registry`` (a new one by default) with TimescaleDB's policy jobs added;
     ``/readyz`` runs ``ready`` (by default: the database, and the policies as an advisory check).
@@ -93,16 +108,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
-        topics = _topics(settings) if subscriber else {}
-        for topic_filter, parse in topics.items():
-            assert subscriber is not None
-            subscriber.subscribe(topic_filter, hub.handler(parse))
+        follows = [(subscriber, _changes(settings)), (updates or subscriber, _updates(settings))] if subscriber else []
+        for source, topics in follows:
+            for topic_filter, parse in topics.items():
+                source.subscribe(topic_filter, hub.handler(parse))
         try:
             yield
         finally:
-            for topic_filter in topics:
-                assert subscriber is not None
-                subscriber.unsubscribe(topic_filter)
+            for source, topics in follows:
+                for topic_filter in topics:
+                    source.unsubscribe(topic_filter)
 
     app = FastAPI(title="Anxin dashboard", version="1", lifespan=lifespan)
     app.state.settings = settings
@@ -112,6 +127,7 @@ def create_app(
     if metrics_registry is None:  # a registry handed in is complete: its maker added the policy jobs
         metrics_registry = CollectorRegistry()
         metrics_registry.register(PolicyJobCollector(pool.connection))
+    metrics_registry.register(LiveCollector(hub))
     app.state.metrics_registry = metrics_registry
     app.state.ready = ready or standard_readiness(pool.connection)
     for router in ROUTERS:

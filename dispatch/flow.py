@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol
 import psycopg
 from psycopg import sql
 
+from alerts.lifecycle import Outcome as AlertOutcome
 from dispatch.errors import NotFoundError, StageError
 from dispatch.messages import TOPIC_ROOT, DispatchChange, DispatchEvent, StaffPosition, dispatch_topic, position_topic
 from dispatch.people import Conn, load_resident_place, load_staff, report_location
@@ -71,25 +72,30 @@ class OnStage(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a dispatch ended."""
+    """How a dispatch ended, and the outcome the alert closes with when the staff member reports it."""
 
     code: str
     name_en: str
     name_zh: str
+    closes_as: AlertOutcome
 
 
 OUTCOMES: Final[MappingProxyType[str, Outcome]] = MappingProxyType(
     {
         o.code: o
         for o in (
-            Outcome("helped_at_home", "Helped at home", "上门处置完毕"),
-            Outcome("ambulance_called", "Ambulance called", "已呼叫120"),
-            Outcome("taken_to_hospital", "Taken to hospital", "已送医"),
-            Outcome("family_took_over", "Family took over", "家属接手"),
-            Outcome("false_alarm", "False alarm", "误报"),
-            Outcome("not_at_home", "Resident not at home", "老人不在家"),
+            Outcome("helped_at_home", "Helped at home", "上门处置完毕", AlertOutcome.NO_INJURY),
+            Outcome("ambulance_called", "Ambulance called", "已呼叫120", AlertOutcome.HOSPITAL),
+            Outcome("taken_to_hospital", "Taken to hospital", "已送医", AlertOutcome.HOSPITAL),
+            Outcome("family_took_over", "Family took over", "家属接手", AlertOutcome.OTHER),
+            Outcome("false_alarm", "False alarm", "误报", AlertOutcome.FALSE_ALARM),
+            Outcome("not_at_home", "Resident not at home", "老人不在家", AlertOutcome.OTHER),
         )
     }
+)
+# What staff report → the lifecycle's outcome of the alert.
+DISPATCH_OUTCOMES: Final[MappingProxyType[str, AlertOutcome]] = MappingProxyType(
+    {code: o.closes_as for code, o in OUTCOMES.items()}
 )
 
 

@@ -15,11 +15,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    TypeAdapter,
+    ValidationError,
+)
 
 from gateway.errors import ContractError
 
@@ -31,6 +40,10 @@ _DEVICE_ID_RE: Final = re.compile(DEVICE_ID_PATTERN)
 
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
 Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+# A device clock, held as UTC: the same instant, with one shared time zone object. Parsed as sent, each
+# time would carry a zone object of its own, and detectors keep hundreds of thousands of them, each one
+# more object for the garbage collector to walk through while the process waits.
+DeviceTime = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
@@ -50,7 +63,7 @@ class _Message(BaseModel):
 
     device_id: DeviceId | None = None
     seq: Seq
-    ts: AwareDatetime
+    ts: DeviceTime
 
 
 class Location(BaseModel):
@@ -210,7 +223,43 @@ class Command(BaseModel):
 
     kind: Literal["ack"]
     ack_seq: Seq
-    ts: AwareDatetime
+    ts: DeviceTime
+
+
+class LocateCommand(BaseModel):
+    """Platform → device on ``cmd``: report a position now (an operator locating a resident)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: Literal["locate"]
+    ts: DeviceTime | None = None
+
+
+class ReportIntervalCommand(BaseModel):
+    """Platform → device on ``cmd``: report the position every ``seconds``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: Literal["report_interval"]
+    seconds: int = Field(ge=10, le=86_400)
+    ts: DeviceTime | None = None
+
+
+class CallBackCommand(BaseModel):
+    """Platform → device on ``cmd``: call ``number`` (the operator speaks to the resident through the bracelet)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: Literal["call_back"]
+    number: str = Field(pattern=r"^\+?[0-9]{3,20}$")
+    ts: DeviceTime | None = None
+
+
+# Everything the platform may send on a device's ``cmd`` topic; a device ignores kinds it cannot do.
+DeviceCommand = Annotated[
+    Command | LocateCommand | ReportIntervalCommand | CallBackCommand, Field(discriminator="kind")
+]
+_COMMANDS: Final[TypeAdapter[DeviceCommand]] = TypeAdapter(DeviceCommand)
 
 
 Body = Telemetry | Event | Status
@@ -327,6 +376,14 @@ def encode(body: BaseModel) -> bytes:
     return body.model_dump_json(exclude_none=True).encode()
 
 
+def decode_command(payload: bytes) -> DeviceCommand:
+    """Read a ``cmd`` payload (a device's side); raise `ContractError` for anything else."""
+    try:
+        return _COMMANDS.validate_json(payload)
+    except ValidationError as exc:
+        raise ContractError(_reason(exc), _summary(exc)) from exc
+
+
 def command_ack(ack_seq: int, now: datetime) -> bytes:
     """Build the ``cmd`` payload that confirms a stored event to its device."""
     return encode(Command(kind="ack", ack_seq=ack_seq, ts=now))
@@ -353,7 +410,7 @@ def json_schemas() -> dict[str, dict[str, object]]:
         "telemetry": Telemetry.model_json_schema(),
         "event": TypeAdapter(Event).json_schema(),
         "status": Status.model_json_schema(),
-        "cmd": Command.model_json_schema(),
+        "cmd": _COMMANDS.json_schema(),
     }
 
 

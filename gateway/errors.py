@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 
 class GatewayError(Exception):
     """Base of every error raised by the device edge."""
@@ -18,3 +21,14 @@ class ContractError(GatewayError):
 
 class BrokerError(GatewayError):
     """The MQTT broker refused us or went away."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """What an adapter at the edge (the watch gateway, the Zigbee2MQTT bridge) could not take: a dead letter."""
+
+    received_at: datetime
+    topic: str
+    payload: bytes
+    reason: str
+    detail: str

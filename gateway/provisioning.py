@@ -70,6 +70,7 @@ DEVICE_RULES: Final[tuple[Rule, ...]] = (
     Rule(Access.READ, f"{{prefix}}/{{id}}/{Channel.CMD.value}"),
 )
 _DEVICE_CHANNELS: Final = (Channel.TELEMETRY, Channel.EVENT, Channel.STATUS)
+_SENSOR_STATUS: Final = Rule(Access.WRITE, f"{{prefix}}/{{id}}/{Channel.STATUS.value}")  # what a hub writes for one
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +98,12 @@ SERVICE_ROLES: Final[dict[str, ServiceRole]] = {
         ),
         ServiceRole(
             "core",
-            (Rule(Access.READWRITE, "{root}/#"), Rule(Access.READ, f"{{prefix}}/+/{Channel.STATUS.value}")),
-            "alerts, dispatch and the dashboard's live feed; device presence",
+            (
+                Rule(Access.READWRITE, "{root}/#"),
+                Rule(Access.READ, f"{{prefix}}/+/{Channel.STATUS.value}"),
+                Rule(Access.WRITE, f"{{prefix}}/+/{Channel.CMD.value}"),
+            ),
+            "alerts, dispatch and the dashboard's live feed; device presence; operators' commands to bracelets",
         ),
     )
 }
@@ -229,16 +234,36 @@ def password_file(entries: Mapping[str, str]) -> str:
     return "".join(f"{name}:{encoded}\n" for name, encoded in sorted(entries.items()))
 
 
+def relays(devices: Iterable[Device]) -> dict[str, list[str]]:
+    """Return hub id → the sensors it relays (the devices whose parent it is), sorted."""
+    relayed: dict[str, list[str]] = {}
+    for device in sorted(devices, key=lambda d: d.id):
+        if device.parent_id is not None:
+            relayed.setdefault(device.parent_id, []).append(device.id)
+    return relayed
+
+
 def acl_file(
-    device_ids: Iterable[str], services: Sequence[Account], prefix: str = TOPIC_PREFIX, root: str = PLATFORM_ROOT
+    device_ids: Iterable[str],
+    services: Sequence[Account],
+    prefix: str = TOPIC_PREFIX,
+    root: str = PLATFORM_ROOT,
+    relayed: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """Render the Mosquitto ACL file: nothing for anonymous clients, an allow-list for each account."""
+    """Render the Mosquitto ACL file: nothing for anonymous clients, an allow-list for each account.
+
+    A hub also writes the status of each sensor it relays (``relayed``: hub → sensors), on the sensor's
+    own status topic, since a status names no other device: a sensor's battery or a Zigbee2MQTT
+    availability reaches the platform, and the hub still writes nothing of any other home's.
+    """
     lines = ["# Generated from the device registry; edits are overwritten. No rule grants anonymous access."]
     for account in services:
         rules = SERVICE_ROLES[account.role].rules
         lines += ["", f"user {account.username}", *(r.render(prefix, root=root) for r in rules)]
     for device_id in sorted(device_ids):
         lines += ["", f"user {device_id}", *(r.render(prefix, device_id) for r in DEVICE_RULES)]
+        sensors = (relayed or {}).get(device_id, ())
+        lines += [_SENSOR_STATUS.render(prefix, sensor) for sensor in sensors]
     return "\n".join(lines) + "\n"
 
 
@@ -251,10 +276,12 @@ def plan(
     rotate: Collection[str] = (),
 ) -> Plan:
     """Work out every account, the password file and the ACL file for the registry's devices."""
+    devices = list(devices)
     hashes, issued = device_hashes(devices, known_hashes, rotate)
     services = service_accounts(service_counts, known_services)
     entries = hashes | {s.username: hash_password(s.password) for s in services}
-    return Plan(password_file(entries), acl_file(hashes, services, prefix), hashes, issued, services)
+    acl = acl_file(hashes, services, prefix, relayed=relays(devices))
+    return Plan(password_file(entries), acl, hashes, issued, services)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ class Device:
     sensor_kind: str | None = None
     room: str | None = None
     parent_id: str | None = None
+    model: str | None = None  # the bracelet model: fall detection uses its calibration where one exists
 
 
 @dataclass(frozen=True, slots=True)

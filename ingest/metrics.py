@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from gateway.priority import Priority
 from ingest.database import DbMode, db_mode
 from ingest.errors import DatabaseError
 from ingest.maintenance import policy_jobs
@@ -36,6 +37,7 @@ _COUNTERS = {
     "spooled": "Messages written to the disk spool while the database was down",
     "replayed": "Spooled messages replayed into the database",
     "urgent": "Urgent events sent on the alert path ahead of the batch",
+    "urgent_lane": "Urgent events taken again from the urgent lane (clean sessions that leave a dead worker out)",
 }
 
 
@@ -97,9 +99,9 @@ class Metrics:
         """Count one message taken from the broker."""
         self._counters["received"].inc()
 
-    def count_urgent(self) -> None:
-        """Count one urgent event sent ahead of the batch."""
-        self._counters["urgent"].inc()
+    def count_urgent(self, lane: bool = False) -> None:
+        """Count one urgent event sent ahead of the batch (``lane``: its copy from the urgent lane)."""
+        self._counters["urgent_lane" if lane else "urgent"].inc()
 
     def count_spooled(self, messages: int) -> None:
         """Count messages written to the spool."""
@@ -145,6 +147,7 @@ class Metrics:
     spooled = _total("spooled")
     replayed = _total("replayed")
     urgent = _total("urgent")
+    urgent_lane = _total("urgent_lane")
 
     @property
     def batches(self) -> int:
@@ -220,3 +223,23 @@ class PolicyJobCollector(Collector):
             upkeep.add_metric(values, 1 if job.upkeep_error is not None else 0)
             failing.add_metric(values, 1 if job.failing(now) else 0)
         return [scheduler, upkeep, failing]
+
+
+class PriorityCollector(Collector):
+    """Report how the process's bulk threads gave way to urgent work (`gateway.priority`), when scraped."""
+
+    def __init__(self, priority: Priority) -> None:
+        self._priority = priority
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        """Read the counts (no I/O)."""
+        p = self._priority
+        in_flight = GaugeMetricFamily("anxin_urgent_in_flight", "Urgent records begun and not yet acted on")
+        in_flight.add_metric([], p.in_flight)
+        pauses = CounterMetricFamily("anxin_bulk_pauses", "Times a bulk thread waited for urgent work to end")
+        pauses.add_metric([], p.pauses)
+        paused = CounterMetricFamily(
+            "anxin_bulk_paused_seconds", "Seconds bulk threads waited for urgent work (at most half of each second)"
+        )
+        paused.add_metric([], p.paused_s)
+        return [in_flight, pauses, paused]

@@ -6,6 +6,15 @@ durable, so a worker killed at any moment loses nothing: the broker redelivers w
 and the unique index stores it once. Urgent events (SOS, fall, …) are committed on their own at
 once and handed to the alert path, never behind a telemetry batch; their devices get an ``ack``
 command on their ``cmd`` topic.
+
+Events come on connections of their own. The *events* connection, persistent like the bulk one,
+takes every event (nothing is lost while a worker restarts). The *urgent lane*, with a clean
+session in a share group of its own, takes a second copy of every event and keeps only the urgent
+ones: a worker that dies leaves that group the moment its connection drops, so an SOS pressed
+meanwhile goes to a live worker instead of waiting in the dead one's session until it comes back.
+The lane has a thread and a database connection of its own, so an SOS never waits for a telemetry
+batch being committed either. The copy that arrives second is a duplicate, stored once and acted on
+once.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import psycopg
 from gateway.contract import Channel, Record, command_ack, decode, topic
 from gateway.errors import ContractError
 from gateway.mqtt import Inbound, MqttConnection
+from gateway.priority import Priority
 from gateway.registry import Attribution, Device, Registry
 from ingest.database import db_mode
 from ingest.devices import load_devices
@@ -57,6 +67,10 @@ class IngestConfig:
     ) -> list[str]:
         """Return the shared subscriptions that spread devices' messages over the workers."""
         return [f"$share/{self.group}/{self.topic_prefix}/+/{c.value}" for c in channels]
+
+    def urgent_subscription(self) -> str:
+        """Return the urgent lane's subscription: every event again, in a share group of clean sessions."""
+        return f"$share/{self.group}-urgent/{self.topic_prefix}/+/{Channel.EVENT.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +126,12 @@ class IngestWorker:
         mqtt: MqttConnection,
         *,
         events: MqttConnection | None = None,
+        urgent: MqttConnection | None = None,
         sink: Sink | None = None,
         urgent_sink: Sink | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_name: str = "ingest",
+        priority: Priority | None = None,
     ) -> None:
         self.config = config
         self.metrics = Metrics(worker_name)
@@ -123,11 +139,15 @@ class IngestWorker:
         self._db_url = db_url
         self._mqtt = mqtt
         self._events = events
+        self._urgent = urgent  # a clean session: it must not also be the persistent events connection
         self._sink = sink
         self._urgent_sink = urgent_sink or sink
         self._clock = clock
+        self.priority = priority or Priority()  # an urgent record on the lane is urgent work in flight
         self._writer = BatchWriter(db_url)
+        self._lane_writer = BatchWriter(db_url) if urgent is not None else None  # the urgent lane's own
         self._spool = Spool(config.spool_dir, config.spool_max_bytes)
+        self._spool_lock = threading.Lock()  # the urgent lane spools too while the database is down
         self._registry = Registry()
         self._registry_loaded = 0.0
         self._registry_miss = 0.0
@@ -142,6 +162,10 @@ class IngestWorker:
         self.metrics.spool_size(self._spool.size)  # a spool left by the last run counts from the start
         if not self._subscribed:
             self.subscribe()
+        lane = None
+        if self._urgent is not None:
+            lane = threading.Thread(target=self._run_lane, args=(stop,), name=f"{self.name}-urgent", daemon=True)
+            lane.start()
         pending = _Pending()
         while not stop.is_set():
             self._drain(pending)
@@ -156,7 +180,21 @@ class IngestWorker:
                 self._refresh_registry()
         while pending and not self._try_commit(pending):
             time.sleep(self.config.retry_s)  # never drop what is pending; the caller may kill us
+        if lane is not None:
+            lane.join()
         self._writer.close()
+        if self._lane_writer is not None:
+            self._lane_writer.close()
+
+    def _run_lane(self, stop: threading.Event) -> None:
+        """Commit each urgent event of the urgent lane the moment it arrives, on the lane's own connection."""
+        assert self._urgent is not None
+        while not stop.is_set():
+            try:
+                msg = self._urgent.inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._take_urgent(msg)
 
     def subscribe(self) -> None:
         """Subscribe (events on their own connection when there is one, so they never queue behind telemetry)."""
@@ -170,6 +208,9 @@ class IngestWorker:
         self._mqtt.subscribe(bulk)
         self._events.subscribe(events)
         LOG.info("%s subscribed to %s, and to %s on its events connection", self.name, ", ".join(bulk), events[0])
+        if self._urgent is not None:
+            self._urgent.subscribe([self.config.urgent_subscription()])
+            LOG.info("%s takes urgent events also from %s", self.name, self.config.urgent_subscription())
 
     def _drain(self, pending: _Pending) -> None:
         """Take messages until the batch is full or its time is up; events first, and between every few."""
@@ -185,6 +226,7 @@ class IngestWorker:
             return
         taken = 0
         while True:
+            self.priority.step_aside()
             self._take(msg, pending, self._mqtt)
             taken += 1
             if len(pending) >= self.config.batch_max_rows:
@@ -224,15 +266,7 @@ class IngestWorker:
             return
         stored = Stored(record, who.resident_id, who.sensor, msg.received_at)
         if record.urgent:
-            self.metrics.count_urgent()
-            alone = _Pending(started=time.monotonic())
-            alone.batch.add(record, who, msg.received_at)
-            alone.inbound.append(msg)
-            alone.acks.append((source, msg.mid, msg.qos))
-            alone.stored.append(stored)
-            alone.sources.append(msg)
-            while not self._try_commit(alone, urgent=True):
-                time.sleep(self.config.retry_s)
+            self._commit_urgent(msg, record, who, stored, source)
             return
         if not pending:
             pending.started = time.monotonic()
@@ -241,6 +275,41 @@ class IngestWorker:
         pending.acks.append((source, msg.mid, msg.qos))
         pending.stored.append(stored)
         pending.sources.append(msg)
+
+    def _take_urgent(self, msg: Inbound) -> None:
+        """Take one message of the urgent lane: commit it if urgent; anything else is the events connection's."""
+        assert self._urgent is not None
+        try:
+            record = decode(msg.topic, msg.payload, self._clock(), self.config.topic_prefix, self._max_future)
+        except ContractError:
+            record = None  # the events connection dead-letters it
+        if record is None or not record.urgent:
+            self._urgent.ack(msg.mid, msg.qos)
+            return
+        try:
+            who = self._attribute(record)
+        except ContractError:
+            self._urgent.ack(msg.mid, msg.qos)
+            return
+        with self.priority.urgent():  # the bulk threads step aside until it is committed and handed on
+            self._commit_urgent(
+                msg, record, who, Stored(record, who.resident_id, who.sensor, msg.received_at), self._urgent
+            )
+
+    def _commit_urgent(
+        self, msg: Inbound, record: Record, who: Attribution, stored: Stored, source: MqttConnection
+    ) -> None:
+        """Commit one urgent record on its own at once and hand it to the alert path."""
+        self.metrics.count_urgent(lane=source is self._urgent)
+        alone = _Pending(started=time.monotonic())
+        alone.batch.add(record, who, msg.received_at)
+        alone.inbound.append(msg)
+        alone.acks.append((source, msg.mid, msg.qos))
+        alone.stored.append(stored)
+        alone.sources.append(msg)
+        writer = self._lane_writer if source is self._urgent and self._lane_writer is not None else self._writer
+        while not self._try_commit(alone, urgent=True, writer=writer):
+            time.sleep(self.config.retry_s)
 
     def _attribute(self, record: Record) -> Attribution:
         """Attribute a record; on an unknown device, reload the registry (rate-limited) and look again."""
@@ -278,13 +347,13 @@ class IngestWorker:
         """Commit the pending batch (or spool it); keep it when neither is possible."""
         return _Pending() if self._try_commit(pending) else pending
 
-    def _try_commit(self, pending: _Pending, urgent: bool = False) -> bool:
+    def _try_commit(self, pending: _Pending, urgent: bool = False, writer: BatchWriter | None = None) -> bool:
         """Make a batch durable, then ack, confirm and hand it on. Return False when nothing took it."""
         t0 = time.monotonic()
         spooled = bool(self._spool) and not urgent  # while a replay is due, keep arrival order
         if not spooled:
             try:
-                result = self._write(pending)
+                result = self._write(pending, writer or self._writer)
                 self.metrics.batch(
                     time.monotonic() - t0, result.stored, result.duplicates, dict(pending.dead), _age(pending.inbound)
                 )
@@ -302,14 +371,14 @@ class IngestWorker:
             self.metrics.urgent_delivered(_age(pending.inbound))
         return True
 
-    def _write(self, pending: _Pending) -> WriteResult:
+    def _write(self, pending: _Pending, writer: BatchWriter) -> WriteResult:
         """Commit a batch; when the database refuses a value in it, isolate that message and store the rest.
 
         Without this, one message the database cannot store would fail its batch again and again, and the
         spool would never drain: bad input must never stop the pipeline.
         """
         try:
-            return self._writer.write(pending.batch)
+            return writer.write(pending.batch)
         except DataRejectedError as exc:
             LOG.warning("the database refused a batch (%s); writing its %d messages one by one", exc, len(pending))
         stored = duplicates = 0
@@ -318,21 +387,22 @@ class IngestWorker:
             one = Batch()
             one.add(item.record, Attribution(item.resident_id, item.sensor), item.received_at)
             try:
-                result = self._writer.write(one)
+                result = writer.write(one)
             except DataRejectedError as exc:
                 pending.batch.dead.append(DeadLetter(msg.received_at, msg.topic, msg.payload, "unstorable", str(exc)))
                 pending.dead["unstorable"] += 1
                 continue
             stored, duplicates = stored + result.stored, duplicates + result.duplicates
             kept.append(item)
-        dead = self._writer.write(Batch(dead=pending.batch.dead))
+        dead = writer.write(Batch(dead=pending.batch.dead))
         pending.stored[:] = kept
         return WriteResult(stored, duplicates, dead.dead_lettered)
 
     def _to_spool(self, pending: _Pending) -> bool:
         """Append the batch to the spool; return False when the spool is full."""
         try:
-            self._spool.append(pending.inbound)
+            with self._spool_lock:
+                self._spool.append(pending.inbound)
         except SpoolFullError as exc:
             LOG.error("%s: leaving %d messages unacknowledged at the broker", exc, len(pending))
             return False
@@ -342,6 +412,10 @@ class IngestWorker:
 
     def _replay_one(self) -> None:
         """Replay the oldest spool segment into the database; keep it when the database still fails."""
+        with self._spool_lock:
+            self._replay_oldest()
+
+    def _replay_oldest(self) -> None:
         oldest = self._spool.oldest()
         if oldest is None:
             return
@@ -350,7 +424,7 @@ class IngestWorker:
         for msg in messages:
             self._take_for_replay(msg, replay)
         try:
-            result = self._write(replay)
+            result = self._write(replay, self._writer)
         except DatabaseError:
             self._db_retry_at = time.monotonic() + self.config.retry_s
             return

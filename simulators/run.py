@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -27,6 +27,7 @@ from simulators.messages import Message, Truth, iso
 from simulators.model import Simulation
 from simulators.scenario import Scenario
 from simulators.transport import MqttTransport, Outgoing, outgoing
+from simulators.watch import WatchTransport
 
 PROGRESS_EVERY_S = 2.0
 DRAIN_S = 10.0
@@ -147,10 +148,16 @@ def run_scenario(
     progress: Callable[[str], None] | None = None,
     client_prefix: str = "",
     credentials: Mapping[str, str] | None = None,  # device id → secret: per-device connections sign in as themselves
+    watch: tuple[str, int] | None = None,  # the watch gateway: bracelets speak the watch protocol to it over TCP
 ) -> RunSummary:
-    """Run ``scenario`` to its end (or until ``stop_event``), publishing to MQTT or writing ``out``."""
+    """Run ``scenario`` to its end (or until ``stop_event``), publishing to MQTT (and the watch gateway) or ``out``."""
     sim = Simulation(scenario.world(now or datetime.now(UTC)))
-    publisher = _publisher(scenario, sim, mqtt_url, out, client_prefix, credentials)
+    bracelets = {r.device("bracelet").device_id for r in sim.fleet} if watch is not None else set()
+    publisher = _publisher(scenario, sim, mqtt_url, out, client_prefix, credentials, bracelets)
+    if watch is not None:
+        mqtt = publisher if isinstance(publisher, MqttTransport) else None
+        utc_offset = timedelta(hours=scenario.tz_offset_hours)
+        publisher = WatchTransport(watch, bracelets, mqtt, utc_offset=utc_offset)
     truth_file = truth.open("w", encoding="utf-8") if truth else None
     try:
         return _loop(
@@ -169,9 +176,10 @@ def _publisher(
     out: Path | None,
     client_prefix: str,
     credentials: Mapping[str, str] | None,
+    elsewhere: set[str],  # devices that do not speak MQTT (bracelets on the watch protocol)
 ) -> Publisher:
     if url is not None:
-        devices = [d.device_id for r in sim.fleet for d in r.publishers]
+        devices = [d.device_id for r in sim.fleet for d in r.publishers if d.device_id not in elsewhere]
         transport = MqttTransport(
             url,
             devices,
@@ -220,6 +228,9 @@ def _loop(
     if isinstance(publisher, MqttTransport):
         publisher.wait_for_backlog(0, timeout=DRAIN_S)
         summary.transport = publisher.stats.as_json(publisher.unconfirmed)
+    if isinstance(publisher, WatchTransport):
+        publisher.drain(DRAIN_S)
+        summary.transport = publisher.as_json()
     return summary
 
 

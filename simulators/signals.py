@@ -125,14 +125,20 @@ def _positions(
 
 
 def impact_window(rng: np.random.Generator, rate_hz: float) -> list[tuple[float, float, float]]:
-    """Return a fall seen by a wrist accelerometer: upright, free-fall dip, impact spike, stillness (g)."""
-    n_pre, n_fall = int(1.0 * rate_hz), max(3, int(rng.uniform(0.3, 0.5) * rate_hz))
-    n_hit, n_still = max(2, int(0.08 * rate_hz)), int(2.0 * rate_hz)
+    """Return a fall seen by a wrist accelerometer: upright, free-fall dip, impact spike, stillness (g).
+
+    As the contract asks (docs/device-contract.md): 4 s before the impact and 10 s after it, so the
+    platform's post-impact stage sees the wrist lying still.
+    """
+    n_fall = max(3, int(rng.uniform(0.3, 0.5) * rate_hz))
+    n_hit, n_still = max(2, int(0.08 * rate_hz)), int(10.0 * rate_hz)
+    n_pre = int(4.0 * rate_hz) - n_fall
     upright = np.array([0.05, -0.1, 0.99]) + rng.normal(0, 0.08, (n_pre, 3))
     fall = np.linspace(1.0, rng.uniform(0.08, 0.3), n_fall)[:, None] * np.array([0.05, -0.1, 0.99])
     fall = fall + rng.normal(0, 0.03, (n_fall, 3))
-    peak = rng.uniform(3.0, 6.5)
-    hit = np.array([peak * 0.6, peak * 0.5, -peak * 0.6]) * np.linspace(1.0, 0.5, n_hit)[:, None]
+    peak = rng.uniform(3.01, 6.5)  # above 3 g even after the samples are rounded
+    toward = np.array([0.6, 0.5, -0.6]) / np.linalg.norm([0.6, 0.5, -0.6])  # |a| at the hit is the drawn peak
+    hit = peak * toward * np.linspace(1.0, 0.5, n_hit)[:, None]
     lying = np.array([0.97, 0.2, 0.1]) + rng.normal(0, 0.01, (n_still, 3))
     window = np.round(np.vstack([upright, fall, hit, lying]), 3)
     return [(float(x), float(y), float(z)) for x, y, z in window.tolist()]

@@ -43,6 +43,7 @@ class ResidentProfile:
     heart_rate_low: int | None = None  # personal limits set by the resident's doctor, if any
     heart_rate_high: int | None = None
     spo2_low: int | None = None
+    bracelet_model: str | None = None  # fall detection uses this model's calibration where one exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +64,12 @@ def profiles_for(
     for device in devices:
         if device.resident_id in owned:
             owned[device.resident_id].append(device)
+    bracelets = {rid: next((d for d in mine if d.kind is DeviceKind.BRACELET), None) for rid, mine in owned.items()}
     return [
         ResidentProfile(
             resident_id=rid,
-            bracelet_id=next((d.id for d in mine if d.kind is DeviceKind.BRACELET), None),
+            bracelet_id=getattr(bracelets[rid], "id", None),
+            bracelet_model=getattr(bracelets[rid], "model", None),
             devices=tuple(sorted(d.id for d in mine)),
             heart_rate_low=personal.get(rid, PersonalLimits()).heart_rate_low,
             heart_rate_high=personal.get(rid, PersonalLimits()).heart_rate_high,

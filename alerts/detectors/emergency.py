@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from alerts.detectors.base import Detector, duration_text, event_time, finding
 from alerts.findings import Finding, Observation
@@ -31,6 +31,20 @@ class FallClassifier(Protocol):
     def is_fall(self, samples: Samples, rate_hz: float) -> bool:
         """Tell whether the window is a fall."""
         ...
+
+
+@runtime_checkable
+class CalibratedClassifier(Protocol):
+    """A classifier that holds per-bracelet-model calibrations (`alerts.fall_model.FallClassifier`)."""
+
+    def for_model(self, model: str | None) -> FallClassifier:
+        """Return the classifier calibrated for a bracelet model, or the default one."""
+        ...
+
+
+def classifier_for(classifier: FallClassifier, model: str | None) -> FallClassifier:
+    """Return the classifier as it applies to a bracelet of ``model`` (its calibration, else the default)."""
+    return classifier.for_model(model) if isinstance(classifier, CalibratedClassifier) else classifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +190,15 @@ class ImpactFallDetector(_KeyedAlarmDetector):
 
     def _alarm(self, obs: Observation) -> Alarm | None:
         body = obs.record.body
-        if not isinstance(body, ImpactEvent) or not self.classifier.is_fall(body.samples, body.rate_hz):
+        if not isinstance(body, ImpactEvent):
             return None
-        score = self.classifier.score(body.samples, body.rate_hz)
+        model = self.profile(obs.resident_id).bracelet_model
+        classifier = classifier_for(self.classifier, model)  # the bracelet model's calibration, if it has one
+        if not classifier.is_fall(body.samples, body.rate_hz):
+            return None
+        score = classifier.score(body.samples, body.rate_hz)
         text = (
             f"impact recorded by the bracelet looks like a fall (classifier score {score:.2f})",
             f"手环记录的撞击经分类器判断为跌倒（得分{score:.2f}）",
         )
-        return Alarm("fall", text, {"score": score, "source": "impact"})
+        return Alarm("fall", text, {"score": score, "source": "impact", "bracelet_model": model})

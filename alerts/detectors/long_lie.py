@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from alerts.detectors.base import Detector, duration_text, event_time, finding
-from alerts.detectors.emergency import FallClassifier
+from alerts.detectors.emergency import FallClassifier, classifier_for
 from alerts.detectors.signals import StepWatch, is_activity_event
 from alerts.findings import Finding, Observation
 from alerts.kinds import Severity
@@ -47,7 +47,7 @@ class LongLieDetector(Detector):
     def observe(self, obs: Observation) -> list[Finding]:
         """Start a watch on a fall; end it on movement or the "I'm OK" key."""
         body, at, rid = obs.record.body, event_time(obs), obs.resident_id
-        if self._is_fall(body):
+        if self._is_fall(body, self.profile(rid).bracelet_model):
             if rid not in self._watches:
                 self._watches[rid] = _Watch(at, obs.record.device_id)
             return []
@@ -69,13 +69,13 @@ class LongLieDetector(Detector):
                 out.append(self._finding(rid, watch, now))
         return out
 
-    def _is_fall(self, body: Body) -> bool:
+    def _is_fall(self, body: Body, model: str | None) -> bool:
         if isinstance(body, FallEvent):
             return True
         return (
             isinstance(body, ImpactEvent)
             and self.classifier is not None
-            and self.classifier.is_fall(body.samples, body.rate_hz)
+            and classifier_for(self.classifier, model).is_fall(body.samples, body.rate_hz)
         )
 
     def _finding(self, rid: str, watch: _Watch, now: datetime) -> Finding:

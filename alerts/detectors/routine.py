@@ -44,7 +44,9 @@ class BedSense:
     pace: timedelta = timedelta(minutes=10)
     longest: timedelta = timedelta(hours=16)
     brief: timedelta = timedelta(minutes=30)  # up for less than this, then back to bed: a trip, not the day
-    passage: timedelta = timedelta(minutes=2)  # front-door events this close together are one going through
+    # Front-door events this close together, nothing else moving between, are one going through: a door
+    # held open while leaving sends its "closed" minutes later, and that must not count as coming home.
+    passage: timedelta = timedelta(minutes=10)
 
 
 @dataclass(slots=True)
@@ -111,6 +113,10 @@ class Whereabouts:
         if self.in_bed or self.rose_at is None:
             self.rose_at = at
         self.last_up = self.last_activity = at
+
+    def alive(self, at: datetime) -> None:
+        """Take a sign of life that does not show the resident up (the wrist moving): it ends a silence only."""
+        self.last_activity = at
 
     def back_in_bed(self, before: datetime) -> bool:
         """Tell whether the resident lay down again before ``before`` after being up only briefly (a trip)."""

@@ -40,5 +40,7 @@ class StepWatch:
         self._last[resident_id] = (body.ts, body.steps)
         if before is None or body.ts - before[0] > self.max_gap:
             return False  # after a disconnection the counter catches up: that is not walking now
+        if not body.worn:
+            return False  # a bracelet in a bag or a pocket counts steps that are not the resident's
         # The counter restarts at midnight, so a drop is a reset, not movement.
         return body.steps - before[1] >= self.min_steps

@@ -1,4 +1,5 @@
 """`anxin devices provision`: broker credentials and access rules for every registered device.
+`anxin devices decode --protocol watch FILE`: what the watch gateway would make of a capture (at the end).
 
 Reads the registry from DATABASE_URL, keeps the credentials already issued (their hashes live in
 ``device_credentials``), makes secrets for new devices (and for those named with ``--rotate``), and
@@ -18,14 +19,21 @@ import argparse
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 
 from anxin.settings import load_settings
+from gateway.contract import encode
 from gateway.provisioning import BrokerLimits, Plan, TlsListener, broker_config, credentials_csv, plan
+from gateway.watch import Frame, Garbage, Splitter, WatchError
+from gateway.watch import decode as watch_decode
+from gateway.watch import reply as watch_reply
+from gateway.watch_records import WatchState, translate
 from ingest.credentials import load_connecting_devices, load_credential_hashes, store_credential_hashes
 from ingest.database import migrate
 
@@ -33,7 +41,7 @@ LOG = logging.getLogger("anxin.devices")
 
 
 def register(sub: Any) -> None:
-    """Add the `devices` subcommand with `provision`."""
+    """Add the `devices` subcommand with `provision` and `decode`."""
     parser: argparse.ArgumentParser = sub.add_parser("devices", help="manage devices' broker access")
     actions = parser.add_subparsers(dest="action", required=True)
     prov = actions.add_parser("provision", help="issue credentials; write Mosquitto's password, ACL and config")
@@ -47,6 +55,11 @@ def register(sub: Any) -> None:
     prov.add_argument("--tls-key", type=Path, default=None, help="server private key (PEM)")
     prov.add_argument("--tls-ca", type=Path, default=None, help="CA certificate, when the chain lacks it")
     prov.set_defaults(func=provision)
+    dec = actions.add_parser("decode", help="decode a capture of a device protocol offline, one JSON line a frame")
+    dec.add_argument("--protocol", choices=["watch"], required=True)
+    dec.add_argument("--utc-offset", type=float, default=8.0, help="hours: the zone of the bracelets' clocks")
+    dec.add_argument("file", type=Path, help="one frame a line, as text or (binary frames) as hex; # comments")
+    dec.set_defaults(func=decode_capture)
 
 
 def provision(args: argparse.Namespace) -> int:
@@ -127,3 +140,59 @@ def write_private(path: Path, text: str, replace: bool = True) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     tmp.replace(path)
+
+
+def decode_capture(args: argparse.Namespace) -> int:
+    """Print what the watch gateway makes of each frame of a capture, then a summary line."""
+    try:
+        lines = args.file.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    except OSError as exc:
+        LOG.error("cannot read %s: %s", args.file, exc.strerror)
+        return 2
+    counts: Counter[str] = Counter()
+    kinds = dict.fromkeys(CAPTURE_KINDS, 0)
+    for result in watch_capture(lines, timedelta(hours=args.utc_offset), datetime.now(UTC)):
+        counts["frames"] += 1
+        counts["errors" if "error" in result else "decoded"] += 1
+        if result.get("kind") in kinds:
+            kinds[result["kind"]] += 1
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    summary = {"decode": "watch", **{k: counts[k] for k in ("frames", "decoded", "errors")}, "kinds": kinds}
+    print(json.dumps(summary))
+    return 0
+
+
+CAPTURE_KINDS: Final = ("sos", "fall", "position", "heartbeat", "vitals")
+
+
+def watch_capture(lines: list[str], utc_offset: timedelta, now: datetime) -> Iterator[dict[str, Any]]:
+    """Decode a capture line by line (text frames as they are, binary ones as hex) as the gateway would."""
+    states: dict[str, WatchState] = {}
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            data = text.encode("ascii") if text.startswith("[") else bytes.fromhex(text)
+        except (UnicodeEncodeError, ValueError):
+            yield {"line": number, "error": "bad_frame", "detail": "neither a frame nor hex"}
+            continue
+        for item in Splitter().feed(data) or [Garbage("bad_frame", "an unfinished frame", data[:64], len(data))]:
+            yield _capture_result(number, item, states, utc_offset, now)
+
+
+def _capture_result(
+    number: int, item: Frame | Garbage, states: dict[str, WatchState], utc_offset: timedelta, now: datetime
+) -> dict[str, Any]:
+    if isinstance(item, Garbage):
+        return {"line": number, "error": item.reason, "detail": item.detail}
+    head: dict[str, Any] = {"line": number, "device_id": item.device_id, "command": item.command}
+    try:
+        result = translate(item, watch_decode(item, utc_offset), states.get(item.device_id, WatchState()), now)
+    except WatchError as exc:
+        return head | {"error": exc.reason, "detail": exc.detail}
+    states[item.device_id] = result.state
+    answer = watch_reply(item)
+    records = [{"channel": r.channel.value, "body": json.loads(encode(r.body))} for r in result.records]
+    out = head | {"kind": result.kind, "records": records, "reply": answer.decode() if answer else None}
+    return out | ({"dropped": list(result.dropped)} if result.dropped else {})

@@ -16,11 +16,14 @@ from typing import Any
 
 import psycopg
 
+from anxin.connections import ingest_connections
 from anxin.observability import serve_health
+from anxin.runtime import settle
 from anxin.settings import load_settings
-from gateway.mqtt import BrokerAddress, MqttConnection
+from gateway.priority import Priority
 from ingest.database import migrate
 from ingest.health import standard_readiness
+from ingest.metrics import PriorityCollector
 from ingest.worker import IngestWorker
 
 LOG = logging.getLogger("anxin.ingest")
@@ -45,36 +48,37 @@ def run(args: argparse.Namespace) -> int:
     client_id = args.client_id or settings.ingest_client_id
     with psycopg.connect(settings.database_url) as conn:
         mode = migrate(conn, settings.retention_days)
-    connection = MqttConnection(
-        BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest")), client_id, manual_ack=True
-    )
     config = settings.ingest_config(client_id)
-    events = MqttConnection(
-        BrokerAddress.from_url(settings.mqtt_url, *settings.broker_account("ingest_events")),
-        f"{client_id}-events",
-        manual_ack=True,
-        receive_maximum=1000,
+    priority = Priority()
+    links = ingest_connections(settings, settings.mqtt_url, client_id, priority)
+    worker = IngestWorker(
+        config,
+        settings.database_url,
+        links.bulk,
+        events=links.events,
+        urgent=links.urgent,
+        worker_name=client_id,
+        priority=priority,
     )
-    worker = IngestWorker(config, settings.database_url, connection, events=events, worker_name=client_id)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     metrics = _serve_health(settings.database_url, worker, args.metrics_port) if args.metrics_port else None
-    connection.connect()
-    events.connect()
+    links.connect()
+    settle()
     LOG.info("ingest worker %s running (database mode: %s, group %s)", client_id, mode, config.group)
     try:
         worker.run(stop)
     finally:
-        connection.close()
-        events.close()
+        links.close()
         if metrics is not None:
             metrics.shutdown()
     return 0
 
 
 def _serve_health(url: str, worker: IngestWorker, port: int) -> ThreadingHTTPServer:
-    """Serve the worker's metrics and its probes (ready while the database answers) on loopback."""
+    """Serve the worker's metrics (its urgent work's too) and its probes (ready while the database answers)."""
+    worker.metrics.registry.register(PriorityCollector(worker.priority))
     return serve_health(
         "127.0.0.1", port, worker.metrics.registry, standard_readiness(lambda: psycopg.connect(url, connect_timeout=3))
     )

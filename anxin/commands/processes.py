@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from anxin.platform import Role, start_platform
+from anxin.runtime import settle
 from anxin.settings import load_settings
 
 LOG = logging.getLogger("anxin")
@@ -44,6 +45,7 @@ def serve(roles: frozenset[Role], what: str) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with start_platform(settings, roles=roles) as platform:
+        settle()
         LOG.info("anxin %s running%s", what, f": {platform.dashboard_url}" if platform.dashboard_url else "")
         stop.wait()
         LOG.info("stopping…")

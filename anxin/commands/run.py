@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from anxin.demo import demo_device_secrets, seed_demo
 from anxin.platform import Platform, start_platform
+from anxin.runtime import settle
 from anxin.settings import load_settings
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with start_platform(settings) as platform:
+        settle()
         sim_thread = None
         if not args.no_simulation:
             sim_thread = simulate_demo(platform, _load_scenario(args.scenario), stop)

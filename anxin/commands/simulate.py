@@ -5,6 +5,8 @@
     anxin simulate --fast --residents 200 --days 28 --out history.jsonl --truth truth.jsonl
     anxin simulate --registry-out fleet.json --residents 200
     anxin simulate load --devices 2000 --rate 5000 --duration 30 --connections shared
+    anxin simulate --protocol watch --watch 127.0.0.1:5050 --mqtt-url mqtt://… --speed 60
+        (bracelets speak the watch protocol to `anxin gateway watch` over TCP; home sensors stay on MQTT)
 
 Progress goes to stderr; the summary, one JSON object, is the last line on stdout.
 """
@@ -40,6 +42,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--start", help="simulated start, ISO-8601 (default: so device clocks never run ahead)")
     parser.add_argument("--mqtt-url", help="publish to this broker, e.g. mqtt://127.0.0.1:1883")
     parser.add_argument("--connections", choices=CONNECTIONS, help="one connection per device or shared")
+    parser.add_argument("--protocol", choices=("mqtt", "watch"), default="mqtt", help="what the bracelets speak")
+    parser.add_argument("--watch", default="127.0.0.1:5050", help="the watch gateway, HOST:PORT (--protocol watch)")
     parser.add_argument("--prefix", help="topic prefix (default ec/v1)")
     parser.add_argument("--faulty", type=float, help=f"fraction of damaged messages ({', '.join(FAULTS)})")
     parser.add_argument("--out", type=Path, help="write messages as JSON lines {topic, payload, retain}")
@@ -89,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         args.registry_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         return 0
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    watch = _address(args.watch) if args.protocol == "watch" else None
     try:
-        summary = run_scenario(scenario, args.mqtt_url, out=args.out, truth=args.truth, progress=progress)
+        summary = run_scenario(scenario, args.mqtt_url, out=args.out, truth=args.truth, progress=progress, watch=watch)
     except KeyboardInterrupt:
         print("anxin simulate: interrupted", file=sys.stderr)
         return 130
@@ -121,6 +126,12 @@ def run_load_command(args: argparse.Namespace) -> int:
     summary = run_load(plan)
     print(json.dumps(summary, ensure_ascii=False))
     return 0 if not summary["errors"] else 1
+
+
+def _address(text: str) -> tuple[str, int]:
+    """Read ``HOST:PORT``."""
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
 
 
 def _settings_url() -> str | None:

@@ -120,6 +120,7 @@ def _save_resident(conn: Conn, resident_id: str, body: ResidentFields) -> None:
         body.spo2_low,
     )
     save_resident_details(conn, resident_id, details)
+    store.set_learning_consent(conn, resident_id, body.learning_consent)
 
 
 def _resident(conn: Conn, resident_id: str) -> ResidentAdmin:

@@ -112,9 +112,9 @@ def register_device(body: DeviceCreate, _: Admin, conn: Conn, log: Audit, reques
         parent = store.device(conn, body.parent_id)
         if parent is None or parent["kind"] != DeviceKind.HUB.value or body.kind is not DeviceKind.SENSOR:
             raise refusal(UNPROCESSABLE, "unknown_hub", field="parent_id", parent_id=body.parent_id)
-    device = Device(body.id, body.kind, body.resident_id, body.sensor_kind, body.room, body.parent_id)
+    device = Device(body.id, body.kind, body.resident_id, body.sensor_kind, body.room, body.parent_id, body.model)
     upsert_devices(conn, [device])
-    log("create", "device", body.id, {"resident_id": body.resident_id, "kind": body.kind.value})
+    log("create", "device", body.id, {"resident_id": body.resident_id, "kind": body.kind.value, "model": body.model})
     if body.parent_id is not None:  # relayed by its hub: no account of its own
         return DeviceIssued(device=_device(conn, body.id), username=None, secret=None, broker_reloaded=False)
     return _issue(conn, request, body.id)
@@ -125,8 +125,9 @@ def bind_device(device_id: str, body: DeviceUpdate, _: Admin, conn: Conn, log: A
     """Bind a device to a resident (or unbind it), or move it to another room."""
     before = _device(conn, device_id)
     _check_resident(conn, body.resident_id)
+    model = body.model or before.model  # an empty field keeps the recorded model
     device = Device(
-        device_id, DeviceKind(before.kind), body.resident_id, before.sensor_kind, body.room, before.parent_id
+        device_id, DeviceKind(before.kind), body.resident_id, before.sensor_kind, body.room, before.parent_id, model
     )
     upsert_devices(conn, [device])
     log("bind", "device", device_id, {"resident_id": body.resident_id, "before": before.resident_id})

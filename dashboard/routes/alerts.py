@@ -25,6 +25,7 @@ from dashboard.schemas.alerts import (
     Acknowledge,
     AlertDetail,
     AlertPublic,
+    BraceletAsk,
     Cancel,
     Claim,
     NoteCreate,
@@ -33,11 +34,12 @@ from dashboard.schemas.alerts import (
 )
 from dashboard.store import alerts
 from dashboard.store.users import User
+from gateway.contract import CallBackCommand, DeviceCommand, LocateCommand
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 _REFUSALS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 503: {}}
 # What of a case each role does not see: the desk's notes are the desk's own, not the family's.
-_HIDDEN_SOURCES: dict[RoleName, frozenset[str]] = {RoleName.FAMILY: frozenset({"note", "delivery"})}
+_HIDDEN_SOURCES: dict[RoleName, frozenset[str]] = {RoleName.FAMILY: frozenset({"note", "delivery", "command"})}
 
 
 def public_alert(row: dict[str, Any], user: User) -> AlertPublic:
@@ -160,13 +162,14 @@ def _move(
     note: str | None,
     outcome: str | None = None,
     claim: bool = False,
+    real_fall: bool = False,
 ) -> AlertPublic:
     """Ask the alert service for one move and return the alert as it now stands."""
     service = alert_service(request)
     conn.commit()  # the service works on its own connection; do not hold our snapshot across it
     mapped = Outcome(outcome) if outcome else None
     try:
-        service.transition(alert_id, to, actor(user), note=note, outcome=mapped, claim=claim)
+        service.transition(alert_id, to, actor(user), note=note, outcome=mapped, claim=claim, real_fall=real_fall)
     except IllegalTransitionError as exc:
         raise _transition_refused(exc) from exc
     except ClaimRefusedError as exc:
@@ -199,8 +202,17 @@ def resolve(
     alert_id: AlertId, body: Resolve, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
 ) -> AlertPublic:
     """Resolve an alert with its outcome."""
-    log("resolve", "alert", alert_id, {"outcome": body.outcome})
-    return _move(request, conn, user, alert_id, AlertState.RESOLVED, note=body.note, outcome=body.outcome)
+    log("resolve", "alert", alert_id, {"outcome": body.outcome, "real_fall": body.real_fall})
+    return _move(
+        request,
+        conn,
+        user,
+        alert_id,
+        AlertState.RESOLVED,
+        note=body.note,
+        outcome=body.outcome,
+        real_fall=body.real_fall,
+    )
 
 
 @router.post("/{alert_id}/claim", responses=_REFUSALS)
@@ -242,4 +254,34 @@ def add_note(
     service = alert_service(request)
     conn.commit()
     service.add_note(alert_id, actor(user), body.text)
+    return _current(conn, user, alert_id)
+
+
+@router.post("/{alert_id}/bracelet", responses=_REFUSALS)
+def ask_bracelet(
+    alert_id: AlertId, body: BraceletAsk, *, user: AlertHandler, request: Request, conn: Conn, log: Audit
+) -> AlertPublic:
+    """Ask the resident's bracelet for its position now, or to call the desk back; the case timeline says so."""
+    row = alerts.alert(conn, alert_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "no_such_alert"})
+    refuse_if_claimed_by_other(row, user)
+    if body.action == "call_back" and not body.number:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "number_required"})
+    send = get_actions(request).command_device
+    if send is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, {"code": "service_unavailable", "service": "devices"})
+    bracelet = alerts.bracelet_of(conn, row["resident_id"])
+    if bracelet is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, {"code": "no_bracelet"})
+    now = get_actions(request).clock()
+    command: DeviceCommand
+    if body.action == "locate":
+        command = LocateCommand(kind="locate", ts=now)
+    else:
+        assert body.number is not None
+        command = CallBackCommand(kind="call_back", number=body.number, ts=now)
+    send(bracelet, command)
+    log(f"bracelet_{body.action}", "alert", alert_id, {"device": bracelet, "number": body.number})  # the timeline's
+    conn.commit()  # on the case's timeline before the console reads it again
     return _current(conn, user, alert_id)

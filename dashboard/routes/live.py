@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from dashboard.store import audit
 from dashboard.store.users import User
 
 router = APIRouter(tags=["live"])
+LOG = logging.getLogger(__name__)
 _POLICY_VIOLATION = 1008
 _RECHECK_S = 60.0
 _FAMILY_TYPES = frozenset({"alert", "device_status"})
@@ -109,7 +111,7 @@ async def _pump(
     reader = asyncio.create_task(_drain(websocket))
     try:
         while True:
-            getter = asyncio.create_task(client.queue.get())
+            getter = asyncio.create_task(client.next())
             done, _ = await asyncio.wait({getter, reader}, timeout=_RECHECK_S, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
@@ -117,6 +119,9 @@ async def _pump(
                     break
                 continue
             if client.overflowed:
+                LOG.warning(
+                    "a live console fell %d messages behind; closed (it reconnects and reloads)", client.queue.maxsize
+                )
                 break
             message = getter.result()
             if await client.visible(message):

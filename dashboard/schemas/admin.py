@@ -53,6 +53,7 @@ class ResidentFields(_Body):
     heart_rate_low: int | None = Field(default=None, ge=20, le=200)
     heart_rate_high: int | None = Field(default=None, ge=40, le=250)
     spo2_low: int | None = Field(default=None, ge=50, le=100)
+    learning_consent: bool = False  # their closed fall alerts' windows may be kept to learn from (alerts.outcomes)
 
 
 class ResidentCreate(ResidentFields):
@@ -173,13 +174,17 @@ class DeviceCreate(_Body):
     sensor_kind: str | None = Field(default=None, max_length=30, pattern=r"^[a-z_]+$")
     room: str | None = Field(default=None, max_length=30, pattern=r"^[a-z_]+$")
     parent_id: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
+    # A bracelet's model: fall detection uses that model's calibration where there is one (docs/detection.md).
+    model: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 
 class DeviceUpdate(_Body):
-    """A device bound to another resident (None: unbound), or moved to another room."""
+    """A device bound to another resident (None: unbound), moved to another room, or its model recorded."""
 
     resident_id: str | None = Field(default=None, max_length=64)
     room: str | None = Field(default=None, max_length=30, pattern=r"^[a-z_]+$")
+    # A bracelet's model: fall detection uses that model's calibration where there is one (docs/detection.md).
+    model: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 
 class DeviceAdmin(BaseModel):
@@ -192,6 +197,7 @@ class DeviceAdmin(BaseModel):
     sensor_kind: str | None
     room: str | None
     parent_id: str | None
+    model: str | None
     active: bool
     has_credentials: bool
     issued_at: datetime | None

@@ -98,6 +98,8 @@ class Resolve(BaseModel):
 
     outcome: Literal["false_alarm", "no_injury", "minor_injury", "hospital", "other"]
     note: str | None = Field(default=None, max_length=500)
+    # for a fall alert: the desk confirms the resident really fell (a false alarm says the opposite by its outcome)
+    real_fall: bool = False
 
 
 class Claim(BaseModel):
@@ -106,6 +108,15 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     take_over: bool = False
+
+
+class BraceletAsk(BaseModel):
+    """Ask the resident's bracelet for its position now, or to call a number (the desk talks through it)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["locate", "call_back"]
+    number: str | None = Field(default=None, pattern=r"^\+?[0-9]{3,20}$")
 
 
 class NoteCreate(BaseModel):

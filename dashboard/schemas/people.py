@@ -82,6 +82,7 @@ class Today(BaseModel):
     last_activity_at: datetime | None
     open_alerts: int
     alerts_today: int  # raised since local midnight, handled or not: a handled day is not "all well"
+    seen_today: bool  # moved before a home sensor, or steps on the bracelet, since local midnight
 
 
 class ResidentDetail(BaseModel):

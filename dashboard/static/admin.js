@@ -36,6 +36,7 @@ const RESOURCES = {
       { name: "risk_class", type: "select", options: opt(["A", "B", "C"], (r) => t("risk." + r)) },
       { name: "key_holder" },
       { name: "heart_rate_low", type: "number" }, { name: "heart_rate_high", type: "number" }, { name: "spo2_low", type: "number" },
+      { name: "learning_consent", type: "select", options: [{ value: "false", label: t("admin.no") }, { value: "true", label: t("admin.yes") }] },
       { name: "medical_notes", type: "textarea", wide: true },
     ],
   },
@@ -47,6 +48,7 @@ const RESOURCES = {
       { name: "id", createOnly: true, required: true }, { name: "kind", createOnly: true, type: "select", options: opt(["bracelet", "hub", "sensor"], (k) => t("device_kind." + k)) },
       { name: "resident_id", type: "select", options: [{ value: "", label: "—" }, ...state.residents.map((r) => ({ value: r.id, label: `${r.name} (${r.id})` }))] },
       { name: "room" },
+      { name: "model", optional: true },
       ...(row ? [] : [{ name: "sensor_kind", optional: true }, { name: "parent_id", optional: true }]),
     ],
     extra: (row) => row && row.kind !== "sensor" ? [el("button", { type: "button", "data-testid": "rotate", onclick: () => rotate(row.id) }, t("admin.rotate"))] : [],
@@ -126,7 +128,15 @@ async function renderResource(panel) {
   const form = el("div", { class: "card admin-form", id: "form" });
   panel.replaceChildren(el("div", { class: "admin-grid" }, list, form));
   const rendering = ++state.rendering;
-  const rows = await api(res.path);
+  // The choices (districts, stations, residents) are read again with the rows: another admin may have added
+  // a resident or a station since, and a form's lists must offer it.
+  let rows;
+  try {
+    [rows] = await Promise.all([api(res.path), reloadChoices()]);
+  } catch (exc) {  // said in the panel, with a way to try again (a save before it did happen)
+    if (rendering === state.rendering) list.replaceChildren(unreadable(exc, () => renderResource(panel)));
+    return;
+  }
   if (rendering !== state.rendering) return;  // another tab or a later save drew the panel meanwhile
   state.rows = rows;
   const head = el("tr", {}, res.columns.map(([name]) => el("th", {}, t("field." + name))));
@@ -138,6 +148,12 @@ async function renderResource(panel) {
     el("div", { class: "form-actions" }, el("button", { type: "button", class: "primary", "data-testid": "new", onclick: () => select(null) }, t("admin.new"))),
     el("table", {}, el("thead", {}, head), el("tbody", {}, body)));
   await drawForm(form);
+}
+
+// A list or form that could not be read: what went wrong, and a button to read it again.
+function unreadable(exc, again) {
+  return el("div", { "data-testid": "unreadable" }, el("p", { class: "form-error", role: "alert" }, explain(exc)),
+    el("button", { type: "button", onclick: again }, t("admin.read_again")));
 }
 
 async function select(id) {
@@ -153,7 +169,12 @@ async function drawForm(node) {
   const drawing = ++state.drawing;
   state.drawn = state.selected;
   let row = state.rows.find((r) => r.id === state.selected) || null;
-  if (row && res.detail) row = await api(`${res.path}/${row.id}`);
+  try {
+    if (row && res.detail) row = await api(`${res.path}/${row.id}`);
+  } catch (exc) {
+    if (drawing === state.drawing) node.replaceChildren(unreadable(exc, () => drawForm(node)));
+    return;
+  }
   if (drawing !== state.drawing) return;  // another row was chosen (or the list redrawn) meanwhile
   const fields = res.fields(row);
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "form-error" });
@@ -267,8 +288,7 @@ async function submit(form, fields, row, error) {
     const shown = saved.device ? saved.device : saved;
     state.selected = shown.id;
     toast(t("admin.saved"));
-    await reloadChoices();
-    await renderResource(document.getElementById("panel"));
+    await renderResource(document.getElementById("panel"));  // the lists of choices with it
     if (saved.secret) showSecret(saved);
   } catch (exc) {
     error.textContent = explain(exc);
@@ -293,7 +313,6 @@ async function setActive(row, active) {
   const res = RESOURCES[state.tab];
   try {
     await api(`${res.path}/${row.id}/${active ? "activate" : "deactivate"}`, { method: "POST" });
-    await reloadChoices();
     await renderResource(document.getElementById("panel"));
   } catch (exc) { toast(explain(exc), true); }
 }

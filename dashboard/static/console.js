@@ -273,7 +273,7 @@ function renderCase(detail) {
   document.getElementById("case-body").hidden = false;
   document.getElementById("case-head").replaceChildren(...[
     el("h2", { "data-testid": "case-title" }, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`),
-    el("p", {}, isZh() ? a.explanation_zh : a.explanation),
+    el("p", { "data-testid": "case-explanation" }, isZh() ? a.explanation_zh : a.explanation),
     eventAge(a),
     el("p", {},
       el("span", { class: `sev sev-${SEVERITY[a.severity]}` }, t("severity." + SEVERITY[a.severity])), " ",
@@ -285,12 +285,42 @@ function renderCase(detail) {
     el("p", { class: "muted" }, a.address || "", " ",
       a.resident_phone ? el("a", { class: "button small call", href: `tel:${a.resident_phone}`, "data-testid": "call-resident" }, `${t("resident.call")} ${a.resident_phone}`) : null),
     claimBox(a),
+    braceletBox(a),
   ].filter(Boolean));
   renderActions(a);
   renderTimeline(document.getElementById("timeline"), detail.timeline);
   selectedCase = { detail, tasks: [], suggested: null };
   renderDispatch(a, selectedCase);
   tick();
+}
+
+// The resident's bracelet, asked from the case: its position now, or a call to the desk's number (the
+// operator talks to the resident through it). The number is kept in this browser for the next case.
+const DESK_NUMBER = "anxin.deskNumber";
+
+function braceletBox(a) {
+  if (CLOSED.includes(a.state) || heldByOther(a)) return null;
+  const number = el("input", {
+    type: "tel", name: "desk-number", inputmode: "tel", size: 14, "data-testid": "bracelet-number",
+    "aria-label": t("bracelet.number"), placeholder: t("bracelet.number"), value: localStorage.getItem(DESK_NUMBER) || "",
+  });
+  const ask = async (body, done) => {
+    try {
+      await api(`/api/alerts/${a.id}/bracelet`, { method: "POST", body });
+      toast(done);
+      await refresh(a.id);
+    } catch (exc) { toast(explain(exc), true); }
+  };
+  const call = () => {
+    const value = number.value.replace(/[\s-]/g, "");
+    if (value) localStorage.setItem(DESK_NUMBER, value);
+    ask({ action: "call_back", number: value || null }, t("bracelet.asked_call", { number: value }));
+  };
+  return el("p", { class: "bracelet-box", "data-testid": "bracelet-box" },
+    el("button", { class: "small", type: "button", "data-testid": "bracelet-locate",
+      onclick: () => ask({ action: "locate" }, t("bracelet.asked_locate")) }, t("bracelet.locate")), " ",
+    number, " ",
+    el("button", { class: "small", type: "button", "data-testid": "bracelet-call", onclick: call }, t("bracelet.call_back")));
 }
 
 function renderActions(a) {
@@ -301,7 +331,7 @@ function renderActions(a) {
   }
   // Closing asks first (closing.js): an outcome chosen with no default, or a reason, then a confirmation.
   const closing = (kind, action) => async () => {
-    const body = await askToClose(kind, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`);
+    const body = await askToClose(kind, `${kindTitle(a.kind)} · ${a.resident_name || a.resident_id}`, { fall: a.kind === "fall" });
     if (body) move(a.id, action, body);
   };
   if (a.moves.includes("resolved")) {

@@ -38,7 +38,8 @@ function dayStatus(today, trouble) {
   const lines = [];
   if (today.open_alerts) lines.push(el("strong", { class: "error" }, t("family.needs_attention")));
   else if (today.alerts_today) lines.push(el("strong", { class: "warn" }, t("family.handled_today", { n: today.alerts_today })));
-  else if (!trouble) lines.push(el("strong", { class: "ok" }, t("family.all_well")));
+  else if (!trouble && today.seen_today) lines.push(el("strong", { class: "ok" }, t("family.all_well")));
+  else if (!trouble) lines.push(el("strong", { class: "muted", "data-testid": "not-seen-today" }, t("family.not_seen_today")));
   if (trouble) {
     lines.push(el("strong", { class: "warn bracelet", "data-testid": "bracelet-trouble", dataset: { code: trouble.code } },
       t("family.bracelet." + trouble.code, { pct: trouble.pct ?? "" })));

@@ -13,6 +13,7 @@ function describe(entry) {
     case "dispatch": return t("timeline.dispatch", { name: entry.note || staffOf(entry), what: t("task." + entry.what) })
       + (SAYS_WHY.has(entry.what) && entry.detail?.reason ? ` · ${t("live.reason", { reason: entry.detail.reason })}` : "");
     case "note": return `${t("timeline.note")} · ${entry.detail?.name || entry.actor || ""}`;
+    case "command": return `${t("timeline.command_" + entry.what, { number: entry.note || "" })} · ${entry.detail?.name || ""}`;
     case "reply": return `${entry.note || t("family")}: ${t("reply." + entry.what)}`;
     case "escalation": return t("escalation." + entry.what);
     case "notice": return t(entry.detail?.state === "failed" ? "timeline.notice_failed" : "timeline.notice_sent",

@@ -25,12 +25,17 @@ def _rows(conn: Conn, sql: str, params: Any = None) -> list[dict[str, Any]]:
 _RESIDENT_SQL = """
 SELECT r.id, r.name, r.active, r.gender, r.phone, r.address, r.street, r.community, r.lat, r.lon, r.area_type,
        r.station_id, st.name AS station_name, d.name AS district, r.assessment_level, r.risk_class,
-       r.medical_notes, r.key_holder, r.heart_rate_low, r.heart_rate_high, r.spo2_low, r.id_masked,
+       r.medical_notes, r.key_holder, r.heart_rate_low, r.heart_rate_high, r.spo2_low, r.id_masked, r.learning_consent,
        coalesce((SELECT array_agg(c.code ORDER BY c.code) FROM resident_categories c WHERE c.resident_id = r.id),
                 ARRAY[]::text[]) AS categories
 FROM residents r LEFT JOIN stations st ON st.id = r.station_id LEFT JOIN districts d ON d.id = st.district_id
 WHERE {where} ORDER BY r.active DESC, r.name, r.id
 """
+
+
+def set_learning_consent(conn: Conn, resident_id: str, consent: bool) -> None:
+    """Store whether the resident consents to their fall alerts' outcomes being kept (0047)."""
+    conn.execute("UPDATE residents SET learning_consent = %s WHERE id = %s", (consent, resident_id))
 
 
 def resident_rows(conn: Conn) -> list[dict[str, Any]]:
@@ -88,7 +93,7 @@ def exists(conn: Conn, table: str, object_id: object) -> bool:
 
 
 _DEVICE_SQL = """
-SELECT d.id, d.kind, d.resident_id, r.name AS resident_name, d.sensor_kind, d.room, d.parent_id, d.active,
+SELECT d.id, d.kind, d.resident_id, r.name AS resident_name, d.sensor_kind, d.room, d.parent_id, d.model, d.active,
        dc.device_id IS NOT NULL AS has_credentials, dc.issued_at
 FROM devices d LEFT JOIN residents r ON r.id = d.resident_id LEFT JOIN device_credentials dc ON dc.device_id = d.id
 WHERE {where} ORDER BY d.active DESC, d.id

@@ -101,6 +101,16 @@ def list_alerts(conn: psycopg.Connection[Any], f: AlertFilter) -> list[dict[str,
         return cur.execute(_ALERT + where + order, {**params, "limit": f.limit}).fetchall()
 
 
+def bracelet_of(conn: psycopg.Connection[Any], resident_id: str) -> str | None:
+    """Return the resident's active bracelet (the most recently registered, if there are several)."""
+    row = conn.execute(
+        "SELECT id FROM devices WHERE resident_id = %s AND kind = 'bracelet' AND active"
+        " ORDER BY created_at DESC, id LIMIT 1",
+        (resident_id,),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def alert(conn: psycopg.Connection[Any], alert_id: int) -> dict[str, Any] | None:
     """Return one alert."""
     with conn.cursor(row_factory=dict_row) as cur:
@@ -158,6 +168,14 @@ _TIMELINE: tuple[tuple[str, str], ...] = (
         "SELECT at, purpose AS what, recipient AS actor, recipient_name AS note,"
         " jsonb_build_object('ok', ok, 'channel', channel, 'step', step_key, 'detail', detail) AS detail"
         " FROM desk_deliveries WHERE alert_id = %(id)s",
+    ),
+    (
+        # What the desk asked the resident's bracelet to do (the audit log is its record).
+        "command",
+        "SELECT at, replace(action, 'bracelet_', '') AS what, 'operator:u' || user_id AS actor,"
+        " detail->>'number' AS note, jsonb_build_object('name', (SELECT display_name FROM users u"
+        " WHERE u.id = audit_log.user_id), 'device', detail->>'device') AS detail"
+        " FROM audit_log WHERE object_type = 'alert' AND object_id = %(id)s::text AND action LIKE 'bracelet\\_%%'",
     ),
 )
 

@@ -54,7 +54,11 @@ def contacts(conn: psycopg.Connection[Any], resident_id: str) -> list[dict[str, 
 
 
 def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[str, Any]:
-    """Summarise the resident's day so far: steps, heart rate, last activity, open alerts and today's alerts."""
+    """Summarise the resident's day so far: steps, heart rate, last activity, open alerts and today's alerts.
+
+    ``seen_today``: a home sensor saw the resident move since local midnight, or the bracelet counted steps;
+    a day with no alert is "all is well" only then (a platform just started has seen nothing yet).
+    """
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             "WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE %(z)s) AT TIME ZONE %(z)s AS start)"
@@ -63,10 +67,13 @@ def today(conn: psycopg.Connection[Any], resident_id: str, zone: str) -> dict[st
             "   AND worn) AS heart_rate_avg,"
             " (SELECT max(ts) FROM events WHERE resident_id = %(r)s"
             "   AND kind IN ('motion', 'door', 'bed', 'bathroom')) AS last_activity_at,"
+            " EXISTS (SELECT 1 FROM events, day WHERE resident_id = %(r)s AND ts >= day.start"
+            "   AND kind IN ('motion', 'door', 'bed', 'bathroom')) AS moved_today,"
             " (SELECT count(*) FROM alerts WHERE resident_id = %(r)s"
             "   AND state NOT IN ('resolved', 'cancelled')) AS open_alerts,"
             " (SELECT count(*) FROM alerts, day WHERE resident_id = %(r)s AND raised_at >= day.start) AS alerts_today",
             {"z": zone, "r": resident_id},
         ).fetchone()
     assert row is not None
-    return row
+    moved = bool(row.pop("moved_today"))
+    return row | {"seen_today": moved or bool(row["steps"])}

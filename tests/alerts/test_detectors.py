@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -17,7 +18,9 @@ from alerts.detectors import (
     standard_detectors,
 )
 from alerts.detectors.base import duration_text
-from alerts.findings import Observation
+from alerts.detectors.inactivity import Tuning
+from alerts.detectors.silence import SilenceSettings
+from alerts.findings import Finding, Observation
 from alerts.kinds import ALERT_KINDS, Severity
 from gateway.contract import (
     BathroomEvent,
@@ -89,6 +92,40 @@ def test_inactivity_explains_itself_against_the_routine() -> None:
     assert answer.cancels and answer.kind == "inactivity"
 
 
+def _quiet_after(kitchen: datetime, hours: float, tuning: Tuning) -> list[Finding]:
+    """Replay a learned resident's silence after the kitchen at ``kitchen``, a tick a minute."""
+    detector = InactivityDetector(tuning=tuning)
+    detector.register_resident(PROFILE)
+    detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
+    stream = [ev(MotionEvent, kitchen, room="kitchen")]
+    return raised(replay(detector, stream, kitchen, kitchen + timedelta(hours=hours), timedelta(minutes=1)))
+
+
+def test_a_daytime_silence_is_raised_at_the_ceiling_even_when_the_model_would_wait() -> None:
+    # An alpha no pause reaches: the model alone would wait (the longest limit, a day).
+    patient = Tuning(alpha=1e-12, day_ceiling=timedelta(hours=4))
+    assert _quiet_after(T0, 6, replace(patient, day_ceiling=None)) == []
+    [alert] = _quiet_after(T0, 6, patient)
+    assert alert.kind == "inactivity" and alert.at - T0 == timedelta(hours=4)
+    assert alert.details["by"] == "ceiling" and alert.details["limit_s"] == 4 * 3600
+    assert alert.details["survival"] > patient.alpha  # type: ignore[operator]
+    assert alert.explanation.startswith(
+        "no movement for 4 h since the kitchen; 4 h is the most this platform waits in the daytime ("
+    )
+    assert "the routine alone would wait " in alert.explanation
+    assert alert.explanation_zh.startswith("自厨房起已4小时无活动；白天最长等待4小时（")
+
+
+def test_the_ceiling_is_that_of_the_time_of_day_the_silence_began() -> None:
+    # Quiet from 20:30: still the daytime's ceiling past 22:00, not the night's.
+    evening = START + timedelta(hours=20, minutes=30)
+    [alert] = _quiet_after(evening, 4, Tuning(alpha=1e-12, day_ceiling=timedelta(hours=3)))
+    assert alert.at - evening == timedelta(hours=3) and "白天最长等待3小时" in alert.explanation_zh
+    # Below alpha first, the model's own explanation.
+    [early] = _quiet_after(T0, 6, Tuning(day_ceiling=timedelta(hours=6)))
+    assert early.details["by"] == "survival" and "fewer than 1 in" in early.explanation
+
+
 def test_leaving_home_and_sleeping_raise_nothing() -> None:
     detector = InactivityDetector()
     detector.register_resident(PROFILE)
@@ -128,6 +165,25 @@ def test_not_up_by_the_usual_time() -> None:
     )
     assert [f.kind for f in found][:1] == ["not_up"]
     assert "usually up around 07:" in found[0].explanation
+
+
+def test_not_up_is_not_said_of_a_morning_nobody_watched() -> None:
+    # The platform starts in the evening: a resident first seen at 17:39, sitting (few steps), is not
+    # "not up by 17:40" — nothing said whether they got up; the next morning is watched.
+    detector = InactivityDetector()
+    detector.register_resident(PROFILE)
+    evening = START + timedelta(hours=17, minutes=39)
+    sitting = [telemetry(evening + timedelta(minutes=m), steps=100 + m // 10) for m in range(20)]
+    assert [
+        f.kind for f in raised(replay(detector, sitting, evening, evening + timedelta(hours=2), timedelta(minutes=5)))
+    ] == []
+    night = START + timedelta(hours=22)
+    found = raised(
+        replay(
+            detector, [ev(BedEvent, night, state="occupied")], night, night + timedelta(hours=14), timedelta(minutes=5)
+        )
+    )
+    assert [f.kind for f in found][:1] == ["not_up"]  # the morning after was watched: in bed past the deadline
 
 
 def test_vitals_need_a_sustained_worn_reading() -> None:
@@ -200,7 +256,9 @@ def _nights(days: int) -> list[Observation]:
 
 
 def test_silence_is_judged_by_the_last_activity() -> None:
-    detector = InactivityDetector()
+    # Fourteen nights are few pauses a context: the shipped setting (50 pseudo-pauses borrowed) would still
+    # hear mostly the night's long pauses after the flush. Borrowing little, the contexts speak for themselves.
+    detector = InactivityDetector(tuning=Tuning(silences=SilenceSettings(prior=2.0)))
     detector.register_resident(PROFILE)
     detector.learn(_nights(14))
     bedtime = START + timedelta(hours=23)
@@ -213,7 +271,7 @@ def test_silence_is_judged_by_the_last_activity() -> None:
         detector, [ev(MotionEvent, flush, room="bathroom")], flush, flush + timedelta(hours=2), timedelta(minutes=1)
     )
     [alert] = raised(after)
-    # The usual pause after the flush is minutes (shrunk towards the night's); the limit: twice it + 1 h.
+    # The pauses after the flush are minutes: raised at the shortest limit, half an hour.
     assert alert.kind == "inactivity" and alert.at - flush <= timedelta(minutes=90)
     assert "since the bathroom" in alert.explanation and "卫生间" in alert.explanation_zh
 
@@ -259,11 +317,22 @@ def test_im_ok_right_after_a_fall_ends_the_long_lie_watch() -> None:
     assert [f.kind for f in found] == ["long_lie"]
 
 
+def test_steps_counted_off_the_wrist_do_not_end_a_long_lie_watch() -> None:
+    # The bracelet fell off in the fall and someone carries it away (or it counts in a bag): not the
+    # resident getting up.
+    detector = LongLieDetector()
+    detector.register_resident(PROFILE)
+    fall = [ev(FallEvent, T0)]
+    carried = [telemetry(T0 + timedelta(minutes=m), steps=100 + 20 * m, worn=False) for m in range(1, 15)]
+    found = raised(replay(detector, fall + carried, T0, T0 + timedelta(minutes=30), timedelta(minutes=1)))
+    assert [f.kind for f in found] == ["long_lie"]
+
+
 def test_inactivity_says_when_the_home_sensors_were_not_watching() -> None:
     detector = InactivityDetector()
     detector.register_resident(PROFILE)
     detector.learn(normal_week(START - timedelta(days=14), seed=3, days=14))
-    power_back = T0 + timedelta(hours=2)
+    power_back = T0 + timedelta(minutes=20)
     seen = [
         ev(MotionEvent, T0, room="kitchen"),
         obs(Status(state="online", reason="heartbeat", seq=1, ts=T0 + timedelta(minutes=5)), HUB),
@@ -273,6 +342,6 @@ def test_inactivity_says_when_the_home_sensors_were_not_watching() -> None:
     ]
     [alert] = raised(replay(detector, seen, T0, T0 + timedelta(hours=8), timedelta(minutes=5)))
     assert alert.kind == "inactivity"
-    assert "reconnected at 17:00 and saw nothing before" in alert.explanation
-    assert "17:00重新连接" in alert.explanation_zh
+    assert "reconnected at 15:20 and saw nothing before" in alert.explanation
+    assert "15:20重新连接" in alert.explanation_zh
     assert alert.details["sensors_back_at"] == power_back.isoformat()

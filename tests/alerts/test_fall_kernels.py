@@ -16,7 +16,7 @@ from alerts.fall_model import (
     FallClassifier,
     impact_features,
 )
-from tests.alerts.test_fall_model import RATE, synthetic_fall, synthetic_walk_and_sit
+from tests.evaluation.test_fall_model import RATE, synthetic_fall, synthetic_walk_and_sit
 
 
 def _rotation(rng: np.random.Generator) -> np.ndarray:

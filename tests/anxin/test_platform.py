@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from anxin.platform import start_platform
-from anxin.services import LocalMosquitto
+from anxin.services import LocalMosquitto, free_port
 from gateway.contract import Channel, SosEvent, encode, topic
 from tests.ingest.harness import count, register_fleet, wait_for
 from tests.reliability.helpers import platform_settings
@@ -35,7 +36,8 @@ def test_an_sos_becomes_a_stored_alert_and_a_published_change(
     root = f"{topic_prefix.split('/', maxsplit=1)[0]}/anxin/v1"  # the platform's topics under a root of its own
     listener.subscribe(f"{root}/alerts/r0", qos=1)
     assert subscribed.wait(5)
-    settings = platform_settings(db_url, mqtt_broker.url, topic_prefix, tmp_path, topic_root=root)
+    port = free_port()
+    settings = platform_settings(db_url, mqtt_broker.url, topic_prefix, tmp_path, topic_root=root, metrics_port=port)
     with start_platform(settings, with_dashboard=False) as platform:
         assert platform.db_mode.value in ("postgresql", "timescaledb")
         device = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
@@ -56,6 +58,10 @@ def test_an_sos_becomes_a_stored_alert_and_a_published_change(
         with psycopg.connect(db_url) as conn:
             row = conn.execute("SELECT resident_id, state FROM alerts WHERE kind = 'sos'").fetchone()
         assert row == ("r0", "raised")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            scraped = response.read().decode()
+        # the SOS was urgent work, begun and ended: none is left in flight to hold the bulk threads back
+        assert "anxin_urgent_in_flight 0.0" in scraped and "anxin_bulk_pauses_total" in scraped
         device.loop_stop()
         device.disconnect()
     listener.loop_stop()

@@ -70,6 +70,21 @@ def test_a_resident_with_every_field_is_created_edited_and_deactivated(
     assert [r["action"] for r in viewer] == ["update"] and viewer[0]["username"] == "admin"
 
 
+def test_an_admin_records_and_withdraws_a_residents_consent_to_learning_from_outcomes(
+    client: TestClient, login: Login, pool: ConnectionPool[Any]
+) -> None:
+    admin = login("admin")
+    made = client.post("/api/admin/residents", json={**RESIDENT, "id": "r9"}, headers=admin)
+    assert made.json()["learning_consent"] is False  # nothing is kept until the resident agrees
+    given = client.put("/api/admin/residents/r9", json={**RESIDENT, "learning_consent": "true"}, headers=admin)
+    assert given.status_code == 200 and given.json()["learning_consent"] is True
+    withdrawn = client.put("/api/admin/residents/r9", json=RESIDENT, headers=admin)  # the form sends every field
+    assert withdrawn.json()["learning_consent"] is False
+    with pool.connection() as conn:
+        assert conn.execute("SELECT learning_consent FROM residents WHERE id = 'r9'").fetchone() == (False,)
+    assert _audit(pool, "resident", "r9")[-2][1]["fields"] == ["learning_consent"]
+
+
 @pytest.mark.parametrize(
     ("change", "code", "field"),
     [
@@ -129,15 +144,19 @@ def test_a_device_is_registered_bound_rotated_and_deactivated(
     client: TestClient, login: Login, pool: ConnectionPool[Any]
 ) -> None:
     admin = login("admin")
-    made = client.post("/api/admin/devices", json={"id": "b-new", "kind": "bracelet"}, headers=admin)
+    made = client.post("/api/admin/devices", json={"id": "b-new", "kind": "bracelet", "model": "Y6 Pro"}, headers=admin)
     assert made.status_code == 201, made.text
     first = made.json()
+    assert first["device"]["model"] == "Y6 Pro"  # fall detection uses this model's calibration
+    with pool.connection() as conn:
+        assert conn.execute("SELECT model FROM devices WHERE id = 'b-new'").fetchone() == ("Y6 Pro",)
     assert first["username"] == "b-new" and len(first["secret"]) >= 40 and first["broker_reloaded"] is False
     with pool.connection() as conn:
         stored = conn.execute("SELECT password_hash FROM device_credentials WHERE device_id = 'b-new'").fetchone()[0]
     assert verify_password(first["secret"], stored) and first["secret"] not in stored
     bound = client.put("/api/admin/devices/b-new", json={"resident_id": "r2"}, headers=admin)
     assert bound.json()["resident_id"] == "r2" and bound.json()["resident_name"] == "赵爷爷"
+    assert bound.json()["model"] == "Y6 Pro"  # binding keeps the recorded model
     rotated = client.post("/api/admin/devices/b-new/rotate", headers=admin).json()
     with pool.connection() as conn:
         stored = conn.execute("SELECT password_hash FROM device_credentials WHERE device_id = 'b-new'").fetchone()[0]

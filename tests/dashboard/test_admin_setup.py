@@ -27,7 +27,7 @@ from anxin.platform import Platform, start_platform
 from gateway.contract import Channel, SosEvent, encode, topic
 from gateway.errors import BrokerError
 from gateway.mqtt import BrokerAddress, MqttConnection
-from tests.dashboard.test_e2e import CHROMIUM, SHOTS, WEB, _free_port, pytestmark  # noqa: F401
+from tests.dashboard.test_e2e import CHROMIUM, SHOTS, WEB, pytestmark  # noqa: F401
 from tests.dashboard.world import PASSWORD, seed
 from tests.reliability.helpers import platform_settings
 
@@ -38,7 +38,8 @@ def running(db_url: str, topic_prefix: str, service_root: Path) -> Iterator[Plat
     with psycopg.connect(db_url) as conn:
         seed(conn)
     data = service_root / f"admin-{topic_prefix.split('/', maxsplit=1)[0]}"
-    settings = platform_settings(db_url, None, topic_prefix, data, http_port=_free_port())  # type: ignore[arg-type]
+    # Port 0: the kernel's free port, taken at once (a port found free earlier may be taken by then).
+    settings = platform_settings(db_url, None, topic_prefix, data, http_port=0)  # type: ignore[arg-type]
     with start_platform(settings) as platform:
         assert platform.reload_broker is not None
         yield platform
@@ -79,6 +80,7 @@ def test_an_admin_sets_up_a_resident_whose_bracelet_sos_reaches_their_districts_
     assert page["username"] == "b-e2e" and len(page["secret"]) >= 40
     assert "孙女士" in page["contact"] and "22:00" in page["contact"]
     assert "姓名" in page["refusedZh"] and "120" in page["refusedEn"] and "110" in page["refusedEn"]
+    assert page["unreadableEn"].startswith("The server failed") and page["unreadableEn"].endswith("Read again")
     with psycopg.connect(running.database_url) as conn:
         resident = conn.execute(
             "SELECT station_id, heart_rate_low, spo2_low, lat IS NOT NULL FROM residents WHERE id = 'r-e2e'"

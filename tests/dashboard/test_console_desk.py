@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from tests.dashboard.test_console_live import Desk, _as_staff, desk
+from tests.dashboard.test_console_live import Desk, _as_staff, desk, drive
 from tests.dashboard.test_e2e import CHROMIUM, SHOTS, WEB, pytestmark
 from tests.dashboard.world import PASSWORD
 
@@ -79,19 +77,7 @@ def _run(desk: Desk, db_url: str) -> dict[str, Any]:
         "DATA_WORDS": json.dumps(_data_words(db_url), ensure_ascii=False),
     }
     actions = _actions(desk)
-    script = Path(__file__).parent / "e2e" / "console_desk.mjs"
-    with subprocess.Popen(
-        ["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-    ) as proc:
-        assert proc.stdin is not None and proc.stdout is not None
-        for line in proc.stdout:
-            if not line.startswith("do "):
-                break
-            actions[line.split()[1]]()
-            proc.stdin.write("done\n")
-            proc.stdin.flush()
-        result: dict[str, Any] = json.loads(line)
-        proc.wait(60)
+    result = drive("console_desk.mjs", env, lambda action: actions[action]())
     for name in result.get("shots", []):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
     return result
@@ -110,6 +96,13 @@ def test_the_console_offers_only_what_is_true_and_safe(desk: Desk, db_url: str) 
     assert result["candidates"], "the candidates were read"
     assert result["candidateMismatches"] == [], result["candidates"]
     assert result["nameLines"] == 1, "a name stays on one line"
+    # the bracelet asked from the case: it received both commands, and the timeline says so in Chinese
+    assert desk.commands == [
+        ("b-r1", {"kind": "call_back", "number": "057188886666", "ts": desk.commands[0][1]["ts"]}),
+        ("b-r1", {"kind": "locate", "ts": desk.commands[1][1]["ts"]}),
+    ], desk.commands
+    assert "已请手环回拨 057188886666" in result["braceletAsked"]
+    assert "已请手环上报位置" in result["braceletLocated"]
     # a decline and a timeout reach the second console, each labelled as what it was
     assert result["afterDecline"] == {"s1": "declined", "s2": "offered"}, result.get("tasksAfterDecline")
     assert result["declineLabel"] == "已拒绝"

@@ -14,7 +14,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from dashboard.app import create_app
 from dashboard.roles import RoleName
 from dashboard.store.users import create_user
 from dispatch.messages import StaffPosition, position_topic
+from gateway.contract import Channel, encode, topic
 from gateway.mqtt import BrokerAddress, MqttConnection, Subscriber
 from tests.dashboard.test_e2e import CHROMIUM, NO_TILES, SHOTS, WEB, _sos_bridge, pytestmark
 from tests.dashboard.world import PASSWORD, PASSWORD_HASH, Platform, platform, seed, serve, settings
@@ -48,6 +49,7 @@ class Desk:
     world: Platform
     root: str
     topic_prefix: str
+    commands: list[tuple[str, dict[str, Any]]]  # what reached the bracelets' cmd topics on the broker, but acks
 
 
 @pytest.fixture
@@ -65,12 +67,45 @@ def desk(db_url: str, mqtt_broker: Any, topic_prefix: str) -> Iterator[Desk]:
         world = platform(pool, bus.publish, topic_root=root)
         _sos_bridge(bus, topic_prefix, world)
         dash = settings(alerts_topic=f"{root}/alerts", device_topic_prefix=topic_prefix, tile_url=NO_TILES)
-        app = create_app(dash, pool, subscriber=Subscriber(bus), actions=world.actions())
+        commands: list[tuple[str, dict[str, Any]]] = []
+        bus.route(f"{topic_prefix}/+/cmd", lambda t, p: _command(commands, t, p))
+        actions = replace(
+            world.actions(),
+            command_device=lambda device, command: bus.publish(
+                topic(device, Channel.CMD, topic_prefix), encode(command), qos=1
+            ),
+        )
+        app = create_app(dash, pool, subscriber=Subscriber(bus), actions=actions)
         try:
             with serve(app) as base:
-                yield Desk(base, bus, world, root, topic_prefix)
+                yield Desk(base, bus, world, root, topic_prefix, commands)
         finally:
             bus.close()
+
+
+def drive(script: str, env: dict[str, str], act: Callable[[str], None]) -> dict[str, Any]:
+    """Run a browser script from ``e2e/``: do each ``do <action>`` line it prints, answer ``done``; return its JSON."""
+    path = Path(__file__).parent / "e2e" / script
+    with subprocess.Popen(
+        ["node", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        for line in proc.stdout:
+            if not line.startswith("do "):
+                break
+            act(line.split()[1])
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+        result: dict[str, Any] = json.loads(line)
+        proc.wait(60)
+    return result
+
+
+def _command(into: list[tuple[str, dict[str, Any]]], name: str, payload: bytes) -> None:
+    """Keep a command a bracelet received (not the platform's acks)."""
+    command = json.loads(payload)
+    if command.get("kind") != "ack":
+        into.append((name.split("/")[-2], command))
 
 
 def _as_staff(base: str, username: str) -> httpx.Client:
@@ -145,19 +180,7 @@ def test_two_consoles_follow_one_case_live(desk: Desk) -> None:
         "MOVED_TO": json.dumps(MOVED_TO),
     }
     actions = _actions(desk)
-    script = Path(__file__).parent / "e2e" / "console_live.mjs"
-    with subprocess.Popen(
-        ["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-    ) as proc:
-        assert proc.stdin is not None and proc.stdout is not None
-        for line in proc.stdout:
-            if not line.startswith("do "):
-                break
-            actions[line.split()[1]]()
-            proc.stdin.write("done\n")
-            proc.stdin.flush()
-        result = json.loads(line)
-        proc.wait(60)
+    result = drive("console_live.mjs", env, lambda action: actions[action]())
     assert result["ok"], result.get("error")
     assert result["realarm"] == {"one": True, "two": True}, "the re-alarm shows on every console"
     assert result["ringing"] == {"one": True, "two": True}, "and its tone repeats"

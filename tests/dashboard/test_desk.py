@@ -221,3 +221,19 @@ def test_a_provisional_alert_goes_live_without_an_id() -> None:
     assert live is not None
     assert (live.type, live.resident_id, live.alert_id, live.data["action"]) == ("alert", "r1", None, "provisional")
     assert parse_alert("anxin/v1/alerts/r1", json.dumps({"action": "provisional"}).encode()) is None
+
+
+def test_the_desk_confirms_a_real_fall_but_never_a_false_alarm_as_one(
+    client: TestClient, login: Login, world: Platform
+) -> None:
+    for outcome, status, code in (("false_alarm", 409, "transition_verdict"), ("minor_injury", 200, None)):
+        alert_id = world.raise_alert("r1", kind="fall")
+        assert _post(client, login, "operator", f"/api/alerts/{alert_id}/acknowledge").status_code == 200
+        body = {"outcome": outcome, "real_fall": True}
+        answer = _post(client, login, "operator", f"/api/alerts/{alert_id}/resolve", body)
+        assert answer.status_code == status, answer.text
+        if code is not None:
+            assert answer.json()["detail"]["code"] == code
+            _post(client, login, "operator", f"/api/alerts/{alert_id}/resolve", {"outcome": outcome})
+        else:
+            assert (answer.json()["state"], answer.json()["outcome"]) == ("resolved", outcome)

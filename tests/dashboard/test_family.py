@@ -114,7 +114,8 @@ def test_pages_and_libraries_are_served_without_a_cdn(client: TestClient) -> Non
 
 def test_a_day_with_a_handled_alert_is_not_told_as_all_well(client: TestClient, login, world: Platform) -> None:
     family, operator = login("family1"), login("operator")
-    assert client.get("/api/residents/r1", headers=family).json()["today"] | {"steps": None} == {
+    assert client.get("/api/residents/r1", headers=family).json()["today"] | {"steps": None, "seen_today": False} == {
+        "seen_today": False,
         "steps": None,
         "heart_rate_avg": None,
         "last_activity_at": None,
@@ -128,6 +129,20 @@ def test_a_day_with_a_handled_alert_is_not_told_as_all_well(client: TestClient, 
     assert cancelled.is_success
     today = client.get("/api/residents/r1", headers=family).json()["today"]
     assert (today["open_alerts"], today["alerts_today"]) == (0, 1)
+
+
+def test_all_is_well_only_once_the_resident_was_seen_today(client: TestClient, login, world: Platform) -> None:
+    family = login("family1")
+    with world.pool.connection() as conn:
+        conn.execute("DELETE FROM telemetry WHERE resident_id = 'r1'")
+        conn.execute("DELETE FROM events WHERE resident_id = 'r1'")
+    assert client.get("/api/residents/r1", headers=family).json()["today"]["seen_today"] is False
+    with world.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO events (ts, device_id, seq, sensor_id, resident_id, received_at, kind)"
+            " VALUES (now(), 'h-r1', 1, NULL, 'r1', now(), 'motion')"
+        )
+    assert client.get("/api/residents/r1", headers=family).json()["today"]["seen_today"] is True
 
 
 def _outbox_family(pool: Any, resident_id: str, kind: str = "outbox", target: str = "box-r1") -> int:

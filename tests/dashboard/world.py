@@ -20,16 +20,16 @@ from alerts.findings import Finding
 from alerts.lifecycle import AlertState
 from alerts.messages import TOPIC_ROOT
 from alerts.service import AlertService
-from anxin.care import DISPATCH_OUTCOMES
 from dashboard.actions import Actions
 from dashboard.roles import RoleName
 from dashboard.security import hash_password
 from dashboard.settings import DashboardSettings
 from dashboard.store.users import create_user
-from dispatch.flow import DispatchFlow, StaffTask
+from dispatch.flow import DISPATCH_OUTCOMES, DispatchFlow, StaffTask
 from dispatch.people import ResidentProfile, add_shift, add_staff, add_station, save_resident_profile
 from dispatch.places import AreaType, Point, Role, Station
 from dispatch.ranking import RankingPolicy
+from gateway.contract import DeviceCommand
 from gateway.mqtt import BrokerAddress, MqttConnection
 
 PASSWORD = "correct horse battery"
@@ -60,7 +60,7 @@ STAGES = {
     "on_site": AlertState.ON_SITE,
     "resolved": AlertState.RESOLVED,
 }
-OUTCOMES = DISPATCH_OUTCOMES  # the composition root's table: the test wiring maps outcomes the same way
+OUTCOMES = DISPATCH_OUTCOMES  # dispatch's table: the test wiring maps outcomes as the platform does
 
 
 @contextmanager
@@ -186,10 +186,16 @@ class Platform:
     alerts: AlertService
     flow: DispatchFlow
     told: list[StaffTask] = field(default_factory=list)
+    commands: list[tuple[str, DeviceCommand]] = field(default_factory=list)  # asked of bracelets (not sent)
 
     def actions(self) -> Actions:
-        """Bundle the services for `create_app`."""
-        return Actions(alerts=self.alerts, dispatch=self.flow, roster_key=ROSTER_KEY)
+        """Bundle the services for `create_app` (bracelet commands kept here; the desk tests send them)."""
+        return Actions(
+            alerts=self.alerts,
+            dispatch=self.flow,
+            roster_key=ROSTER_KEY,
+            command_device=lambda device, command: self.commands.append((device, command)),
+        )
 
     def raise_alert(self, resident_id: str = "r1", kind: str = "sos") -> int:
         """Raise an alert as a detector would; return its id."""

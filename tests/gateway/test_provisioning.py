@@ -12,7 +12,8 @@ import pytest
 
 from anxin.cli import main
 from anxin.services import LocalMosquitto
-from gateway.provisioning import ProvisioningError, hash_password, password_file, verify_password
+from gateway.provisioning import ProvisioningError, hash_password, password_file, plan, verify_password
+from gateway.registry import Device, DeviceKind
 from ingest.credentials import load_credential_hashes
 from tests.gateway.test_broker_security import connect
 from tests.ingest.harness import register_fleet
@@ -80,3 +81,18 @@ def test_password_file_refuses_unsafe_entries() -> None:
     with pytest.raises(ProvisioningError):
         password_file({"a": "plain"})
     assert not verify_password("x", "garbage")
+
+
+def test_a_hub_may_write_the_status_of_its_own_sensors_and_nothing_of_another_home() -> None:
+    devices = [
+        Device("a-hub", DeviceKind.HUB, "ra"),
+        Device("a-door", DeviceKind.SENSOR, "ra", "door", "front", "a-hub"),
+        Device("b-hub", DeviceKind.HUB, "rb"),
+        Device("b-door", DeviceKind.SENSOR, "rb", "door", "front", "b-hub"),
+    ]
+    acl = plan(devices, {}, {}, {}, "ec/v1").acl_file
+    hub_a = acl.split("user a-hub\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert "topic write ec/v1/a-door/status" in hub_a
+    assert not any("b-door" in line or "b-hub" in line for line in hub_a)
+    assert not any("a-door/event" in line or "a-door/telemetry" in line for line in hub_a)
+    assert "user a-door" not in acl  # a relayed sensor has no account of its own

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from anxin.services import LocalMosquitto
@@ -81,6 +81,13 @@ BAD_MESSAGES = st.lists(
     st.tuples(DEVICES, CHANNELS, BAD_PAYLOADS).filter(lambda m: not is_good("ec/v1", m)), min_size=1, max_size=25
 )
 
+# Found by this fuzzing: a NUL or half a surrogate pair in a JSON key is quoted by the contract's error, and
+# PostgreSQL text cannot hold either. The dead letter was refused, with it the batch, and a replay forever.
+UNSTORABLE_TEXT = [
+    ("r1-hub", Channel.TELEMETRY, b'{"\\u0000\\u0000": 1, "seq": 1}'),
+    ("r0-bracelet", Channel.TELEMETRY, b'{"seq": 2, "ts": "2026-01-01T00:00:00Z", "\\ud800x": [0]}'),
+]
+
 
 def interleave(bad: list[tuple[str, Channel, bytes]], good: list[tuple[str, Channel, bytes]]) -> list[Any]:
     """Alternate bad and good messages."""
@@ -115,6 +122,7 @@ def test_a_running_worker_survives_bursts_of_bad_input(
 
         @BURSTS
         @given(bad=BAD_MESSAGES)
+        @example(bad=UNSTORABLE_TEXT)
         def burst(bad: list[tuple[str, Channel, bytes]]) -> None:
             good = good_messages(10)
             items = interleave(bad, good)
@@ -149,6 +157,7 @@ def test_a_running_worker_survives_bursts_of_bad_input(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(bad=BAD_MESSAGES)
+@example(bad=UNSTORABLE_TEXT)
 def test_the_spool_replay_survives_bad_input(
     db_url: str,
     mqtt_broker: LocalMosquitto,

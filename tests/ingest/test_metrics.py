@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
+from gateway.priority import Priority
 from ingest.database import DbMode
-from ingest.metrics import Metrics
+from ingest.metrics import Metrics, PriorityCollector
 
 
 def test_counters_render_in_prometheus_text_format() -> None:
@@ -41,3 +42,17 @@ def test_workers_in_one_process_keep_their_own_counts() -> None:
     assert (one.spooled, one.stored, one.duplicates, one.batches) == (3, 5, 2, 1)
     assert one.dead_lettered == {"invalid": 1, "unknown_device": 2}
     assert (two.spooled, two.replayed, two.stored, two.dead_lettered) == (0, 4, 0, {})
+
+
+def test_the_urgent_work_collector_says_what_the_bulk_threads_gave_way_to() -> None:
+    priority = Priority(max_pause_s=0.01)
+    registry = CollectorRegistry()
+    registry.register(PriorityCollector(priority))
+    priority.begin()  # an SOS on its way: a bulk thread waits for it
+    priority.step_aside()
+    text = generate_latest(registry).decode()
+    assert "anxin_urgent_in_flight 1.0" in text and "anxin_bulk_pauses_total 1.0" in text
+    paused = next(line for line in text.splitlines() if line.startswith("anxin_bulk_paused_seconds_total"))
+    assert 0.009 <= float(paused.split()[1]) < 1.0
+    priority.end()
+    assert "anxin_urgent_in_flight 0.0" in generate_latest(registry).decode()

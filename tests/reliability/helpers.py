@@ -25,7 +25,12 @@ ALERTS_FILTER = "anxin/v1/alerts/#"
 
 
 def platform_settings(db_url: str, mqtt_url: str, prefix: str, data_dir: Path, **extra: Any) -> Settings:
-    """Build settings for a platform on the given servers (own client id, group and data folder)."""
+    """Build settings for a platform on the given servers (own client id, group and data folder).
+
+    The map's tiles point at a loopback port nobody listens on: a page under test never waits on the internet
+    (where DNS may hang rather than fail), and the map must work without its tiles anyway.
+    """
+    extra.setdefault("tile_url", "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
     return Settings(
         database_url=db_url,
         mqtt_url=mqtt_url,

@@ -9,12 +9,21 @@ const { chromium } = require("playwright-core");
 const BASE = process.env.BASE_URL;
 const SHOTS = process.env.SHOTS;
 const result = {};
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const failures = [];
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 
 async function open(locale) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale, timezoneId: "Asia/Shanghai" });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  // What went wrong on the wire, said when a step times out: refused or failed requests, with their answers.
+  const api = (url) => new URL(url).pathname.startsWith("/api/");  // not the map's tiles
+  page.on("response", async (response) => {
+    if (response.status() < 400 || !api(response.url())) return;
+    const body = await response.text().catch(() => "");
+    failures.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()} ${body.slice(0, 200)}`);
+  });
+  page.on("requestfailed", (request) => api(request.url()) && failures.push(`${request.method()} ${new URL(request.url()).pathname} failed: ${request.failure()?.errorText}`));
   await page.goto(`${BASE}/login`);
   await page.evaluate((l) => localStorage.setItem("anxin.locale", l), locale);
   await page.goto(`${BASE}/login`);
@@ -32,9 +41,45 @@ async function tab(page, name) {
   await page.locator("[data-testid=new]").waitFor();
 }
 
+// A select whose options come from the page's lists: wait for the wanted one, and say what was there if it never comes.
+async function choose(page, selector, wanted) {
+  const option = typeof wanted === "string" ? `option[value="${wanted}"]` : `option:text-is("${wanted.label}")`;
+  try {
+    await page.locator(`${selector} ${option}`).waitFor({ state: "attached", timeout: 20000 });
+  } catch (error) {
+    const offered = await page.locator(`${selector} option`).allInnerTexts().catch(() => ["(no such select)"]);
+    throw new Error(`${selector}: no option ${JSON.stringify(wanted)} among ${JSON.stringify(offered)}`);
+  }
+  await page.selectOption(selector, wanted);
+}
+
 async function save(page, rowId) {
   await page.click("#form [data-testid=save]");
-  await page.locator(`[data-testid=row-${rowId}]`).waitFor({ timeout: 10000 });
+  try {
+    await page.locator(`[data-testid=row-${rowId}]`).waitFor({ timeout: 15000 });
+  } catch (error) {  // say what the page showed instead: a refusal, an empty panel, the sign-in page
+    const refused = await page.locator("[data-testid=form-error]").allInnerTexts().catch(() => []);
+    const panel = await page.locator("#panel").innerText().catch(() => "(no panel)");
+    const typed = await page.evaluate(() => Object.fromEntries(["name", "lat", "lon"].map((n) => [n, document.querySelector(`#form [name=${n}]`)?.value]))).catch(() => ({}));
+    throw new Error(`${rowId} was not listed at ${page.url()}; refusal ${JSON.stringify(refused)}; `
+      + `typed ${JSON.stringify(typed)}; requests ${JSON.stringify(failures.slice(-5))}; panel: ${panel.slice(0, 400)}`);
+  }
+}
+
+// Click the map and check the position it set. A click the map did not take leaves the position empty and
+// the save refused; an admin would see the marker stay and click again, so one more click is allowed (and said).
+async function pick(page, x, y) {
+  const lat = page.locator("#form [name=lat]");
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    await page.click("#form [data-testid=map-picker]", { position: { x, y } });
+    try {
+      await page.waitForFunction((node) => node.value !== "", await lat.elementHandle(), { timeout: 3000 });
+      return;
+    } catch (error) {
+      console.error(`the map did not take click ${attempt} at ${x},${y}`);
+    }
+  }
+  throw new Error(`two clicks on the map at ${x},${y} set no position`);
 }
 
 async function setUp(page) {
@@ -42,16 +87,16 @@ async function setUp(page) {
   await page.click("[data-testid=new]");
   await page.fill("#form [name=id]", "st-e2e");
   await page.fill("#form [name=name]", "南湖服务站");
-  await page.selectOption("#form [name=district_id]", { label: "东湖区" });
+  await choose(page, "#form [name=district_id]", { label: "东湖区" });
   await page.fill("#form [name=address]", "南湖路 1 号");
-  await page.click("#form [data-testid=map-picker]", { position: { x: 200, y: 100 } });
+  await pick(page, 200, 100);
   await save(page, "st-e2e");
 
   await tab(page, "staff");
   await page.click("[data-testid=new]");
   await page.fill("#form [name=id]", "s-e2e");
   await page.fill("#form [name=name]", "周护理");
-  await page.selectOption("#form [name=station_id]", { label: "南湖服务站" });
+  await choose(page, "#form [name=station_id]", { label: "南湖服务站" });
   await page.fill("#form [name=phone]", "13700000009");
   for (let day = 0; day < 7; day++) {
     await page.click("#form [data-testid=add-shift]");
@@ -75,11 +120,11 @@ async function setUp(page) {
   await page.fill("#form [name=name]", "孙奶奶");
   await page.selectOption("#form [name=gender]", "F");
   await page.fill("#form [name=phone]", "13812345678");
-  await page.selectOption("#form [name=station_id]", { label: "南湖服务站" });
+  await choose(page, "#form [name=station_id]", { label: "南湖服务站" });
   await page.fill("#form [name=address]", "南湖路 8 号 3 楼");
   await page.fill("#form [name=street]", "南湖街道");
   await page.fill("#form [name=community]", "南湖社区");
-  await page.click("#form [data-testid=map-picker]", { position: { x: 260, y: 120 } });
+  await pick(page, 260, 120);
   await page.check("#form input[name=categories][value=living_alone]");
   await page.check("#form input[name=categories][value=advanced_age]");
   await page.selectOption("#form [name=assessment_level]", "3");
@@ -89,6 +134,7 @@ async function setUp(page) {
   await page.fill("#form [name=spo2_low]", "88");
   await save(page, "r-e2e");
   await page.click("[data-testid=row-r-e2e]");
+  await page.locator("#form .form-head h2", { hasText: "孙奶奶" }).waitFor({ timeout: 20000 });  // the saved resident's form is drawn
   await page.click("[data-testid=add-contact]");
   const contact = page.locator("[data-testid=contact-form]");
   await contact.locator("[name=name]").fill("孙女士");
@@ -98,7 +144,14 @@ async function setUp(page) {
   await contact.locator("[name=kind0]").selectOption("outbox");
   await contact.locator("[name=target0]").fill("sun-daughter");
   await contact.locator("[data-testid=save-contact]").click();
-  await page.locator("[data-testid=contacts] .contact", { hasText: "孙女士" }).waitFor({ timeout: 10000 });
+  try {
+    await page.locator("[data-testid=contacts] .contact", { hasText: "孙女士" }).waitFor({ timeout: 20000 });
+  } catch (error) {  // say what the page showed instead: a refusal under the form, or the contacts it has
+    const refused = await page.locator("[data-testid=contact-error]").allInnerTexts().catch(() => []);
+    const shown = await page.locator("#form").innerText().catch(() => "(no form)");
+    throw new Error(`the contact was not listed; refusal ${JSON.stringify(refused)}; `
+      + `requests ${JSON.stringify(failures.slice(-5))}; form: ${shown.slice(0, 600)}`);
+  }
   result.contact = (await page.locator("[data-testid=contacts] .contact").first().innerText()).trim();
   await page.screenshot({ path: `${SHOTS}/admin-residents-zh-CN.png` });
 
@@ -106,7 +159,7 @@ async function setUp(page) {
   await page.click("[data-testid=new]");
   await page.fill("#form [name=id]", "b-e2e");
   await page.selectOption("#form [name=kind]", "bracelet");
-  await page.selectOption("#form [name=resident_id]", "r-e2e");
+  await choose(page, "#form [name=resident_id]", "r-e2e");
   await page.click("#form [data-testid=save]");
   await page.locator("[data-testid=device-secret]").waitFor({ timeout: 10000 });
   result.username = (await page.locator("[data-testid=secret-username]").innerText()).trim();
@@ -135,6 +188,17 @@ async function lookInEnglish(page) {
   await page.screenshot({ path: `${SHOTS}/admin-staff-en.png` });
   await tab(page, "stations");
   await page.screenshot({ path: `${SHOTS}/admin-stations-en.png` });
+
+  // A list the server fails to give is said in the panel, and read again at a click (not a blank panel).
+  const list = "**/api/admin/residents";
+  await page.route(list, (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" }));
+  await page.click("[data-testid=tab-residents]");
+  await page.locator("[data-testid=unreadable]").waitFor({ timeout: 10000 });
+  result.unreadableEn = (await page.locator("[data-testid=unreadable]").innerText()).trim();
+  await page.screenshot({ path: `${SHOTS}/admin-unreadable-en.png` });
+  await page.unroute(list);
+  await page.click("[data-testid=unreadable] button");
+  await page.locator("[data-testid=row-r-e2e]").waitFor({ timeout: 10000 });
 }
 
 try {
@@ -147,6 +211,7 @@ try {
   result.ok = true;
 } catch (error) {
   result.error = String(error);
+  result.requests = failures.slice(-8);  // whichever step failed: the refused or failed requests before it
 } finally {
   await browser.close();
   console.log(JSON.stringify(result));

@@ -138,6 +138,18 @@ try {
   result.candidateMismatches = table.wrong;
   result.nameLines = Math.max(...table.rows.map((r) => r.nameLines));
   await shot(one, "console-candidates-zh");
+
+  // the desk asks r1's bracelet to call its number (typed with spaces and a dash, as people do); the
+  // case's timeline says so, in Chinese, on the operator's own console
+  await one.fill("[data-testid=bracelet-number]", "0571-8888 6666");
+  await one.click("[data-testid=bracelet-call]");
+  const asked = one.locator("[data-testid=timeline-entry][data-source=command]");
+  await asked.first().waitFor({ timeout: 10000 });
+  result.braceletAsked = await asked.first().innerText();
+  await one.click("[data-testid=bracelet-locate]");
+  await asked.nth(1).waitFor({ timeout: 10000 });
+  result.braceletLocated = await asked.nth(1).innerText();
+  step("the bracelet asked to call the desk and to locate");
   step("the candidate table is read");
 
   await one.click("[data-testid=dispatch-suggested]");

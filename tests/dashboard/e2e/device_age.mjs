@@ -8,7 +8,7 @@ const { chromium } = require("playwright-core");
 const BASE = process.env.BASE_URL;
 const EMOJI = /\p{Extended_Pictographic}/u;
 const result = { looks: {} };
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 
 async function look(locale, width, height) {
   const context = await browser.newContext({ viewport: { width, height }, locale, timezoneId: "Asia/Shanghai" });

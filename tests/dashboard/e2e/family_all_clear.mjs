@@ -6,7 +6,7 @@ const require = createRequire(`${process.env.ANXIN_WEB}/package.json`);
 const { chromium } = require("playwright-core");
 const BASE = process.env.BASE_URL;
 const result = {};
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 
 async function look(locale) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale, timezoneId: "Asia/Shanghai" });

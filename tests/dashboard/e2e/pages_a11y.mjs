@@ -26,7 +26,7 @@ const VISITS = [
   ["family1", [["family", "/family"]]],
 ];
 const result = { pages: [], login: {} };
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 
 async function ready(page) {
   await page.waitForFunction(() => window.anxinReady === true || window.anxinLoginReady === true, null, { timeout: 15000 })

@@ -82,7 +82,13 @@ async function desk() {
   const api = await request.newContext({ baseURL: BASE });
   const login = await api.post("/api/auth/login", { data: { username: "operator", password: process.env.PASSWORD } });
   if (!login.ok()) throw new Error("operator sign-in failed");
-  const alerts = await (await api.get("/api/alerts?open_only=true")).json();
+  const read = async (path) => {  // an answer that is not the list says what it was instead
+    const answer = await api.get(path);
+    const body = await answer.json().catch(() => null);
+    if (!answer.ok() || !Array.isArray(body)) throw new Error(`${path}: ${answer.status()} ${JSON.stringify(body)}`);
+    return body;
+  };
+  const alerts = await read("/api/alerts?open_only=true");
   const of = (rid) => alerts.find((a) => a.resident_id === rid).id;
   const offer = async (rid, staff) => {
     const id = of(rid);
@@ -91,7 +97,7 @@ async function desk() {
       if (!answer.ok()) throw new Error(`${path}: ${answer.status()} ${await answer.text()}`);
     }
   };
-  const offeredTo = async (rid) => ((await (await api.get("/api/tasks")).json()).find((t) => t.resident_id === rid && t.state === "offered") || {}).staff_id;
+  const offeredTo = async (rid) => ((await read("/api/tasks")).find((t) => t.resident_id === rid && t.state === "offered") || {}).staff_id;
   return { offer, offeredTo };
 }
 

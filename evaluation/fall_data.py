@@ -2,22 +2,26 @@
 
 Format (see ``../shared/data/README.md``): ``trials.csv`` with one row per trial (``source, trial_id,
 file, subject, age, label, activity, rate_hz, fall_start_s, fall_end_s``) and one CSV per trial
-(``t_s, ax_g, ay_g, az_g``, irregularly sampled).
+(``t_s, ax_g, ay_g, az_g``, irregularly sampled). The ``source`` is the device: leave-one-source-out
+evaluation holds one device out at a time.
 
 Windowing, shared by training and evaluation so both see the same thing:
 
-* each trial is split where the recording has a gap longer than ``MAX_GAP_S``; every piece keeps its
-  raw magnitudes (what the bracelet's trigger sees, at the device's own rate: resampling a 20 Hz
-  recording lowers its peaks) and is resampled to ``MODEL_RATE_HZ`` for the classifier;
-* a **fall** trial gives one window centred on its impact: the largest raw magnitude between
+* each trial is split where the recording has a gap longer than ``MAX_GAP_S``; every piece is
+  conditioned as the bracelet conditions it (`alerts.fall_signal`: saturated at ±8 g, band-limited,
+  20 Hz), and the trigger looks at the conditioned magnitude, so a level means the same on every device;
+* a **fall** trial gives one window centred on its impact: the largest magnitude between
   ``fall_start_s`` and ``fall_end_s`` when marked, else the trial's largest magnitude;
-* an **ADL** trial gives a window around every raw peak of at least ``MIN_TRIGGER_G`` (the lowest
+* an **ADL** trial gives a window around every peak of at least ``MIN_TRIGGER_G`` (the lowest
   trigger considered), peaks at least ``PEAK_SEPARATION_S`` apart: the windows a bracelet would send;
-* each window keeps the raw magnitude of its peak, so a trigger level picks the windows it would send
+* each window keeps the magnitude of its peak, so a trigger level picks the windows it would send
   (`TrialWindows.sent`): a fall whose impact stays below the trigger is never sent (a miss), an ADL
   that never reaches it raises nothing;
-* every window spans ``PRE_S`` before to ``POST_S`` after its peak, as the bracelet sends it; where
-  the trial is shorter, the edge value is repeated (SmartFallMM trials are cropped to the activity).
+* every window spans ``PRE_S`` before to ``POST_S`` after its peak, as the bracelet sends it; seconds
+  the recording does not have are NaN rows (SmartFallMM trials are cropped to the activity), which the
+  features leave out rather than invent;
+* each window also keeps its raw samples (`RawWindow`), so training can augment them
+  (`evaluation.fall_augment`) and condition the result like any other recording.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -39,7 +43,6 @@ from alerts.fall_model import (
     PRE_S,
     FloatArray,
     dejitter,
-    magnitudes,
     resample,
     window_features,
 )
@@ -85,12 +88,23 @@ class Trial:
 
 
 @dataclass(frozen=True, slots=True)
+class RawWindow:
+    """The raw samples around a window's peak (a margin beyond the window), and the peak's time."""
+
+    t: FloatArray
+    xyz: FloatArray
+    peak_t: float
+
+
+@dataclass(frozen=True, slots=True)
 class TrialWindows:
-    """A trial with its candidate windows, each (n, 3) on the ``MODEL_RATE_HZ`` grid, and their raw peaks (g)."""
+    """A trial with its candidate windows, each (n, 3) on the ``MODEL_RATE_HZ`` grid, and their peaks (g)."""
 
     trial: Trial
     windows: list[FloatArray]
     peaks: list[float]
+    raw: list[RawWindow] = field(default_factory=list)
+    duration_s: float = 0.0
 
     def sent(self, trigger_g: float) -> list[int]:
         """Return the indices of the windows a bracelet triggering at ``trigger_g`` would send."""
@@ -99,16 +113,31 @@ class TrialWindows:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """A stretch of a recording without gaps: raw times and magnitudes, and the samples on the model grid."""
+    """A stretch of a recording without gaps: raw times and samples, and the conditioned samples on the grid."""
 
     t: FloatArray
-    m: FloatArray
+    xyz: FloatArray
     grid: FloatArray
 
+    @property
+    def m(self) -> FloatArray:
+        """Return the conditioned magnitude, what the trigger sees."""
+        return np.asarray(np.linalg.norm(self.grid, axis=1), dtype=np.float64)
+
+    @property
+    def grid_t(self) -> FloatArray:
+        """Return the times of the grid's samples."""
+        return np.asarray(self.t[0] + np.arange(len(self.grid)) / MODEL_RATE_HZ, dtype=np.float64)
+
     def window_at(self, i: int) -> FloatArray:
-        """Return the window centred on raw sample ``i``."""
-        centre = min(round((self.t[i] - self.t[0]) * MODEL_RATE_HZ), len(self.grid) - 1)
-        return cut_window(self.grid, centre)
+        """Return the window centred on grid sample ``i``."""
+        return cut_window(self.grid, i)
+
+    def raw_at(self, i: int) -> RawWindow:
+        """Return the raw samples around grid sample ``i``, a second beyond the window each side."""
+        at = float(self.grid_t[i])
+        inside = (self.t >= at - PRE_S - 1.0) & (self.t <= at + POST_S + 1.0)
+        return RawWindow(self.t[inside], self.xyz[inside], at)
 
 
 def _optional_float(text: str | None) -> float | None:
@@ -147,19 +176,21 @@ def read_samples(data_dir: Path, trial: Trial) -> tuple[FloatArray, FloatArray]:
 
 
 def pieces(t: FloatArray, xyz: FloatArray) -> list[Piece]:
-    """Split a recording at its gaps; keep each piece's raw magnitudes and resample its samples."""
+    """Split a recording at its gaps; condition each piece onto the model grid."""
     order = np.argsort(t, kind="stable")
     t, xyz = t[order], xyz[order]
     cuts = np.flatnonzero(np.diff(t) > MAX_GAP_S) + 1
     split = zip(np.split(t, cuts), np.split(xyz, cuts), strict=True)
-    return [Piece(dejitter(ts), magnitudes(xs), resample(ts, xs)) for ts, xs in split if len(ts) >= 2]
+    return [Piece(dejitter(ts), xs, resample(ts, xs)) for ts, xs in split if len(ts) >= 2]
 
 
 def cut_window(xyz: FloatArray, centre: int, rate_hz: float = MODEL_RATE_HZ) -> FloatArray:
-    """Return ``PRE_S`` before to ``POST_S`` after ``centre``, repeating edge values where short."""
+    """Return ``PRE_S`` before to ``POST_S`` after ``centre``, NaN rows where the recording is shorter."""
     pre, post = round(PRE_S * rate_hz), round(POST_S * rate_hz)
-    idx = np.clip(np.arange(centre - pre, centre + post + 1), 0, len(xyz) - 1)
-    return xyz[idx]
+    idx = np.arange(centre - pre, centre + post + 1)
+    out = xyz[np.clip(idx, 0, len(xyz) - 1)].copy()
+    out[(idx < 0) | (idx >= len(xyz))] = np.nan
+    return out
 
 
 def largest_peaks(m: FloatArray, t: FloatArray, min_g: float, separation_s: float) -> list[int]:
@@ -173,39 +204,44 @@ def largest_peaks(m: FloatArray, t: FloatArray, min_g: float, separation_s: floa
     return chosen
 
 
-def _fall_window(trial: Trial, parts: list[Piece]) -> tuple[FloatArray, float]:
-    """Return the window centred on the fall's impact and the impact's raw magnitude."""
+def _fall_window(trial: Trial, parts: list[Piece]) -> tuple[FloatArray, float, RawWindow]:
+    """Return the window centred on the fall's impact, the impact's magnitude and the raw samples around it."""
     best: tuple[float, int, int] = (-math.inf, 0, 0)
     for k, part in enumerate(parts):
         m = part.m
         if trial.fall_start_s is not None and trial.fall_end_s is not None:
-            m = np.where((part.t >= trial.fall_start_s) & (part.t <= trial.fall_end_s), m, -math.inf)
+            gt = part.grid_t
+            m = np.where((gt >= trial.fall_start_s) & (gt <= trial.fall_end_s), m, -math.inf)
         i = int(np.argmax(m))
         best = max(best, (float(m[i]), k, i))
     if best[0] == -math.inf:  # the marked interval holds no sample: use the whole trial
         return _fall_window(replace(trial, fall_start_s=None, fall_end_s=None), parts)
-    return parts[best[1]].window_at(best[2]), best[0]
+    part, i = parts[best[1]], best[2]
+    return part.window_at(i), best[0], part.raw_at(i)
 
 
-def _adl_windows(parts: list[Piece]) -> tuple[list[FloatArray], list[float]]:
+def _adl_windows(parts: list[Piece]) -> tuple[list[FloatArray], list[float], list[RawWindow]]:
     """Return a window around every peak of an everyday-activity trial that some trigger could fire on."""
-    windows, peaks = [], []
+    windows, peaks, raw = [], [], []
     for part in parts:
-        for i in largest_peaks(part.m, part.t, MIN_TRIGGER_G, PEAK_SEPARATION_S):
+        m = part.m
+        for i in largest_peaks(m, part.grid_t, MIN_TRIGGER_G, PEAK_SEPARATION_S):
             windows.append(part.window_at(i))
-            peaks.append(float(part.m[i]))
-    return windows, peaks
+            peaks.append(float(m[i]))
+            raw.append(part.raw_at(i))
+    return windows, peaks, raw
 
 
 def trial_windows(trial: Trial, t: FloatArray, xyz: FloatArray) -> TrialWindows:
     """Return the candidate windows of one trial (its impact for a fall, every trigger-worthy peak for an ADL)."""
     parts = pieces(t, xyz)
+    duration = float(sum(p.t[-1] - p.t[0] for p in parts))
     if not parts:
-        return TrialWindows(trial, [], [])
+        return TrialWindows(trial, [], [], [], duration)
     if trial.is_fall:
-        window, peak = _fall_window(trial, parts)
-        return TrialWindows(trial, [window], [peak])
-    return TrialWindows(trial, *_adl_windows(parts))
+        window, peak, raw = _fall_window(trial, parts)
+        return TrialWindows(trial, [window], [peak], [raw], duration)
+    return TrialWindows(trial, *_adl_windows(parts), duration)
 
 
 def iter_trial_windows(data_dir: Path, trials: list[Trial] | None = None) -> Iterator[TrialWindows]:

@@ -9,7 +9,7 @@ import pytest
 
 from alerts.detectors.base import finding
 from alerts.findings import Finding
-from anxin.fleet_eval import EXPECTED, FleetRun, alert_key, evaluate_fleet, registry_of, score
+from evaluation.fleet_eval import EXPECTED, FleetRun, alert_key, evaluate_fleet, registry_of, score
 from gateway.contract import BedEvent, Channel, Record
 from simulators.fleet import build_fleet
 from simulators.incidents import INCIDENT_KINDS
