@@ -33,14 +33,18 @@ def get_settings(request: Request) -> DashboardSettings:
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection[Any]]:
-    """Lend a pooled connection for the request; commit when the request succeeds."""
+    """Lend a pooled connection for the request; commit when the request succeeds, before it is answered.
+
+    ``Conn`` scopes this to the route function: by default FastAPI would run the commit after the answer
+    was sent, and a page acting on the answer (a sign-in, a saved row) could miss its own write.
+    """
     pool: ConnectionPool[Any] = request.app.state.pool
     with pool.connection() as conn:
         yield conn
 
 
 Settings = Annotated[DashboardSettings, Depends(get_settings)]
-Conn = Annotated[psycopg.Connection[Any], Depends(get_conn)]
+Conn = Annotated[psycopg.Connection[Any], Depends(get_conn, scope="function")]
 
 
 def request_token(request: Request) -> str | None:
