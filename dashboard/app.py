@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from dashboard.live import (
 )
 from dashboard.routes import ROUTERS
 from dashboard.settings import DashboardSettings
+from dashboard.store.devices import residents_of
 from ingest.health import Check, standard_readiness
 from ingest.metrics import PolicyJobCollector
 
@@ -51,23 +53,37 @@ def _tile_origin(url: str) -> str:
     return f"{scheme}://{'.'.join(labels)}"
 
 
-def _device_resolver(pool: ConnectionPool[Any]) -> Any:
-    """Make a cached lookup of the resident a device belongs to."""
-    cache: dict[str, str | None] = {}
+class DeviceOwners:
+    """The resident each device belongs to, read for a batch of devices at once and trusted for ``ttl_s``.
 
-    def lookup(device_id: str) -> str | None:
-        with pool.connection() as conn:
-            row = conn.execute("SELECT resident_id FROM devices WHERE id = %s", (device_id,)).fetchone()
-        return str(row[0]) if row and row[0] else None
+    A device given to someone else (a bracelet passed on) or registered after its first status is
+    followed within ``ttl_s``; before it, its status still goes to those who saw its former owner.
+    """
 
-    async def resolve(device_id: str) -> str | None:
-        if device_id not in cache:
-            if len(cache) > 100_000:
-                cache.clear()
-            cache[device_id] = await run_in_threadpool(lookup, device_id)
-        return cache[device_id]
+    def __init__(self, pool: ConnectionPool[Any], ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self._pool = pool
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._known: dict[str, tuple[str | None, float]] = {}  # device → (resident, read at)
+        self.reads = 0  # database reads: one per batch that had a device not known or too old
 
-    return resolve
+    def _read(self, device_ids: set[str]) -> dict[str, str | None]:
+        with self._pool.connection() as conn:
+            return residents_of(conn, device_ids)
+
+    async def __call__(self, device_ids: set[str]) -> dict[str, str | None]:
+        """Return the resident of each device, reading those not known or known too long ago."""
+        if len(self._known) > 100_000:  # a bound, far above a district's devices
+            self._known.clear()
+        now = self._clock()
+        stale = {d for d in device_ids if d not in self._known or now - self._known[d][1] > self._ttl_s}
+        found = {d: self._known[d][0] for d in device_ids - stale}  # taken before the read gives up the loop
+        if stale:
+            self.reads += 1
+            read = await run_in_threadpool(self._read, stale)
+            self._known.update({d: (resident, now) for d, resident in read.items()})
+            found.update(read)
+        return found
 
 
 def _changes(settings: DashboardSettings) -> dict[str, Any]:
@@ -103,7 +119,7 @@ def create_app(
     """
     if not settings.secret_key.get_secret_value().strip():
         raise ValueError("the dashboard needs a secret key")
-    hub = LiveHub(_device_resolver(pool))
+    hub = LiveHub(DeviceOwners(pool))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

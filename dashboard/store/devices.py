@@ -199,6 +199,15 @@ def list_devices(
     return [judged[r["id"]] for r in rows]
 
 
+def residents_of(conn: psycopg.Connection[Any], device_ids: Iterable[str]) -> dict[str, str | None]:
+    """Return the resident each device belongs to (None: nobody, or no such device), in one query."""
+    ids = sorted(set(device_ids))
+    rows = conn.execute("SELECT id, resident_id FROM devices WHERE id = ANY(%s)", (ids,)).fetchall()
+    owners: dict[str, str | None] = dict.fromkeys(ids)
+    owners.update({str(device_id): str(resident) if resident else None for device_id, resident in rows})
+    return owners
+
+
 def device(
     conn: psycopg.Connection[Any], device_id: str, offline_after: timedelta, low_pct: int
 ) -> dict[str, Any] | None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from dataclasses import replace
+from typing import Any
 
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
+from psycopg_pool import ConnectionPool
 
+from dashboard.app import DeviceOwners
 from dashboard.live import LiveClient, LiveCollector, LiveHub, LiveMessage
 from tests.dashboard.world import Platform, RootedBroker
 
@@ -74,8 +78,50 @@ def test_a_burst_crosses_into_the_event_loop_bounded_in_order_and_beside_the_ale
     assert "anxin_live_connections 1.0" in scraped
 
 
-async def _nobody(_device_id: str) -> str | None:
-    return None
+async def _nobody(device_ids: set[str]) -> dict[str, str | None]:
+    return dict.fromkeys(device_ids)
+
+
+def test_a_burst_from_devices_not_yet_known_finds_their_residents_in_one_lookup() -> None:
+    asked: list[set[str]] = []
+
+    async def owners(device_ids: set[str]) -> dict[str, str | None]:
+        asked.append(set(device_ids))
+        return {d: "r" + d.removeprefix("b-") for d in device_ids}
+
+    hub = LiveHub(owners)
+
+    async def scenario() -> list[LiveMessage]:
+        hub.bind(asyncio.get_running_loop())
+        client = hub.connect(_always)
+        unowned = LiveMessage("device_status", None, None, "", {})
+        on_status = hub.handler(lambda _topic, payload: replace(unowned, device_id=f"b-{int(payload)}"))
+        thread = threading.Thread(target=lambda: [on_status("status", str(n).encode()) for n in range(150)])
+        thread.start()
+        thread.join()  # all 150 wait for the loop together
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return [await client.next() for _ in range(150)]
+
+    sent = asyncio.run(scenario())
+    assert asked == [{f"b-{n}" for n in range(150)}]  # one lookup for the batch, not 150
+    assert [m.resident_id for m in sent] == [f"r{n}" for n in range(150)]
+
+
+def test_device_owners_are_read_once_and_followed_when_a_device_changes_hands(pool: ConnectionPool[Any]) -> None:
+    now = [0.0]
+    owners = DeviceOwners(pool, ttl_s=30, clock=lambda: now[0])
+
+    def ask(*device_ids: str) -> dict[str, str | None]:
+        return asyncio.run(owners(set(device_ids)))
+
+    assert ask("b-r1", "b-r2", "nobody-knows") == {"b-r1": "r1", "b-r2": "r2", "nobody-knows": None}
+    with pool.connection() as conn:
+        conn.execute("UPDATE devices SET resident_id = 'r2' WHERE id = 'b-r1'")  # the bracelet is passed on
+    now[0] = 20
+    assert (ask("b-r1", "b-r2"), owners.reads) == ({"b-r1": "r1", "b-r2": "r2"}, 1)  # trusted a while
+    now[0] = 31
+    assert (ask("b-r1"), owners.reads) == ({"b-r1": "r2"}, 2)  # then read again: its new wearer's
 
 
 def test_a_console_too_far_behind_on_alerts_is_closed_not_fed_a_partial_queue() -> None:
