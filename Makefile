@@ -10,10 +10,10 @@ WEB_STAMP := $(WEB)/node_modules/.installed
 
 .PHONY: run test lint typecheck check bench bench-ingest bench-detect bench-latency bench-scale schema clean browser
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 $(WEB_STAMP): $(WEB)/package-lock.json
