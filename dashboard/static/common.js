@@ -156,6 +156,17 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// For a page that reads again on every live message: two reads may be in flight, and the older answering
+// last would draw a state already left (a task back to "en route" after "on site"). Each read takes a
+// ticket (`const fresh = reads()`) and draws only if it is still the newest (`if (!fresh()) return`).
+export function newest() {
+  let issued = 0;
+  return () => {
+    const mine = ++issued;
+    return () => mine === issued;
+  };
+}
+
 export function live(onMessage, onStatus = () => {}) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let retry = 500;

@@ -2,7 +2,7 @@
 // alerts told as a plain story ("李红 02:49 到达"), replies, my messages (each notice: delivered where,
 // or why not), and how I am told (my channels in order, quiet hours, level, updates, language).
 // The server sends codes and parameters; every sentence here is written from them in the page's language.
-import { api, boot, el, explain, fmtTime, kindTitle, live, t, toast, wireHeader } from "./common.js";
+import { api, boot, el, explain, fmtTime, kindTitle, live, newest, t, toast, wireHeader } from "./common.js";
 
 await boot();
 wireHeader();
@@ -143,8 +143,11 @@ function messageItem(m) {
     m.body ? el("details", {}, el("summary", {}, t("family.message_text")), el("div", { class: "message-body" }, m.body)) : null);
 }
 
+const messageReads = newest();
 async function messages() {
+  const fresh = messageReads();
   const rows = await api("/api/me/messages");
+  if (!fresh()) return;
   document.getElementById("no-messages").hidden = rows.length > 0;
   document.getElementById("messages").replaceChildren(...rows.map(messageItem));
 }
@@ -219,9 +222,13 @@ async function prefs() {
   document.getElementById("prefs").replaceChildren(...rows.map(prefsForm));
 }
 
+const relativeReads = newest();
 async function load() {
+  const fresh = relativeReads();
   const residents = await api("/api/residents");
-  document.getElementById("relatives").replaceChildren(...await Promise.all(residents.map(relative)));
+  const drawn = await Promise.all(residents.map(relative));
+  if (!fresh()) return;  // a newer read is on its way, or drew already
+  document.getElementById("relatives").replaceChildren(...drawn);
   await messages();
 }
 

@@ -6,7 +6,7 @@
 // staff member dismisses it. While a task is live the phone reports its position every 30 s and right
 // after accept, so the desk ranks staff by where they really are. Opened as /staff?task=<assignment id>
 // (the link in an offer message) the page scrolls to that task and marks it.
-import { api, boot, config, el, explain, fmtTime, isZh, kindTitle, live, t, toast, user, wireHeader } from "./common.js";
+import { api, boot, config, el, explain, fmtTime, isZh, kindTitle, live, newest, t, toast, user, wireHeader } from "./common.js";
 import { makeRinger } from "./ringer.js";
 import { fmtDay, overdueTag, whyText } from "./visitview.js";
 
@@ -207,8 +207,11 @@ function choosing(tasks) {
   return tasks.some((t) => t.state === "offered" && open.includes(String(t.assignment_id)));
 }
 
+const taskReads = newest();
 async function load() {
+  const fresh = taskReads();
   const tasks = await api("/api/tasks?live_only=true");
+  if (!fresh()) return;  // a newer read is on its way, or drew already
   if (tasks.some((t) => t.state === "offered")) ringer.start(); else ringer.stop();
   showDone();
   if (choosing(tasks)) return;
@@ -268,8 +271,11 @@ function visitCard(visit) {
     noteForm(visit));
 }
 
+const visitReads = newest();
 async function loadVisits() {
+  const fresh = visitReads();
   const visits = await api("/api/visits");
+  if (!fresh()) return;
   document.getElementById("no-visits").hidden = visits.length > 0;
   document.getElementById("visits").replaceChildren(...visits.map(visitCard));
 }

@@ -1,9 +1,9 @@
 // The staff phone in headless Chromium (Debian's, driven by playwright-core from dashboard/web) at 390x844,
 // with the geolocation permission granted and a position set: staff1 opens a task from an offer link
 // (/staff?task=N), the page reports the position and marks the task; the phone moves and accepts, and
-// reports again; staff1 closes a welfare visit with a structured note asking for a follow-up. Then the
-// same in English, a phone that refuses its position (opened on a link to a task that is over), and
-// the supervisors' visits page.
+// reports again; staff1 closes a welfare visit with a structured note asking for a follow-up, and goes on
+// site while an older read of the tasks answers late. Then the same in English, a phone that refuses its
+// position (opened on a link to a task that is over), and the supervisors' visits page.
 //
 // The Python test runs this script once and reads the JSON result it prints last.
 import { createRequire } from "node:module";
@@ -99,6 +99,29 @@ try {
   await staff.screenshot({ path: `${SHOTS}/staff-visit-done-zh.png` });
   await staff.screenshot({ path: `${SHOTS}/staff-full-zh.png`, fullPage: true });
   step("visit recorded");
+
+  // Two reads of the tasks in flight, the older answering last: it must not put back a state already left.
+  // The reads after "en route" are held (their answers taken at once); "on site" is answered at once; then
+  // the held answers arrive.
+  const held = [];
+  let holding = true;
+  const tasksRead = "**/api/tasks?live_only=true";
+  await staff.route(tasksRead, async (route) => {
+    const response = await route.fetch();  // the tasks as they stand when this read is made
+    if (holding) held.push(() => route.fulfill({ response }));
+    else await route.fulfill({ response });
+  });
+  await linked.locator("[data-testid=task-en_route]").click();
+  for (let i = 0; i < 50 && held.length === 0; i += 1) await staff.waitForTimeout(100);
+  holding = false;
+  await linked.locator("[data-testid=task-on_site]").click();  // the card still shows "accepted", which offers it
+  await staff.waitForSelector(`[data-testid=staff-task][data-assignment-id="${TASK}"][data-state=on_site]`);
+  result.lateReads = held.length;
+  for (const answer of held) await answer();
+  await staff.waitForTimeout(500);
+  result.stateAfterLateReads = await linked.getAttribute("data-state");
+  await staff.unroute(tasksRead);
+  step("late reads");
 
   // English: the same link, the follow-up's form open.
   const english = await open("staff1", { where: SECOND, lang: "en", path: `/staff?task=${TASK}` });
