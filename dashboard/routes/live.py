@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dashboard import access
 from dashboard.deps import SESSION_COOKIE, user_for_token
-from dashboard.live import LiveHub, LiveMessage
+from dashboard.live import UPDATES, LiveHub, LiveMessage, Visible
 from dashboard.roles import ROLES, RoleName
 from dashboard.settings import DashboardSettings
 from dashboard.store import audit
@@ -25,6 +27,9 @@ LOG = logging.getLogger(__name__)
 _POLICY_VIOLATION = 1008
 _RECHECK_S = 60.0
 _FAMILY_TYPES = frozenset({"alert", "device_status"})
+_STAFF_TYPES = frozenset({"alert", "dispatch"})  # the staff page reloads its tasks on these
+_REACH_TTL_S = 30.0  # a resident or staff member moved to another district is followed within this
+_REACH_KEPT = 50_000
 
 
 def origin_allowed(websocket: WebSocket, settings: DashboardSettings) -> bool:
@@ -58,8 +63,14 @@ def _authenticate(
         return user
 
 
-def _visibility(pool: ConnectionPool[Any], user: User) -> Any:
-    """Make the test of which live messages this user may see."""
+def _visibility(pool: ConnectionPool[Any], user: User, clock: Callable[[], float] = time.monotonic) -> Visible:
+    """Make the test of which live messages this user may see.
+
+    A city's device status and staff positions pass every console. A desk user of one district is asked
+    about them once a resident (or staff member) every ``_REACH_TTL_S``, not once a message; a staff
+    member's page wants only alert and dispatch changes, so the rest never costs a query.
+    """
+    decided: dict[tuple[str, str | None], tuple[bool, float]] = {}  # (type, resident or staff) → (may see, when)
 
     def reaches(message: LiveMessage) -> bool:
         with pool.connection() as conn:
@@ -75,7 +86,18 @@ def _visibility(pool: ConnectionPool[Any], user: User) -> Any:
             return True
         if user.role is RoleName.FAMILY:  # their relative's alerts and devices; not the desk's dispatch detail
             return message.type in _FAMILY_TYPES and message.resident_id in user.resident_ids
-        return await run_in_threadpool(reaches, message)  # staff, and desk users of a district
+        if user.role is RoleName.STAFF and message.type not in _STAFF_TYPES:
+            return False
+        if message.type not in UPDATES:
+            return await run_in_threadpool(reaches, message)  # staff, and desk users of a district
+        key = (message.type, message.resident_id or message.data.get("staff_id"))
+        now = clock()
+        known = decided.get(key)
+        if known is None or now - known[1] > _REACH_TTL_S:
+            if len(decided) > _REACH_KEPT:
+                decided.clear()
+            known = decided[key] = (await run_in_threadpool(reaches, message), now)
+        return known[0]
 
     return visible
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
 from starlette.websockets import WebSocketDisconnect
 
+from dashboard.live import LiveMessage
+from dashboard.routes.live import _visibility
+from dashboard.store import users
+from dashboard.store.users import User
 from tests.dashboard.world import Platform, RootedBroker
 
 OWN = {"origin": "http://testserver"}
@@ -107,3 +114,47 @@ def test_a_status_the_contract_refuses_never_reaches_a_console(client: TestClien
         broker.publish("ec/v1/b-r1/status", json.dumps(valid).encode())
         message = ws.receive_json()
     assert (message["type"], message["data"]["seq"], message["data"]["battery"]) == ("device_status", 3, 15)
+
+
+class _CountingPool:
+    """The test pool, counting the connections lent (one per database question)."""
+
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+        self.lent = 0
+
+    def connection(self) -> Any:
+        self.lent += 1
+        return self.pool.connection()
+
+
+def _user(pool: ConnectionPool[Any], username: str) -> User:
+    with pool.connection() as conn:
+        found = users.password_hash_of(conn, username)
+        assert found is not None
+        user = users.user_by_id(conn, found[0])
+    assert user is not None
+    return user
+
+
+def test_a_burst_of_status_costs_a_district_desk_one_question_a_resident_and_staff_none(
+    pool: ConnectionPool[Any],
+) -> None:
+    counted = _CountingPool(pool)
+    now = [0.0]
+    desk = _visibility(counted, _user(pool, "operator2"), clock=lambda: now[0])  # type: ignore[arg-type]
+    staff = _visibility(counted, _user(pool, "staff2"), clock=lambda: now[0])  # type: ignore[arg-type]
+
+    def status(resident: str) -> LiveMessage:
+        return LiveMessage("device_status", resident, None, f"b-{resident}", {"seq": 1})
+
+    async def burst() -> tuple[list[bool], list[bool]]:
+        seen = [await desk(status(r)) for r in ["r4", "r1"] * 100]
+        return seen, [await staff(status(r)) for r in ["r4", "r1"] * 100]
+
+    seen_by_desk, seen_by_staff = asyncio.run(burst())
+    assert seen_by_desk == [True, False] * 100  # 北岗区's desk: r4, never 东湖区's r1
+    assert seen_by_staff == [False] * 200  # the staff page wants alert and dispatch changes only
+    assert counted.lent == 2  # one question a resident, not one a message
+    now[0] = 31
+    assert asyncio.run(desk(status("r1"))) is False and counted.lent == 3  # asked again once it is old
