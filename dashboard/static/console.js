@@ -6,7 +6,7 @@
 // once, marked and without buttons, and gives way to the stored alert of the same resident and kind.
 // The desk's claim shows who holds each case; the re-alarm (alarm.js) rings while an alert that climbed
 // its escalation ladder is unacknowledged; refusals are translated (desk.js), never shown as JSON.
-import { api, boot, el, fmtSpan, fmtTime, isZh, kindTitle, live, t, toast, user, wireHeader } from "./common.js";
+import { api, boot, el, fmtSpan, fmtTime, isZh, kindTitle, live, newest, t, toast, user, wireHeader } from "./common.js";
 import { activityChart, vitalsChart } from "./charts.js";
 import { focus, makeMap, placeMarkers } from "./map.js";
 import { eventAge } from "./age.js";
@@ -175,17 +175,28 @@ const ON_LIVE = {
   device_status: (m) => { if (selectedResident === m.resident_id) loadResident(m.resident_id); },
 };
 
+// One alert read several times at once (a live change, the operator's own move, a selection): only the
+// newest read's answer is drawn, so a case never goes back to a state it has left.
+const alertTickets = new Map();
+async function readAlert(id) {
+  if (!alertTickets.has(id)) alertTickets.set(id, newest());
+  const ticket = alertTickets.get(id)();
+  const detail = await api(`/api/alerts/${id}`);
+  return { detail, fresh: ticket() };  // not fresh: a newer read of this alert is on its way, or drew already
+}
+
 async function onAlert(id, change) {
   const known = alerts.has(id);
-  const detail = await api(`/api/alerts/${id}`);
+  const { detail, fresh } = await readAlert(id);
   const alert = detail.alert;
+  if (change.action === "escalated" && alert.state === "raised") toast(t("realarm.toast", { kind: kindTitle(alert.kind), name: alert.resident_name || alert.resident_id }), true);
+  if (!fresh) return;  // the re-alarm is said whichever read draws
   if (CLOSED.includes(alert.state)) alerts.delete(id);
   else alerts.set(id, alert);
   const merged = provisional.delete(keyOf(alert.resident_id, alert.kind));
   if ((!known || merged) && alert.severity >= 4 && alert.state === "raised") cue(alert);
   renderQueue();
   if (id === selected) renderCase(detail);
-  if (change.action === "escalated" && alert.state === "raised") toast(t("realarm.toast", { kind: kindTitle(alert.kind), name: alert.resident_name || alert.resident_id }), true);
 }
 
 function onProvisional(p) {
@@ -239,7 +250,8 @@ async function move(id, action, body = {}) {
 }
 
 async function refresh(id) {
-  const detail = await api(`/api/alerts/${id}`);
+  const { detail, fresh } = await readAlert(id);
+  if (!fresh) return;
   if (CLOSED.includes(detail.alert.state)) alerts.delete(id); else alerts.set(id, detail.alert);
   renderQueue();
   if (id === selected) renderCase(detail);
@@ -248,7 +260,8 @@ async function refresh(id) {
 async function select(id) {
   selected = id;
   renderQueue();
-  const detail = await api(`/api/alerts/${id}`);
+  const { detail, fresh } = await readAlert(id);
+  if (!fresh || id !== selected) return;  // read again since, or another alert chosen meanwhile
   renderCase(detail);
   loadResident(detail.alert.resident_id);
   focus(view, detail.alert.lat, detail.alert.lon);

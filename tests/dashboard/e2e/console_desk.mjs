@@ -139,6 +139,31 @@ try {
   result.nameLines = Math.max(...table.rows.map((r) => r.nameLines));
   await shot(one, "console-candidates-zh");
 
+  // Two reads of the case in flight, the older answering last: the case must not go back to a state it has
+  // left. A read made by choosing the case again is held; giving up the claim (acknowledging took it) is
+  // answered at once; then the held (still claimed) answer arrives. The case is claimed again after.
+  const caseRead = /\/api\/alerts\/\d+$/;
+  const held = [];
+  let holding = true;
+  await one.route(caseRead, async (route) => {
+    const response = await route.fetch();  // the case as it stands when this read is made
+    if (holding) held.push(() => route.fulfill({ response }));
+    else await route.fulfill({ response });
+  });
+  await item(one, "r1").click();
+  for (let i = 0; i < 50 && held.length === 0; i += 1) await one.waitForTimeout(100);
+  holding = false;
+  await one.click("[data-testid=release]");
+  await one.waitForSelector("[data-testid=claim]");
+  result.lateCaseReads = held.length;
+  for (const answer of held) await answer();
+  await one.waitForTimeout(500);
+  result.claimAfterLateRead = await one.locator("[data-testid=claim-status]").getAttribute("data-claimed-by");
+  await one.unroute(caseRead);
+  if (await one.locator("[data-testid=claim]").count()) await one.click("[data-testid=claim]");  // else the late read drew
+  await one.waitForSelector("[data-testid=release]");
+  step("a late read of the case drew nothing");
+
   // the desk asks r1's bracelet to call its number (typed with spaces and a dash, as people do); the
   // case's timeline says so, in Chinese, on the operator's own console
   await one.fill("[data-testid=bracelet-number]", "0571-8888 6666");
