@@ -447,11 +447,16 @@ async function addNote(event) {
 }
 document.getElementById("note-form").addEventListener("submit", addNote);
 
+// The resident panel draws the newest read only: an operator who moves from one case to the next must
+// never see the first resident's notes and contacts' numbers beside the second one's case.
+const residentReads = newest();
 async function loadResident(residentId) {
   selectedResident = residentId;
+  const fresh = residentReads();
   const [detail, vitals, activity] = await Promise.all([
     api(`/api/residents/${residentId}`), api(`/api/residents/${residentId}/vitals?hours=24`),
     api(`/api/residents/${residentId}/activity?hours=24`)]);
+  if (!fresh()) return;
   const r = detail.resident;
   const phone = alerts.get(selected)?.resident_id === residentId ? alerts.get(selected).resident_phone : null;
   document.getElementById("resident-panel").replaceChildren(...[  // replaceChildren would print a null as "null"

@@ -198,6 +198,33 @@ try {
   await shot(one, "console-queue-order-zh");
   step(`queue order ${JSON.stringify(result.order)}`);
 
+  // The operator moves from r1's case to r2's while r1's reads are still out; r1's answers arrive last and
+  // must not put r1's notes and contacts beside r2's case.
+  const residentName = one.locator("[data-testid=resident-name]");
+  const r1Name = (await residentName.innerText()).trim();
+  const r1Reads = /\/api\/residents\/r1(\/|$|\?)/;
+  const late = [];
+  await one.route(r1Reads, async (route) => {
+    const response = await route.fetch();
+    late.push(() => route.fulfill({ response }));
+  });
+  await item(one, "r1").click();
+  for (let i = 0; i < 50 && late.length < 3; i += 1) await one.waitForTimeout(100);
+  await item(one, "r2").click();
+  await one.waitForFunction((before) => {
+    const shown = document.querySelector("[data-testid=resident-name]");
+    return shown && !shown.textContent.startsWith(before);
+  }, r1Name.split(" ")[0], { timeout: 15000 });
+  result.r2Name = (await residentName.innerText()).trim();
+  for (const answer of late) await answer();
+  await one.unroute(r1Reads);
+  await one.waitForTimeout(500);
+  result.nameAfterLateReads = (await residentName.innerText()).trim();
+  result.lateResidentReads = late.length;
+  await item(one, "r1").click();
+  await one.waitForFunction((name) => document.querySelector("[data-testid=resident-name]")?.textContent.trim() === name, r1Name);
+  step("a late read of r1 drew nothing beside r2's case");
+
   await item(two, "r1").click();
   await two.locator("[data-testid=task][data-state=offered]").waitFor({ timeout: 15000 });
   await ask("decline");
