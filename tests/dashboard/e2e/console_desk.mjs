@@ -3,6 +3,7 @@
 // at 390x844. Run by tests/dashboard/test_console_desk.py: a line "do <action>" asks it to act on the
 // platform (sos_r1, sos_r2, decline, expire) and it answers "done"; the last line is a JSON result.
 import { createRequire } from "node:module";
+import { holdReads } from "./held.mjs";
 import { createInterface } from "node:readline";
 
 const require = createRequire(`${process.env.ANXIN_WEB}/package.json`);
@@ -142,24 +143,14 @@ try {
   // Two reads of the case in flight, the older answering last: the case must not go back to a state it has
   // left. A read made by choosing the case again is held; giving up the claim (acknowledging took it) is
   // answered at once; then the held (still claimed) answer arrives. The case is claimed again after.
-  const caseRead = /\/api\/alerts\/\d+$/;
-  const held = [];
-  let holding = true;
-  await one.route(caseRead, async (route) => {
-    const response = await route.fetch();  // the case as it stands when this read is made
-    if (holding) held.push(() => route.fulfill({ response }));
-    else await route.fulfill({ response });
-  });
+  const caseReads = await holdReads(one, /\/api\/alerts\/\d+$/);
   await item(one, "r1").click();
-  for (let i = 0; i < 50 && held.length === 0; i += 1) await one.waitForTimeout(100);
-  holding = false;
+  result.lateCaseReads = await caseReads.count();
+  caseReads.pass();
   await one.click("[data-testid=release]");
   await one.waitForSelector("[data-testid=claim]");
-  result.lateCaseReads = held.length;
-  for (const answer of held) await answer();
-  await one.waitForTimeout(500);
+  await caseReads.release();
   result.claimAfterLateRead = await one.locator("[data-testid=claim-status]").getAttribute("data-claimed-by");
-  await one.unroute(caseRead);
   if (await one.locator("[data-testid=claim]").count()) await one.click("[data-testid=claim]");  // else the late read drew
   await one.waitForSelector("[data-testid=release]");
   step("a late read of the case drew nothing");
@@ -202,25 +193,17 @@ try {
   // must not put r1's notes and contacts beside r2's case.
   const residentName = one.locator("[data-testid=resident-name]");
   const r1Name = (await residentName.innerText()).trim();
-  const r1Reads = /\/api\/residents\/r1(\/|$|\?)/;
-  const late = [];
-  await one.route(r1Reads, async (route) => {
-    const response = await route.fetch();
-    late.push(() => route.fulfill({ response }));
-  });
+  const r1Reads = await holdReads(one, /\/api\/residents\/r1(\/|$|\?)/);
   await item(one, "r1").click();
-  for (let i = 0; i < 50 && late.length < 3; i += 1) await one.waitForTimeout(100);
+  result.lateResidentReads = await r1Reads.count(3);  // the resident, the vitals and the activity
   await item(one, "r2").click();
   await one.waitForFunction((before) => {
     const shown = document.querySelector("[data-testid=resident-name]");
     return shown && !shown.textContent.startsWith(before);
   }, r1Name.split(" ")[0], { timeout: 15000 });
   result.r2Name = (await residentName.innerText()).trim();
-  for (const answer of late) await answer();
-  await one.unroute(r1Reads);
-  await one.waitForTimeout(500);
+  await r1Reads.release();
   result.nameAfterLateReads = (await residentName.innerText()).trim();
-  result.lateResidentReads = late.length;
   await item(one, "r1").click();
   await one.waitForFunction((name) => document.querySelector("[data-testid=resident-name]")?.textContent.trim() === name, r1Name);
   step("a late read of r1 drew nothing beside r2's case");

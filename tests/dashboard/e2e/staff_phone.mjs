@@ -7,6 +7,7 @@
 //
 // The Python test runs this script once and reads the JSON result it prints last.
 import { createRequire } from "node:module";
+import { holdReads } from "./held.mjs";
 
 const require = createRequire(`${process.env.ANXIN_WEB}/package.json`);
 const { chromium } = require("playwright-core");
@@ -103,24 +104,14 @@ try {
   // Two reads of the tasks in flight, the older answering last: it must not put back a state already left.
   // The reads after "en route" are held (their answers taken at once); "on site" is answered at once; then
   // the held answers arrive.
-  const held = [];
-  let holding = true;
-  const tasksRead = "**/api/tasks?live_only=true";
-  await staff.route(tasksRead, async (route) => {
-    const response = await route.fetch();  // the tasks as they stand when this read is made
-    if (holding) held.push(() => route.fulfill({ response }));
-    else await route.fulfill({ response });
-  });
+  const reads = await holdReads(staff, "**/api/tasks?live_only=true");
   await linked.locator("[data-testid=task-en_route]").click();
-  for (let i = 0; i < 50 && held.length === 0; i += 1) await staff.waitForTimeout(100);
-  holding = false;
+  result.lateReads = await reads.count();
+  reads.pass();
   await linked.locator("[data-testid=task-on_site]").click();  // the card still shows "accepted", which offers it
   await staff.waitForSelector(`[data-testid=staff-task][data-assignment-id="${TASK}"][data-state=on_site]`);
-  result.lateReads = held.length;
-  for (const answer of held) await answer();
-  await staff.waitForTimeout(500);
+  await reads.release();
   result.stateAfterLateReads = await linked.getAttribute("data-state");
-  await staff.unroute(tasksRead);
   step("late reads");
 
   // English: the same link, the follow-up's form open.
