@@ -167,6 +167,20 @@ export function newest() {
   };
 }
 
+// The same for a read-and-draw that callers wait for (`await load()`, then scroll to what it drew): only
+// the newest call draws, and a call overtaken by a newer one resolves when that one has drawn.
+// `readAndDraw(fresh)` reads, then returns without drawing if `fresh()` is false.
+export function newestDraws(readAndDraw) {
+  const reads = newest();
+  let last = null;
+  return () => {
+    const fresh = reads();
+    const call = readAndDraw(fresh).then(() => (fresh() ? undefined : last));
+    last = call;
+    return call;
+  };
+}
+
 export function live(onMessage, onStatus = () => {}) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let retry = 500;

@@ -2,7 +2,7 @@
 // alerts told as a plain story ("李红 02:49 到达"), replies, my messages (each notice: delivered where,
 // or why not), and how I am told (my channels in order, quiet hours, level, updates, language).
 // The server sends codes and parameters; every sentence here is written from them in the page's language.
-import { api, boot, el, explain, fmtTime, kindTitle, live, newest, t, toast, wireHeader } from "./common.js";
+import { api, boot, el, explain, fmtTime, kindTitle, live, newestDraws, t, toast, wireHeader } from "./common.js";
 
 await boot();
 wireHeader();
@@ -143,14 +143,12 @@ function messageItem(m) {
     m.body ? el("details", {}, el("summary", {}, t("family.message_text")), el("div", { class: "message-body" }, m.body)) : null);
 }
 
-const messageReads = newest();
-async function messages() {
-  const fresh = messageReads();
+const messages = newestDraws(async (fresh) => {
   const rows = await api("/api/me/messages");
   if (!fresh()) return;
   document.getElementById("no-messages").hidden = rows.length > 0;
   document.getElementById("messages").replaceChildren(...rows.map(messageItem));
-}
+});
 
 // --- how I am told -----------------------------------------------------------------------------------
 function errorText(exc) {
@@ -222,15 +220,13 @@ async function prefs() {
   document.getElementById("prefs").replaceChildren(...rows.map(prefsForm));
 }
 
-const relativeReads = newest();
-async function load() {
-  const fresh = relativeReads();
+const load = newestDraws(async (fresh) => {
   const residents = await api("/api/residents");
   const drawn = await Promise.all(residents.map(relative));
   if (!fresh()) return;  // a newer read is on its way, or drew already
   document.getElementById("relatives").replaceChildren(...drawn);
   await messages();
-}
+});
 
 let pending = null;
 const reload = () => { clearTimeout(pending); pending = setTimeout(() => load().catch(() => {}), 300); };

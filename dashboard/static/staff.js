@@ -6,7 +6,7 @@
 // staff member dismisses it. While a task is live the phone reports its position every 30 s and right
 // after accept, so the desk ranks staff by where they really are. Opened as /staff?task=<assignment id>
 // (the link in an offer message) the page scrolls to that task and marks it.
-import { api, boot, config, el, explain, fmtTime, isZh, kindTitle, live, newest, t, toast, user, wireHeader } from "./common.js";
+import { api, boot, config, el, explain, fmtTime, isZh, kindTitle, live, newestDraws, t, toast, user, wireHeader } from "./common.js";
 import { makeRinger } from "./ringer.js";
 import { fmtDay, overdueTag, whyText } from "./visitview.js";
 
@@ -207,9 +207,7 @@ function choosing(tasks) {
   return tasks.some((t) => t.state === "offered" && open.includes(String(t.assignment_id)));
 }
 
-const taskReads = newest();
-async function load() {
-  const fresh = taskReads();
+const load = newestDraws(async (fresh) => {
   const tasks = await api("/api/tasks?live_only=true");
   if (!fresh()) return;  // a newer read is on its way, or drew already
   if (tasks.some((t) => t.state === "offered")) ringer.start(); else ringer.stop();
@@ -218,7 +216,7 @@ async function load() {
   document.getElementById("no-tasks").hidden = tasks.length > 0;
   document.getElementById("tasks").replaceChildren(...tasks.map(taskCard));
   trackPosition(tasks.length > 0);  // every task listed here is live: offered, accepted, en route or on site
-}
+});
 
 // --- my visits --------------------------------------------------------------------------------------
 // The note's questions: each a row of big choices; booleans travel as "true"/"false".
@@ -271,14 +269,12 @@ function visitCard(visit) {
     noteForm(visit));
 }
 
-const visitReads = newest();
-async function loadVisits() {
-  const fresh = visitReads();
+const loadVisits = newestDraws(async (fresh) => {
   const visits = await api("/api/visits");
   if (!fresh()) return;
   document.getElementById("no-visits").hidden = visits.length > 0;
   document.getElementById("visits").replaceChildren(...visits.map(visitCard));
-}
+});
 
 // Live messages reload the tasks only: reloading the visits would wipe a note being written.
 live(() => load().catch(() => {}), (up) => document.getElementById("live-status").classList.toggle("up", up));

@@ -100,6 +100,7 @@ def test_the_staff_phone(served: Served) -> None:
     assert result.get("ok"), f"{result.get('error')}\n{run.stderr[-3000:]}"
 
     assert result["highlighted"] == str(linked)
+    assert result["openingReads"] == 2 and result["goneSaidOfALiveTask"] is None, "a live task said to be gone"
     assert result["lateReads"] >= 1 and result["stateAfterLateReads"] == "on_site", "an older read drew last"
     assert result["linkedInView"], "the linked task is scrolled into view"
     assert result["goneLinkSays"] == "That task is over or no longer yours"

@@ -116,6 +116,14 @@ try {
 
   // English: the same link, the follow-up's form open.
   const english = await open("staff1", { where: SECOND, lang: "en", path: `/staff?task=${TASK}` });
+  // Opened again with its first read of the tasks answered after the one the live connection's greeting
+  // asks for: the page still finds the linked task, and says nothing about it being gone.
+  const opening = await holdReads(english, "**/api/tasks?live_only=true");
+  await english.goto(`${BASE}/staff?task=${TASK}`);
+  result.openingReads = await opening.count(2);
+  await opening.release();
+  await english.waitForFunction(() => window.anxinReady === true);
+  result.goneSaidOfALiveTask = await english.locator("#toast.show").count() ? await english.locator("#toast").textContent() : null;
   result.englishTitle = await english.locator("h1").textContent();
   await english.screenshot({ path: `${SHOTS}/staff-linked-en.png` });
   const followUp = english.locator("[data-testid=staff-visit][data-reason=follow_up]");
