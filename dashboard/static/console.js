@@ -310,13 +310,17 @@ function renderCase(detail) {
 // The resident's bracelet, asked from the case: its position now, or a call to the desk's number (the
 // operator talks to the resident through it). The number is kept in this browser for the next case.
 const DESK_NUMBER = "anxin.deskNumber";
+let typedNumber = null;  // what is being typed: a live change that redraws the case keeps it, and the focus
 
 function braceletBox(a) {
   if (CLOSED.includes(a.state) || heldByOther(a)) return null;
+  const typing = document.activeElement?.dataset?.testid === "bracelet-number";
   const number = el("input", {
     type: "tel", name: "desk-number", inputmode: "tel", size: 14, "data-testid": "bracelet-number",
-    "aria-label": t("bracelet.number"), placeholder: t("bracelet.number"), value: localStorage.getItem(DESK_NUMBER) || "",
+    "aria-label": t("bracelet.number"), placeholder: t("bracelet.number"),
+    value: typedNumber ?? (localStorage.getItem(DESK_NUMBER) || ""), oninput: (event) => { typedNumber = event.target.value; },
   });
+  if (typing) queueMicrotask(() => number.focus());  // once the case is drawn with it
   const ask = async (body, done) => {
     try {
       await api(`/api/alerts/${a.id}/bracelet`, { method: "POST", body });
@@ -327,6 +331,7 @@ function braceletBox(a) {
   const call = () => {
     const value = number.value.replace(/[\s-]/g, "");
     if (value) localStorage.setItem(DESK_NUMBER, value);
+    typedNumber = null;
     ask({ action: "call_back", number: value || null }, t("bracelet.asked_call", { number: value }));
   };
   return el("p", { class: "bracelet-box", "data-testid": "bracelet-box" },

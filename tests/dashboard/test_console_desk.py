@@ -90,6 +90,7 @@ def test_the_console_offers_only_what_is_true_and_safe(desk: Desk, db_url: str) 
     # only valid actions: a dispatched alert has no acknowledge button, and the key says nothing raw
     assert result["ackOnDispatched"] == {"queue": 0, "case": 0}
     assert result["lateResidentReads"] == 3 and result["nameAfterLateReads"] == result["r2Name"], "r1 beside r2's case"
+    assert result["numberAfterRedraw"] == "0571-8888 6666", "a redraw of the case wiped the number being typed"
     assert result["lateCaseReads"] >= 1 and result["claimAfterLateRead"] == "", "an older read of the case drew last"
     assert result["toastAfterKey"] is None or "{" not in str(result["toastAfterKey"])
     # unacknowledged first, on both consoles

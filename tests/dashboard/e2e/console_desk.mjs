@@ -158,6 +158,12 @@ try {
   // the desk asks r1's bracelet to call its number (typed with spaces and a dash, as people do); the
   // case's timeline says so, in Chinese, on the operator's own console
   await one.fill("[data-testid=bracelet-number]", "0571-8888 6666");
+  // The case is drawn again while the number is typed (as a live change does): the number stays.
+  await one.$eval("[data-testid=bracelet-number]", (n) => { n.dataset.drawnBefore = "1"; });
+  await item(one, "r1").click();
+  await one.waitForSelector("[data-testid=bracelet-number]:not([data-drawn-before])");
+  result.numberAfterRedraw = await one.inputValue("[data-testid=bracelet-number]");
+  if (result.numberAfterRedraw !== "0571-8888 6666") await one.fill("[data-testid=bracelet-number]", "0571-8888 6666");  // said below
   await one.click("[data-testid=bracelet-call]");
   const asked = one.locator("[data-testid=timeline-entry][data-source=command]");
   await asked.first().waitFor({ timeout: 10000 });
