@@ -1,4 +1,5 @@
-"""`bench.latency` at a tiny size: three SOS on an idle platform reach the console; the JSON line has its shape."""
+"""`bench.latency` at a tiny size: three SOS on an idle platform reach the console, pressed on MQTT and as
+watch-protocol AL frames over TCP; the JSON line has its shape, the watch figures beside the MQTT ones."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.timeout(120)
-def test_three_sos_on_an_idle_platform_reach_the_console() -> None:
+def test_three_sos_on_an_idle_platform_reach_the_console_by_mqtt_and_by_the_watch_protocol() -> None:
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench.latency",
+            "--protocol",
+            "both",
             "--sos",
             "3",
             "--levels",
@@ -55,3 +58,5 @@ def test_three_sos_on_an_idle_platform_reach_the_console() -> None:
     assert figures["db_mode"] in ("postgresql", "timescaledb")
     assert set(figures["stages_p50_ms"]["0"]) == {"to_ingest", "to_alert", "to_console"}
     assert {"cpus", "load_avg_1m"} <= set(figures["machine"])
+    assert figures["watch"]["lost"] == 0
+    assert 0 < figures["watch"]["p50_ms"]["0"] <= figures["watch"]["p99_ms"]["0"] < 10_000

@@ -28,6 +28,7 @@ from gateway.registry import Device, DeviceKind
 from gateway.watch import encode_frame
 from gateway.watch_server import WatchGateway, mqtt_links, serving
 from ingest.devices import upsert_devices, upsert_residents
+from tests.gateway.test_watch_server import read_until
 from tests.reliability.helpers import platform_settings
 
 OPERATOR = ("watch-operator", "watch-operator-password")
@@ -61,19 +62,19 @@ def test_a_watch_protocol_sos_reaches_the_console_and_the_bracelet_gets_al(
     try:
         with serving(gateway) as port, socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
             sock.sendall(encode_frame("3G", bracelet, "LK,0,0,88"))
-            got = _read_until(sock, b"*LK]")
+            got = read_until(sock, b"*LK]", timeout=15)
             # the bracelet's clock is Beijing time, as the gateway expects by default
             when = time.strftime("%d%m%y,%H%M%S", time.gmtime(time.time() + 8 * 3600))
             alarm = f"AL,{when},V,0.0,N,0.0,E,0.00,0.0,0.0,0,80,88,0,0,00010000,1,1,460,0,9360,4082,131"
             pressed = time.time()
             sock.sendall(encode_frame("3G", bracelet, alarm))
-            got = _read_until(sock, b"*AL]")
+            got = read_until(sock, b"*AL]", timeout=15)
             replied = time.time()
             deadline = time.monotonic() + 15
             while console.arrived(resident) is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             asked = _ask_bracelet(running.dashboard_url.rstrip("/"), resident)
-            commanded = _read_until(sock, b"*CR]")
+            commanded = read_until(sock, b"*CR]", timeout=15)
     finally:
         console.close()
     assert encode_frame("3G", bracelet, "AL") in got
@@ -106,12 +107,3 @@ def _ask_bracelet(base: str, resident: str) -> dict[str, object]:
         assert http.post(path, json={"action": "locate"}).status_code == 200
         case: dict[str, object] = http.get(f"/api/alerts/{alert['id']}").json()
         return case
-
-
-def _read_until(sock: socket.socket, expected: bytes) -> bytes:
-    got = b""
-    while expected not in got:
-        chunk = sock.recv(4096)
-        assert chunk, f"closed before {expected!r}; got {got!r}"
-        got += chunk
-    return got
