@@ -3,11 +3,13 @@
 // fields, its list columns, its routes); one list and one form serve them all. The server answers a
 // refusal with a code and the field it is about; the form names the field and marks it.
 import * as L from "/vendor/leaflet/leaflet-src.esm.js";
-import { api, applyStrings, boot, config, el, explain, fmtTime, isZh, t, toast, wireHeader } from "./common.js";
+import { api, applyStrings, boot, config, el, explain, fmtTime, isZh, newest, t, toast, wireHeader } from "./common.js";
 import { toTiles } from "./geo.js";
 
-// drawing counts the form's redraws: a redraw that waited on the server gives way to a later one.
-const state = { tab: "residents", choices: null, rows: [], selected: null, drawing: 0, drawn: undefined, rendering: 0 };
+const state = { tab: "residents", choices: null, rows: [], selected: null, drawn: undefined };
+// The panel's and the form's redraws: one that waited on the server gives way to a later one (common.js).
+const panelDraws = newest();
+const formDraws = newest();
 const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6];
 const SEVERITIES = ["low", "medium", "high", "critical"];
 
@@ -127,17 +129,17 @@ async function renderResource(panel) {
   const list = el("div", { class: "card admin-list" });
   const form = el("div", { class: "card admin-form", id: "form" });
   panel.replaceChildren(el("div", { class: "admin-grid" }, list, form));
-  const rendering = ++state.rendering;
+  const fresh = panelDraws();
   // The choices (districts, stations, residents) are read again with the rows: another admin may have added
   // a resident or a station since, and a form's lists must offer it.
   let rows;
   try {
     [rows] = await Promise.all([api(res.path), reloadChoices()]);
   } catch (exc) {  // said in the panel, with a way to try again (a save before it did happen)
-    if (rendering === state.rendering) list.replaceChildren(unreadable(exc, () => renderResource(panel)));
+    if (fresh()) list.replaceChildren(unreadable(exc, () => renderResource(panel)));
     return;
   }
-  if (rendering !== state.rendering) return;  // another tab or a later save drew the panel meanwhile
+  if (!fresh()) return;  // another tab or a later save drew the panel meanwhile
   state.rows = rows;
   const head = el("tr", {}, res.columns.map(([name]) => el("th", {}, t("field." + name))));
   const body = state.rows.map((row) => el("tr", {
@@ -166,16 +168,16 @@ async function select(id) {
 
 async function drawForm(node) {
   const res = RESOURCES[state.tab];
-  const drawing = ++state.drawing;
+  const fresh = formDraws();
   state.drawn = state.selected;
   let row = state.rows.find((r) => r.id === state.selected) || null;
   try {
     if (row && res.detail) row = await api(`${res.path}/${row.id}`);
   } catch (exc) {
-    if (drawing === state.drawing) node.replaceChildren(unreadable(exc, () => drawForm(node)));
+    if (fresh()) node.replaceChildren(unreadable(exc, () => drawForm(node)));
     return;
   }
-  if (drawing !== state.drawing) return;  // another row was chosen (or the list redrawn) meanwhile
+  if (!fresh()) return;  // another row was chosen (or the list redrawn) meanwhile
   const fields = res.fields(row);
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "form-error" });
   const grid = el("div", { class: "fields" }, fields.filter((f) => !(f.createOnly && row)).map((f) => fieldNode(f, row)));
